@@ -1,0 +1,75 @@
+package grader
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Application error codes. They are stable: the API returns them to clients
+// and maps each to one HTTP status in a single table (see api/errors.go).
+const (
+	EINVALID      = "invalid"       // the caller's input is wrong
+	ENOTFOUND     = "not_found"     // no such thing
+	ECONFLICT     = "conflict"      // the thing is in a state that forbids the action
+	ETOOLARGE     = "too_large"     // an input is over a limit
+	EUNAUTHORIZED = "unauthorized"  // no or bad credentials
+	EFORBIDDEN    = "forbidden"     // credentials lack the right
+	ERATELIMIT    = "rate_limited"  // too many requests
+	EUNAVAILABLE  = "unavailable"   // a dependency (Docker, the queue) cannot take work now
+	EINTERNAL     = "internal"      // a bug or an infrastructure failure
+	ENOTIMPL      = "not_implemented"
+)
+
+// Error is djgrade's one application error. Code is machine-readable and
+// stable; Message is for people and safe to show to the caller.
+type Error struct {
+	Code    string
+	Message string
+	// Err is the underlying cause, kept for logs; never shown to callers.
+	Err error
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("djgrade error: code=%s message=%s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("djgrade error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code string, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error with the code and message that keeps err as its cause.
+func Wrap(err error, code string, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of the first *Error in err's chain, or a
+// generic message for any other error so that internals never leak.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

@@ -1,0 +1,102 @@
+package grader
+
+import (
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+)
+
+// Databases an exercise may run on.
+const (
+	DatabaseSQLite   = "sqlite"
+	DatabasePostgres = "postgres"
+)
+
+// Exercise is one gradable task. The exercises package loads it from a
+// folder; see exercises/README.md for the format.
+type Exercise struct {
+	ID         string        `json:"id"`
+	Title      string        `json:"title"`
+	Summary    string        `json:"summary"`
+	Version    int           `json:"version"`
+	Topics     []string      `json:"topics"`
+	Difficulty string        `json:"difficulty"`
+	TimeBudget time.Duration `json:"-"`
+	Database   string        `json:"database"`
+	// Editable lists the paths a candidate may change: exact paths, '*'
+	// within one path segment, and a trailing "/**" for a whole folder.
+	Editable   []string   `json:"editable"`
+	Limits     Limits     `json:"-"`
+	Categories []Category `json:"categories"`
+	// StarterScore is the range the untouched starter must score in.
+	StarterScore ScoreRange `json:"-"`
+	// Solutions and Variants name sub-folders of FS: solutions/<name> and
+	// variants/<name>, each holding files that overlay the starter.
+	Solutions []string  `json:"-"`
+	Variants  []Variant `json:"-"`
+	// Prompt is the candidate's task as markdown; Rubric the interviewer's.
+	Prompt string `json:"-"`
+	Rubric string `json:"-"`
+	// FS is the exercise's folder: starter/, hidden/, solutions/, variants/.
+	FS fs.FS `json:"-"`
+}
+
+// Category is one rubric category and the points it is worth.
+type Category struct {
+	Name   string `json:"name"`
+	Points int    `json:"points"`
+}
+
+// ScoreRange is an inclusive range of scores.
+type ScoreRange struct {
+	Min int `json:"min"`
+	Max int `json:"max"`
+}
+
+// Contains reports whether score lies in r.
+func (r ScoreRange) Contains(score int) bool { return score >= r.Min && score <= r.Max }
+
+// Variant is a known-wrong answer and the score range it must land in.
+type Variant struct {
+	Name    string     `json:"name"`
+	Summary string     `json:"summary"`
+	Score   ScoreRange `json:"score"`
+}
+
+// MaxScore is the total of the exercise's category points.
+func (e *Exercise) MaxScore() int {
+	n := 0
+	for _, c := range e.Categories {
+		n += c.Points
+	}
+	return n
+}
+
+// IsEditable reports whether a candidate may write the clean relative path p.
+func (e *Exercise) IsEditable(p string) bool {
+	for _, pat := range e.Editable {
+		if MatchPath(pat, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchPath matches a clean slash path against an editable pattern: an exact
+// path, path.Match globs within segments, or "dir/**" for anything below dir.
+func MatchPath(pattern, p string) bool {
+	if dir, ok := strings.CutSuffix(pattern, "/**"); ok {
+		return strings.HasPrefix(p, dir+"/")
+	}
+	ok, err := path.Match(pattern, p)
+	return err == nil && ok
+}
+
+// Catalog is the set of exercises the grader knows.
+type Catalog interface {
+	// Exercise returns the exercise with the id, or an ENOTFOUND error.
+	Exercise(id string) (*Exercise, error)
+	// Exercises returns every exercise, ordered by id.
+	Exercises() []*Exercise
+}

@@ -1,0 +1,113 @@
+// Package grader is djgrade's domain: submissions, exercises, results and
+// verdicts, the scoring rules, workspace assembly, and the queue and workers
+// that grade. It declares the interfaces it needs from its neighbours (a
+// Sandbox that runs a workspace, a Store that keeps submissions, a Catalog of
+// exercises) and knows nothing of HTTP, Docker or bbolt.
+package grader
+
+import (
+	"time"
+)
+
+// Status is where a submission is in its life.
+type Status string
+
+// Submission statuses. queued -> running -> done | error; queued -> cancelled.
+const (
+	StatusQueued    Status = "queued"
+	StatusRunning   Status = "running"
+	StatusDone      Status = "done"
+	StatusError     Status = "error"
+	StatusCancelled Status = "cancelled"
+)
+
+// Final reports whether s is a status that no worker will change again.
+func (s Status) Final() bool {
+	return s == StatusDone || s == StatusError || s == StatusCancelled
+}
+
+// Verdict is how a graded run ended, in one word.
+type Verdict string
+
+// Verdicts. Every way a run can end maps to exactly one.
+const (
+	VerdictPassed       Verdict = "passed"         // every hidden check passed
+	VerdictFailed       Verdict = "failed"         // the tests ran and some failed
+	VerdictError        Verdict = "error"          // the candidate's project does not import or set up
+	VerdictTimeout      Verdict = "timeout"        // killed at the wall-clock limit
+	VerdictOOM          Verdict = "out_of_memory"  // killed at the memory limit
+	VerdictOutputLimit  Verdict = "output_limit"   // wrote more output than allowed
+	VerdictProcessLimit Verdict = "process_limit"  // hit the process-count limit
+	VerdictTampered     Verdict = "tampered"       // the report cannot be trusted
+	VerdictInfraError   Verdict = "infrastructure" // djgrade itself failed; not the candidate's fault
+)
+
+// Submission is one candidate's attempt at one exercise.
+type Submission struct {
+	ID         string    `json:"id"`
+	Exercise   string    `json:"exercise"`
+	Candidate  string    `json:"candidate"`
+	Status     Status    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Error is the reason for StatusError: an infrastructure failure.
+	Error string `json:"error,omitempty"`
+	// Refused lists the candidate's files that were not applied.
+	Refused []RefusedFile `json:"refused,omitempty"`
+	// Result is set once the submission is done.
+	Result *Result `json:"result,omitempty"`
+	// Attempts counts how many times a worker has started grading it.
+	Attempts int `json:"attempts"`
+}
+
+// RefusedFile is a candidate file that was not applied to the workspace, and why.
+type RefusedFile struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// Result is the graded outcome of a submission.
+type Result struct {
+	Score      int              `json:"score"`
+	MaxScore   int              `json:"max_score"`
+	Verdict    Verdict          `json:"verdict"`
+	Reason     string           `json:"reason"`
+	Categories []CategoryScore  `json:"categories"`
+	Tests      []TestResult     `json:"tests"`
+	Refused    []RefusedFile    `json:"refused,omitempty"`
+	Log        string           `json:"log,omitempty"`
+	Timings    map[string]int64 `json:"timings_ms,omitempty"`
+	ExitCode   int              `json:"exit_code"`
+}
+
+// CategoryScore is the score within one rubric category.
+type CategoryScore struct {
+	Name     string `json:"name"`
+	Score    int    `json:"score"`
+	MaxScore int    `json:"max_score"`
+}
+
+// TestResult is one test's outcome as graded.
+type TestResult struct {
+	// Name is the published name of a hidden check, or the node id of a public test.
+	Name      string  `json:"name"`
+	NodeID    string  `json:"node_id"`
+	Hidden    bool    `json:"hidden"`
+	Category  string  `json:"category"`
+	Outcome   string  `json:"outcome"`
+	Points    int     `json:"points"`
+	MaxPoints int     `json:"max_points"`
+	Message   string  `json:"message,omitempty"`
+	Queries   int     `json:"queries"`
+	Duration  float64 `json:"duration_s"`
+}
+
+// File is one file of a workspace or a submission, addressed by a clean,
+// slash-separated, relative path.
+type File struct {
+	Path string
+	Data []byte
+	// Exec marks the file executable.
+	Exec bool
+}

@@ -1,0 +1,41 @@
+package grader
+
+import "context"
+
+// Store keeps submissions, their files and their results durably. The store
+// is also the queue: a submission is queued in the same transaction that
+// creates it, and workers claim from it, so an accepted submission survives a
+// crash of the server at any moment.
+type Store interface {
+	// CreateSubmission assigns sub.ID, stores sub (status queued) together
+	// with the candidate's files and enqueues it, all in one transaction.
+	CreateSubmission(ctx context.Context, sub *Submission, files []File) error
+	// Submission returns the submission with the id, or an ENOTFOUND error.
+	Submission(ctx context.Context, id string) (*Submission, error)
+	// SubmissionFiles returns the candidate files stored with a submission.
+	SubmissionFiles(ctx context.Context, id string) ([]File, error)
+	// ClaimNext takes the oldest queued submission off the queue, marks it
+	// running (StartedAt set, Attempts incremented) and returns it; it
+	// returns nil, nil when the queue is empty.
+	ClaimNext(ctx context.Context) (*Submission, error)
+	// Finish records the end of a running submission: status done with the
+	// result, or status error with the reason. It fails with ECONFLICT if
+	// the submission is not running.
+	Finish(ctx context.Context, id string, status Status, result *Result, reason string) error
+	// RequeueRunning puts every running submission back on the queue; it is
+	// called at start-up, when nothing can be running, and returns how many.
+	RequeueRunning(ctx context.Context) (int, error)
+	// ListSubmissions returns submissions newest first.
+	ListSubmissions(ctx context.Context, filter SubmissionFilter) ([]*Submission, error)
+	// Close releases the store.
+	Close() error
+}
+
+// SubmissionFilter selects submissions. Zero fields match everything.
+type SubmissionFilter struct {
+	Exercise  string
+	Candidate string
+	Status    Status
+	// Limit caps the number returned (default and maximum 100).
+	Limit int
+}
