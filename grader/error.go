@@ -8,15 +8,15 @@ import (
 // Application error codes. They are stable: the API returns them to clients
 // and maps each to one HTTP status in a single table (see api/errors.go).
 const (
-	EINVALID      = "invalid"       // the caller's input is wrong
-	ENOTFOUND     = "not_found"     // no such thing
-	ECONFLICT     = "conflict"      // the thing is in a state that forbids the action
-	ETOOLARGE     = "too_large"     // an input is over a limit
-	EUNAUTHORIZED = "unauthorized"  // no or bad credentials
-	EFORBIDDEN    = "forbidden"     // credentials lack the right
-	ERATELIMIT    = "rate_limited"  // too many requests
-	EUNAVAILABLE  = "unavailable"   // a dependency (Docker, the queue) cannot take work now
-	EINTERNAL     = "internal"      // a bug or an infrastructure failure
+	EINVALID      = "invalid"      // the caller's input is wrong
+	ENOTFOUND     = "not_found"    // no such thing
+	ECONFLICT     = "conflict"     // the thing is in a state that forbids the action
+	ETOOLARGE     = "too_large"    // an input is over a limit
+	EUNAUTHORIZED = "unauthorized" // no or bad credentials
+	EFORBIDDEN    = "forbidden"    // credentials lack the right
+	ERATELIMIT    = "rate_limited" // too many requests
+	EUNAVAILABLE  = "unavailable"  // a dependency (Docker, the queue) cannot take work now
+	EINTERNAL     = "internal"     // a bug or an infrastructure failure
 	ENOTIMPL      = "not_implemented"
 )
 
