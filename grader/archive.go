@@ -1,0 +1,344 @@
+package grader
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ArchiveLimits bound what a candidate's archive or folder may hold. They
+// apply to the uncompressed content, so a zip bomb stops at MaxTotalBytes.
+type ArchiveLimits struct {
+	// MaxArchiveBytes caps the archive itself (compressed).
+	MaxArchiveBytes int64
+	// MaxFiles caps the number of regular files.
+	MaxFiles int
+	// MaxFileBytes caps one file, uncompressed.
+	MaxFileBytes int64
+	// MaxTotalBytes caps all files together, uncompressed.
+	MaxTotalBytes int64
+}
+
+// DefaultArchiveLimits are generous for a Django exercise and small for an attacker.
+var DefaultArchiveLimits = ArchiveLimits{
+	MaxArchiveBytes: 10 << 20,
+	MaxFiles:        1000,
+	MaxFileBytes:    1 << 20,
+	MaxTotalBytes:   20 << 20,
+}
+
+// maxPathBytes caps a path's length; maxSegmentBytes one segment's.
+const (
+	maxPathBytes    = 512
+	maxSegmentBytes = 255
+)
+
+// ReadArchive reads a candidate's archive (zip, gzip'd tar or plain tar,
+// recognised by content, not by name) into files, enforcing limits. It
+// returns an EINVALID error for a malformed, empty or unsafe archive and an
+// ETOOLARGE error for one over a limit. Folders, links that stay inside the
+// archive and editor or VCS noise (.git, __pycache__, .DS_Store) are left out.
+func ReadArchive(r io.Reader, limits ArchiveLimits) ([]File, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limits.MaxArchiveBytes+1))
+	if err != nil {
+		return nil, Wrap(err, EINVALID, "cannot read the archive")
+	}
+	if int64(len(data)) > limits.MaxArchiveBytes {
+		return nil, Errorf(ETOOLARGE, "the archive is larger than %s", FormatBytes(limits.MaxArchiveBytes))
+	}
+	if len(data) == 0 {
+		return nil, Errorf(EINVALID, "the archive is empty")
+	}
+	c := newCollector(limits)
+	switch {
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")) || bytes.HasPrefix(data, []byte("PK\x05\x06")):
+		err = c.readZip(data)
+	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(bytes.NewReader(data)); err != nil {
+			return nil, Wrap(err, EINVALID, "the archive is not a valid gzip stream")
+		}
+		err = c.readTar(zr)
+	case len(data) > 262 && string(data[257:262]) == "ustar":
+		err = c.readTar(bytes.NewReader(data))
+	default:
+		return nil, Errorf(EINVALID, "the archive is not a .zip, .tar.gz or .tar file")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.finish()
+}
+
+// ReadDir reads a candidate's project folder into files with the same rules
+// and limits as ReadArchive. Symbolic links are left out.
+func ReadDir(root string, limits ArchiveLimits) ([]File, error) {
+	c := newCollector(limits)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return Wrap(err, EINVALID, "cannot read %s", p)
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if isNoise(rel + "/") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil // links, sockets, devices: never followed
+		}
+		info, err := d.Info()
+		if err != nil {
+			return Wrap(err, EINVALID, "cannot read %s", rel)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return Wrap(err, EINVALID, "cannot read %s", rel)
+		}
+		defer f.Close()
+		return c.add(rel, f, info.Mode()&0o111 != 0)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.finish()
+}
+
+// collector gathers validated files under the limits.
+type collector struct {
+	limits ArchiveLimits
+	files  []File
+	seen   map[string]bool
+	total  int64
+}
+
+func newCollector(l ArchiveLimits) *collector {
+	return &collector{limits: l, seen: map[string]bool{}}
+}
+
+func (c *collector) readZip(data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return Wrap(err, EINVALID, "the archive is not a valid zip file")
+	}
+	for _, zf := range zr.File {
+		mode := zf.Mode()
+		switch {
+		case mode.IsDir() || strings.HasSuffix(zf.Name, "/"):
+			if _, err := CleanPath(zf.Name); err != nil {
+				return err
+			}
+			continue
+		case mode&fs.ModeSymlink != 0:
+			if err := c.link(zf.Name, readZipLink(zf)); err != nil {
+				return err
+			}
+			continue
+		case !mode.IsRegular():
+			return Errorf(EINVALID, "%q is not a regular file", printable(zf.Name))
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return Wrap(err, EINVALID, "cannot read %q from the zip", printable(zf.Name))
+		}
+		err = c.add(zf.Name, rc, mode&0o111 != 0)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readZipLink(zf *zip.File) string {
+	rc, err := zf.Open()
+	if err != nil {
+		return "/"
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(io.LimitReader(rc, 4096))
+	return string(b)
+}
+
+func (c *collector) readTar(r io.Reader) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return Wrap(err, EINVALID, "the archive is not a valid tar file")
+		}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeRegA:
+			if err := c.add(h.Name, tr, h.Mode&0o111 != 0); err != nil {
+				return err
+			}
+		case tar.TypeDir:
+			if _, err := CleanPath(h.Name); err != nil {
+				return err
+			}
+		case tar.TypeXGlobalHeader, tar.TypeXHeader, tar.TypeGNULongName, tar.TypeGNULongLink:
+			// Metadata (GitHub tarballs start with a pax global header).
+		case tar.TypeSymlink:
+			if err := c.link(h.Name, h.Linkname); err != nil {
+				return err
+			}
+		case tar.TypeLink:
+			// A hard link names another entry by its archive path.
+			if _, err := CleanPath(h.Name); err != nil {
+				return err
+			}
+			if _, err := CleanPath(h.Linkname); err != nil {
+				return Errorf(EINVALID, "%q is a link that points outside the archive", printable(h.Name))
+			}
+		default:
+			return Errorf(EINVALID, "%q is a device, fifo or other special file", printable(h.Name))
+		}
+	}
+}
+
+// link checks a symbolic link entry: one whose target is absolute or climbs
+// out of the archive refuses the whole archive; one that stays inside is left
+// out (links are never followed or applied).
+func (c *collector) link(name, target string) error {
+	p, err := CleanPath(name)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(target, "/") || target == "" {
+		return Errorf(EINVALID, "%q is a link that points outside the archive", printable(name))
+	}
+	if _, err := CleanPath(path.Join(path.Dir(p), target)); err != nil {
+		return Errorf(EINVALID, "%q is a link that points outside the archive", printable(name))
+	}
+	return nil
+}
+
+func (c *collector) add(name string, r io.Reader, exec bool) error {
+	p, err := CleanPath(name)
+	if err != nil {
+		return err
+	}
+	if isNoise(p) {
+		return nil
+	}
+	if c.seen[p] {
+		return Errorf(EINVALID, "%q appears twice in the archive", p)
+	}
+	if len(c.files) >= c.limits.MaxFiles {
+		return Errorf(ETOOLARGE, "the archive holds more than %d files", c.limits.MaxFiles)
+	}
+	budget := min(c.limits.MaxFileBytes, c.limits.MaxTotalBytes-c.total)
+	data, err := io.ReadAll(io.LimitReader(r, budget+1))
+	if err != nil {
+		return Wrap(err, EINVALID, "cannot read %q from the archive", p)
+	}
+	if int64(len(data)) > budget {
+		if budget < c.limits.MaxFileBytes {
+			return Errorf(ETOOLARGE, "the archive's files add up to more than %s uncompressed", FormatBytes(c.limits.MaxTotalBytes))
+		}
+		return Errorf(ETOOLARGE, "%q is larger than %s", p, FormatBytes(c.limits.MaxFileBytes))
+	}
+	c.total += int64(len(data))
+	c.seen[p] = true
+	c.files = append(c.files, File{Path: p, Data: data, Exec: exec})
+	return nil
+}
+
+func (c *collector) finish() ([]File, error) {
+	if len(c.files) == 0 {
+		return nil, Errorf(EINVALID, "the archive holds no files")
+	}
+	sort.Slice(c.files, func(i, j int) bool { return c.files[i].Path < c.files[j].Path })
+	return c.files, nil
+}
+
+// CleanPath validates a path from outside and returns it clean and
+// slash-separated. It refuses absolute paths, "..", backslashes, control
+// characters, invalid UTF-8 and overlong names with an EINVALID error.
+func CleanPath(name string) (string, error) {
+	shown := printable(name)
+	if !utf8.ValidString(name) {
+		return "", Errorf(EINVALID, "%q is not a valid UTF-8 file name", shown)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == '\\' || r == utf8.RuneError {
+			return "", Errorf(EINVALID, "%q has a character not allowed in a file name", shown)
+		}
+	}
+	if strings.HasPrefix(name, "/") || (len(name) >= 2 && name[1] == ':') {
+		return "", Errorf(EINVALID, "%q is an absolute path", shown)
+	}
+	trimmed := strings.TrimSuffix(name, "/")
+	for seg := range strings.SplitSeq(trimmed, "/") {
+		if seg == ".." {
+			return "", Errorf(EINVALID, "%q leaves the archive with ..", shown)
+		}
+		if len(seg) > maxSegmentBytes {
+			return "", Errorf(EINVALID, "%q has a name longer than %d bytes", shown, maxSegmentBytes)
+		}
+	}
+	p := path.Clean(trimmed)
+	if p == "." || p == "" || len(p) > maxPathBytes {
+		return "", Errorf(EINVALID, "%q is not a usable file path", shown)
+	}
+	return p, nil
+}
+
+// isNoise reports files that are never part of a candidate's answer: VCS
+// folders, Python caches, OS metadata.
+func isNoise(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		switch seg {
+		case ".git", "__pycache__", "__MACOSX", ".DS_Store", ".pytest_cache", ".venv", "node_modules":
+			return true
+		}
+	}
+	return strings.HasSuffix(p, ".pyc")
+}
+
+// printable makes a name from outside safe to show in a message.
+func printable(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+	if len(s) > 120 {
+		s = s[:120] + "..."
+	}
+	return s
+}
+
+// FormatBytes renders a byte count for people: 10 MiB, 512 KiB, 300 B.
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
+}

@@ -1,0 +1,265 @@
+package grader
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+)
+
+// PytestCommand is what runs in the sandbox, in the workspace.
+var PytestCommand = []string{
+	"python3", "-m", "pytest",
+	"-p", "djgrade_pytest", // our report plugin, loaded before any conftest
+	"-p", "no:cacheprovider", // the workspace is not the candidate's to keep
+	"-q", "-rfE", "--color=no",
+	"--djgrade-report=" + ReportPath,
+}
+
+// maxCandidateBytes caps the free-text candidate name.
+const maxCandidateBytes = 200
+
+// Service grades submissions: it accepts them into the Store (the durable
+// queue) and runs workers that claim, grade and finish them.
+type Service struct {
+	Store   Store
+	Sandbox Sandbox
+	Catalog Catalog
+	// Image is the sandbox image tag to run.
+	Image string
+	// Concurrency is the number of workers; default one per CPU.
+	Concurrency int
+	// Poll is how often idle workers look at the queue without a wake-up.
+	Poll   time.Duration
+	Logger *slog.Logger
+
+	wake chan struct{}
+	once sync.Once
+}
+
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.wake = make(chan struct{}, 1)
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		if s.Poll <= 0 {
+			s.Poll = 2 * time.Second
+		}
+		if s.Concurrency <= 0 {
+			s.Concurrency = runtime.NumCPU()
+		}
+	})
+}
+
+// Submit validates a submission and stores it as queued. The files may be
+// wrapped in one top-level folder. It returns EINVALID errors for an unknown
+// exercise, a bad candidate name or files that touch nothing editable.
+func (s *Service) Submit(ctx context.Context, exercise, candidate string, files []File) (*Submission, error) {
+	s.init()
+	ex, err := s.Catalog.Exercise(exercise)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, Errorf(EINVALID, "unknown exercise %q", printable(exercise))
+		}
+		return nil, err
+	}
+	candidate, err = CleanCandidate(candidate)
+	if err != nil {
+		return nil, err
+	}
+	starter, err := StarterFiles(ex)
+	if err != nil {
+		return nil, Wrap(err, EINTERNAL, "cannot read the exercise")
+	}
+	files = StripWrapper(files, starter)
+	applied, refused := Apply(ex, starter, files)
+	if len(applied) == 0 {
+		return nil, Errorf(EINVALID, "the archive holds none of the files this exercise lets you change (%s)", strings.Join(ex.Editable, ", "))
+	}
+	sub := &Submission{
+		Exercise:  ex.ID,
+		Candidate: candidate,
+		Status:    StatusQueued,
+		CreatedAt: time.Now().UTC(),
+		Refused:   refused,
+	}
+	if err := s.Store.CreateSubmission(ctx, sub, files); err != nil {
+		return nil, err
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return sub, nil
+}
+
+// CleanCandidate trims and validates a free-text candidate name.
+func CleanCandidate(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", Errorf(EINVALID, "candidate is required")
+	}
+	if len(name) > maxCandidateBytes {
+		return "", Errorf(EINVALID, "candidate is longer than %d bytes", maxCandidateBytes)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return "", Errorf(EINVALID, "candidate has a character that is not printable")
+		}
+	}
+	return name, nil
+}
+
+// Submission returns the submission with the id.
+func (s *Service) Submission(ctx context.Context, id string) (*Submission, error) {
+	return s.Store.Submission(ctx, id)
+}
+
+// Run puts submissions interrupted by an earlier crash back on the queue,
+// then runs the workers until ctx is done. A submission being graded when ctx
+// ends stays running in the store and is requeued at the next start.
+func (s *Service) Run(ctx context.Context) error {
+	s.init()
+	n, err := s.Store.RequeueRunning(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.Logger.Info("requeued interrupted submissions", "count", n)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < s.Concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.work(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (s *Service) work(ctx context.Context) {
+	tick := time.NewTicker(s.Poll)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		sub, err := s.Store.ClaimNext(ctx)
+		if err != nil {
+			s.Logger.Error("claim from queue", "err", err)
+		}
+		if sub == nil {
+			select {
+			case <-ctx.Done():
+			case <-s.wake:
+			case <-tick.C:
+			}
+			continue
+		}
+		// Another submission may be waiting: pass the wake-up on.
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		s.process(ctx, sub)
+	}
+}
+
+// process grades one claimed submission and records its end.
+func (s *Service) process(ctx context.Context, sub *Submission) {
+	log := s.Logger.With("submission", sub.ID, "exercise", sub.Exercise)
+	log.Info("grading", "attempt", sub.Attempts)
+	start := time.Now()
+	res, err := s.gradeStored(ctx, sub)
+	if ctx.Err() != nil {
+		log.Info("grading interrupted by shutdown; it will be requeued")
+		return
+	}
+	// Recording the end must not be cut short by a shutdown that starts now.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err != nil {
+		log.Error("grading failed", "err", err)
+		if ferr := s.Store.Finish(fctx, sub.ID, StatusError, nil, ErrorMessage(err)); ferr != nil {
+			log.Error("record failure", "err", ferr)
+		}
+		return
+	}
+	if ferr := s.Store.Finish(fctx, sub.ID, StatusDone, res, ""); ferr != nil {
+		log.Error("record result", "err", ferr)
+		return
+	}
+	log.Info("graded", "score", res.Score, "max", res.MaxScore, "verdict", res.Verdict, "took", time.Since(start).Round(time.Millisecond))
+}
+
+func (s *Service) gradeStored(ctx context.Context, sub *Submission) (*Result, error) {
+	ex, err := s.Catalog.Exercise(sub.Exercise)
+	if err != nil {
+		return nil, Wrap(err, EINTERNAL, "exercise %q is no longer in the catalog", sub.Exercise)
+	}
+	files, err := s.Store.SubmissionFiles(ctx, sub.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.Grade(ctx, ex, files, sub.ID, nil)
+}
+
+// Grade runs the candidate's files against the exercise in the sandbox and
+// scores the outcome. A candidate's failing code is a Result; an error means
+// the grading itself could not be done. progress, if not nil, is told each
+// phase as it starts.
+func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id string, progress func(phase string)) (*Result, error) {
+	if progress == nil {
+		progress = func(string) {}
+	}
+	start := time.Now()
+	progress("assembling the workspace")
+	workspace, refused, err := Assemble(ex, files)
+	if err != nil {
+		return nil, Wrap(err, EINTERNAL, "cannot assemble the workspace")
+	}
+	var tarball bytes.Buffer
+	if err := WriteTar(&tarball, workspace); err != nil {
+		return nil, Wrap(err, EINTERNAL, "cannot pack the workspace")
+	}
+	progress("running the tests in the sandbox")
+	job := Job{
+		ID:         id,
+		Image:      s.Image,
+		Workspace:  &tarball,
+		Command:    PytestCommand,
+		ReportPath: ReportPath,
+		Postgres:   ex.Database == DatabasePostgres,
+		Limits:     ex.Limits.WithDefaults(),
+	}
+	out, err := s.Sandbox.Run(ctx, job)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, err
+		}
+		return nil, Wrap(err, EINTERNAL, "the sandbox failed: %v", err)
+	}
+	progress("scoring")
+	res := Score(ex, out)
+	res.Refused = refused
+	res.Timings["total"] = time.Since(start).Milliseconds()
+	return res, nil
+}
+
+// String renders a verdict for people.
+func (v Verdict) String() string { return string(v) }
+
+// Describe is a one-line summary of a result for logs and the CLI.
+func (r *Result) Describe() string {
+	return fmt.Sprintf("%d/%d %s: %s", r.Score, r.MaxScore, r.Verdict, r.Reason)
+}
