@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// runExercises lists or validates the catalog.
+func runExercises(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &exitError{2, "exercises needs a sub-command: list or validate"}
+	}
+	switch args[0] {
+	case "list":
+		return runExercisesList(args[1:], stdout, stderr)
+	case "validate":
+		return runExercisesValidate(ctx, args[1:], stdout, stderr)
+	}
+	return &exitError{2, fmt.Sprintf("unknown exercises sub-command %q (list, validate)", args[0])}
+}
+
+// exerciseSummary is the JSON shape of `exercises list --json`.
+type exerciseSummary struct {
+	ID         string            `json:"id"`
+	Title      string            `json:"title"`
+	Summary    string            `json:"summary"`
+	Difficulty string            `json:"difficulty"`
+	Topics     []string          `json:"topics"`
+	TimeBudget string            `json:"time_budget"`
+	Database   string            `json:"database"`
+	MaxScore   int               `json:"max_score"`
+	Categories []grader.Category `json:"categories"`
+}
+
+func runExercisesList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("exercises list", "exercises list [--json]", stderr)
+	asJSON := fs.Bool("json", false, "print JSON for programs")
+	dir := catalogFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	catalog, err := loadCatalog(*dir)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		list := []exerciseSummary{}
+		for _, ex := range catalog.Exercises() {
+			list = append(list, exerciseSummary{ex.ID, ex.Title, ex.Summary, ex.Difficulty, ex.Topics,
+				ex.TimeBudget.String(), ex.Database, ex.MaxScore(), ex.Categories})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTITLE\tDIFFICULTY\tTIME\tDATABASE\tPOINTS")
+	for _, ex := range catalog.Exercises() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", ex.ID, ex.Title, ex.Difficulty, shortDuration(ex.TimeBudget), ex.Database, ex.MaxScore())
+	}
+	return tw.Flush()
+}
+
+func shortDuration(d time.Duration) string {
+	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+}
+
+func runExercisesValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("exercises validate", "exercises validate [--repeat N] [--parallel N] [--json] [ID...]", stderr)
+	repeat := 1
+	parallel := 2
+	fs.Var(positiveInt{&repeat}, "repeat", "grade each answer N times; any difference between runs fails")
+	fs.Var(positiveInt{&parallel}, "parallel", "grade up to N answers at once")
+	asJSON := fs.Bool("json", false, "print JSON for programs")
+	dir := catalogFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	catalog, err := loadCatalog(*dir)
+	if err != nil {
+		return err
+	}
+	var checks []grader.Check
+	ids := fs.Args()
+	if len(ids) == 0 {
+		for _, ex := range catalog.Exercises() {
+			ids = append(ids, ex.ID)
+		}
+	}
+	for _, id := range ids {
+		ex, err := catalog.Exercise(id)
+		if err != nil {
+			return &exitError{2, fmt.Sprintf("%s (known: %s)", grader.ErrorMessage(err), exerciseIDs(catalog))}
+		}
+		checks = append(checks, grader.Checks(ex)...)
+	}
+	sb, tag, err := openSandbox(ctx, "", stderr)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	svc := &grader.Service{Sandbox: sb, Catalog: catalog, Image: tag}
+	fmt.Fprintf(stderr, "djgrade: validating %d answers of %d exercises, %d run(s) each\n", len(checks), len(ids), repeat)
+	n := 0
+	rows, err := svc.Validate(ctx, catalog, checks, repeat, parallel, func(r grader.ValidationRow) {
+		n++
+		mark := "ok"
+		if !r.OK {
+			mark = "MISS"
+		}
+		fmt.Fprintf(stderr, "  [%d/%d] %-4s %s %s %s: %v\n", n, len(checks), mark, r.Exercise, r.Kind, r.Name, r.Scores)
+	})
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range rows {
+		if !r.OK {
+			failed++
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "EXERCISE\tKIND\tANSWER\tWANT\tSCORES\tVERDICT\tTIME/RUN\tRESULT")
+		for _, r := range rows {
+			res := "ok"
+			if !r.OK {
+				res = "MISS: " + r.Problem
+			}
+			verdict := ""
+			if len(r.Verdicts) > 0 {
+				verdict = string(r.Verdicts[0])
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d..%d\t%s\t%s\t%.1fs\t%s\n", r.Exercise, r.Kind, r.Name, r.Want.Min, r.Want.Max,
+				strings.Trim(fmt.Sprint(r.Scores), "[]"), verdict, r.Took.Seconds(), res)
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "\n%d answers checked, %d missed\n", len(rows), failed)
+	}
+	if failed > 0 {
+		return &exitError{3, fmt.Sprintf("%d of %d answers landed outside their range", failed, len(rows))}
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// runGrade grades a folder or an archive locally, through the same sandbox
+// and scoring as the service.
+func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("grade --exercise ID [--json] PATH", "grade --exercise ID [--json] PATH", stderr)
+	exercise := fs.String("exercise", "", "the exercise id (see: djgrade exercises list)")
+	asJSON := fs.Bool("json", false, "print the result as JSON for programs")
+	details := fs.Bool("details", false, "also print hidden checks' failure messages (for exercise authors)")
+	dir := catalogFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *exercise == "" || fs.NArg() != 1 {
+		fs.Usage()
+		return &exitError{2, "grade needs --exercise ID and exactly one PATH"}
+	}
+	catalog, err := loadCatalog(*dir)
+	if err != nil {
+		return err
+	}
+	ex, err := catalog.Exercise(*exercise)
+	if err != nil {
+		return &exitError{2, fmt.Sprintf("%s (known: %s)", grader.ErrorMessage(err), exerciseIDs(catalog))}
+	}
+	files, err := readSubmission(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+
+	step := func(msg string) { fmt.Fprintf(stderr, "  · %s\n", msg) }
+	fmt.Fprintf(stderr, "djgrade: grading %s against %q\n", fs.Arg(0), ex.ID)
+	sb, tag, err := openSandbox(ctx, "", stderr)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	svc := &grader.Service{Sandbox: sb, Catalog: catalog, Image: tag}
+	start := time.Now()
+	res, err := svc.Grade(ctx, ex, files, "cli-"+ex.ID, step)
+	if err != nil {
+		return err
+	}
+	step(fmt.Sprintf("done in %s", time.Since(start).Round(100*time.Millisecond)))
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printResult(stdout, res, *details)
+	}
+	if res.Verdict != grader.VerdictPassed {
+		return &exitError{3, ""}
+	}
+	return nil
+}
+
+// readSubmission reads a project folder or an archive.
+func readSubmission(p string) ([]grader.File, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, &exitError{2, err.Error()}
+	}
+	if info.IsDir() {
+		return grader.ReadDir(p, grader.DefaultArchiveLimits)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return grader.ReadArchive(f, grader.DefaultArchiveLimits)
+}
+
+func exerciseIDs(c grader.Catalog) string {
+	var ids []string
+	for _, ex := range c.Exercises() {
+		ids = append(ids, ex.ID)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// printResult renders a result as a table for people.
+func printResult(w io.Writer, res *grader.Result, details bool) {
+	fmt.Fprintln(w)
+	if len(res.Tests) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "CHECK\tCATEGORY\tOUTCOME\tPOINTS\tQUERIES\tTIME")
+		for _, t := range res.Tests {
+			points := "-"
+			if t.Hidden {
+				points = fmt.Sprintf("%d/%d", t.Points, t.MaxPoints)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.2fs\n", clip(t.Name, 70), t.Category, t.Outcome, points, t.Queries, t.Duration)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Score: %d/%d  %s: %s\n", res.Score, res.MaxScore, strings.ToUpper(string(res.Verdict)), res.Reason)
+	var cats []string
+	for _, c := range res.Categories {
+		cats = append(cats, fmt.Sprintf("%s %d/%d", c.Name, c.Score, c.MaxScore))
+	}
+	fmt.Fprintf(w, "By category: %s\n", strings.Join(cats, ", "))
+	for _, r := range res.Refused {
+		fmt.Fprintf(w, "Refused: %s (%s)\n", r.Path, r.Reason)
+	}
+	if res.Verdict != grader.VerdictPassed {
+		for _, t := range res.Tests {
+			if t.Outcome != grader.OutcomePassed && t.Message != "" && (!t.Hidden || details) {
+				fmt.Fprintf(w, "\n--- %s (%s)\n%s\n", t.Name, t.Outcome, clipLines(t.Message, 25))
+			}
+		}
+		if len(res.Tests) == 0 && res.Log != "" {
+			fmt.Fprintf(w, "\n--- log (last lines)\n%s\n", tailLines(res.Log, 40))
+		}
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+func clipLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

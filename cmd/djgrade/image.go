@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/djgrade/djgrade/sandbox"
+)
+
+// runImage builds the sandbox image.
+func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "build" {
+		return &exitError{2, "usage: djgrade image build [--rebuild] [--no-pull]"}
+	}
+	fs := newFlagSet("image build", "image build [--rebuild] [--no-pull]", stderr)
+	rebuild := fs.Bool("rebuild", false, "build even if the image for these inputs exists")
+	noPull := fs.Bool("no-pull", false, "do not try to pull debian:trixie-slim; bootstrap the base locally")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	sb, err := sandbox.New(sandbox.Options{})
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	if err := sb.Ping(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	tag, err := sb.EnsureImage(ctx, sandbox.BuildOptions{Rebuild: *rebuild, NoPull: *noPull}, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "djgrade: sandbox image ready in %s\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintln(stdout, tag)
+	return nil
+}

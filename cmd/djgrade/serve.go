@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/djgrade/djgrade/api"
+	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/bolt"
+	"github.com/djgrade/djgrade/sandbox"
+)
+
+// serveConfig is what `djgrade serve` runs with.
+type serveConfig struct {
+	Addr        string
+	Data        string
+	Concurrency int
+	Exercises   string
+	LogFormat   string
+}
+
+// DBName is the bbolt file inside the data folder.
+const DBName = "djgrade.db"
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [flags]", stderr)
+	cfg := serveConfig{Concurrency: runtime.NumCPU()}
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&cfg.Data, "data", "./data", "folder for the store ("+DBName+")")
+	fs.Var(positiveInt{&cfg.Concurrency}, "concurrency", "number of submissions graded at once (default: one per CPU)")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text for people, json for programs")
+	exDir := catalogFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg.Exercises = *exDir
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = runtime.NumCPU()
+	}
+	srv, err := startServer(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "djgrade: serving http://%s (data %s, %d workers)\n", srv.addr, cfg.Data, cfg.Concurrency)
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "djgrade: shutting down")
+	return srv.Close()
+}
+
+// server is a running djgrade service.
+type server struct {
+	addr    string
+	store   *bolt.Store
+	sandbox *sandbox.Docker
+	api     *api.Server
+	service *grader.Service
+	cancel  context.CancelFunc
+	done    chan struct{}
+	logger  *slog.Logger
+}
+
+// startServer opens the store, connects to Docker (building the sandbox
+// image if it is missing, with progress on progress), sweeps containers that
+// an earlier crash left, starts the workers and the HTTP server.
+func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *server, err error) {
+	var handler slog.Handler = slog.NewTextHandler(progress, nil)
+	if cfg.LogFormat == "json" {
+		handler = slog.NewJSONHandler(progress, nil)
+	}
+	logger := slog.New(handler)
+	catalog, err := loadCatalog(cfg.Exercises)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	store, err := bolt.Open(filepath.Join(cfg.Data, DBName))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+	hostname, _ := os.Hostname()
+	sb, tag, err := openSandbox(ctx, fmt.Sprintf("%s-%d", hostname, os.Getpid()), progress)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			sb.Close()
+		}
+	}()
+	// Containers of earlier runs of this service are leftovers of a crash:
+	// their submissions are requeued below.
+	if n, err := sb.Sweep(ctx, true); err != nil {
+		logger.Warn("sweep leftover containers", "err", err)
+	} else if n > 0 {
+		logger.Info("removed leftover sandbox containers", "count", n)
+	}
+	svc := &grader.Service{Store: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: cfg.Concurrency, Logger: logger}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	httpAPI := api.New(api.Config{
+		Grader:  svc,
+		Catalog: catalog,
+		Logger:  logger,
+		ReadyCheck: func(ctx context.Context) error {
+			return sb.Ping(ctx)
+		},
+	})
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &server{addr: ln.Addr().String(), store: store, sandbox: sb, api: httpAPI, service: svc, cancel: cancel, done: make(chan struct{}), logger: logger}
+	go func() {
+		defer close(s.done)
+		if err := svc.Run(wctx); err != nil {
+			logger.Error("workers stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := httpAPI.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http server stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Close stops accepting requests, stops the workers (a submission being
+// graded stays running in the store and is requeued at the next start),
+// and closes the store.
+func (s *server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.api.Shutdown(ctx)
+	s.cancel()
+	<-s.done
+	s.sandbox.Close()
+	return errors.Join(err, s.store.Close())
+}
