@@ -1,0 +1,425 @@
+package bolt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// MaxList is the most submissions one ListSubmissions call returns, and the
+// number returned when the filter sets no limit.
+const MaxList = 100
+
+// CreateSubmission assigns sub.ID and CreatedAt, stores sub as queued with the
+// candidate's files and puts it on the queue, all in one transaction: either
+// everything is stored or nothing is. The store owns the life-cycle fields,
+// so Status, StartedAt, FinishedAt, Error, Result and Attempts are reset
+// whatever the caller set. On success *sub holds what was stored.
+func (s *Store) CreateSubmission(ctx context.Context, sub *grader.Submission, files []grader.File) error {
+	if sub == nil {
+		return grader.Errorf(grader.EINVALID, "no submission")
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	// Packing is CPU work: do it before taking bbolt's single writer lock.
+	blob, err := encodeFiles(files)
+	if err != nil {
+		return err
+	}
+	rec := *sub
+	rec.Status = grader.StatusQueued
+	rec.StartedAt, rec.FinishedAt = time.Time{}, time.Time{}
+	rec.Error, rec.Result, rec.Attempts = "", nil, 0
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		// The clock is read inside the transaction so that, transactions
+		// being serial, CreatedAt never decreases in key order.
+		now := s.now().UTC()
+		rec.CreatedAt = now
+		return create(b, &rec, blob, now)
+	})
+	if err != nil {
+		return storeErr(err, "create submission")
+	}
+	*sub = rec
+	return nil
+}
+
+// create stores rec under a new id greater than every stored one.
+func create(b buckets, rec *grader.Submission, blob []byte, now time.Time) error {
+	last, _ := b.subs.Cursor().Last()
+	key, err := newID(now, last)
+	if err != nil {
+		return err
+	}
+	rec.ID = key.String()
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	queue, err := b.index(grader.StatusQueued)
+	if err != nil {
+		return err
+	}
+	if err := b.subs.Put(key[:], data); err != nil {
+		return err
+	}
+	if err := b.files.Put(key[:], blob); err != nil {
+		return err
+	}
+	return queue.Put(key[:], nil)
+}
+
+// load decodes the submission under key, or returns nil if there is none.
+func load(b buckets, key []byte) (*grader.Submission, error) {
+	data := b.subs.Get(key)
+	if data == nil {
+		return nil, nil
+	}
+	var sub grader.Submission
+	if err := json.Unmarshal(data, &sub); err != nil {
+		return nil, fmt.Errorf("decode submission %x: %w", key, err)
+	}
+	return &sub, nil
+}
+
+// save writes sub under key and moves its index entry from the status it
+// had (from) to the one it has now.
+func save(b buckets, key []byte, sub *grader.Submission, from grader.Status) error {
+	data, err := json.Marshal(sub)
+	if err != nil {
+		return err
+	}
+	if err := b.subs.Put(key, data); err != nil {
+		return err
+	}
+	if from == sub.Status {
+		return nil
+	}
+	old, err := b.index(from)
+	if err != nil {
+		return err
+	}
+	cur, err := b.index(sub.Status)
+	if err != nil {
+		return err
+	}
+	if err := old.Delete(key); err != nil {
+		return err
+	}
+	return cur.Put(key, nil)
+}
+
+// Submission returns the submission with the id, or ENOTFOUND for an id that
+// is unknown or malformed.
+func (s *Store) Submission(ctx context.Context, idText string) (*grader.Submission, error) {
+	key, ok := parseID(idText)
+	if !ok {
+		return nil, notFound()
+	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	var sub *grader.Submission
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		sub, err = load(b, key[:])
+		return err
+	})
+	if err != nil {
+		return nil, storeErr(err, "get submission")
+	}
+	if sub == nil {
+		return nil, notFound()
+	}
+	return sub, nil
+}
+
+// SubmissionFiles returns the candidate's files stored with a submission, in
+// the order they were given, or ENOTFOUND.
+func (s *Store) SubmissionFiles(ctx context.Context, idText string) ([]grader.File, error) {
+	key, ok := parseID(idText)
+	if !ok {
+		return nil, notFound()
+	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	var blob []byte
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		// bbolt's value is only valid inside the transaction: copy it out
+		// and unpack after, so readers hold the transaction briefly.
+		if v := b.files.Get(key[:]); v != nil {
+			blob = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, "get submission files")
+	}
+	if blob == nil {
+		return nil, notFound()
+	}
+	return decodeFiles(blob)
+}
+
+// ClaimNext takes the oldest queued submission off the queue, marks it
+// running (StartedAt set, Attempts incremented) and returns it, or returns
+// nil, nil when the queue is empty. Claims run in bbolt's single read-write
+// transaction at a time, so two callers never get the same submission.
+func (s *Store) ClaimNext(ctx context.Context) (*grader.Submission, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	var claimed *grader.Submission
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		queue, err := b.index(grader.StatusQueued)
+		if err != nil {
+			return err
+		}
+		for {
+			k, _ := queue.Cursor().First()
+			if k == nil {
+				return nil
+			}
+			key := append([]byte(nil), k...)
+			sub, err := load(b, key)
+			if err != nil {
+				return err
+			}
+			if sub == nil || sub.Status != grader.StatusQueued {
+				// A queue entry whose record is gone or no longer
+				// queued cannot be graded; dropping it keeps one bad
+				// entry from blocking the whole queue.
+				if err := queue.Delete(key); err != nil {
+					return err
+				}
+				continue
+			}
+			sub.Status = grader.StatusRunning
+			sub.StartedAt = s.now().UTC()
+			sub.Attempts++
+			if err := save(b, key, sub, grader.StatusQueued); err != nil {
+				return err
+			}
+			claimed = sub
+			return nil
+		}
+	})
+	if err != nil {
+		return nil, storeErr(err, "claim submission")
+	}
+	return claimed, nil
+}
+
+// Finish records the end of a running submission: status done with its
+// result, or status error with the reason (and a result if there is one).
+// It fails with EINVALID for any other status, a done without a result or
+// an error without a reason, and with ECONFLICT if the submission is not
+// running, so that a late worker cannot overwrite a finished submission.
+func (s *Store) Finish(ctx context.Context, idText string, status grader.Status, result *grader.Result, reason string) error {
+	key, ok := parseID(idText)
+	if !ok {
+		return notFound()
+	}
+	switch {
+	case status == grader.StatusDone && result == nil:
+		return grader.Errorf(grader.EINVALID, "a done submission needs a result")
+	case status == grader.StatusError && reason == "":
+		return grader.Errorf(grader.EINVALID, "a submission in error needs a reason")
+	case status != grader.StatusDone && status != grader.StatusError:
+		return grader.Errorf(grader.EINVALID, "cannot finish a submission as %q", status)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		sub, err := load(b, key[:])
+		if err != nil {
+			return err
+		}
+		if sub == nil {
+			return notFound()
+		}
+		if sub.Status != grader.StatusRunning {
+			return grader.Errorf(grader.ECONFLICT, "submission %s is %s, not running", idText, sub.Status)
+		}
+		sub.Status = status
+		sub.FinishedAt = s.now().UTC()
+		sub.Result = result
+		sub.Error = ""
+		if status == grader.StatusError {
+			sub.Error = reason
+		}
+		return save(b, key[:], sub, grader.StatusRunning)
+	})
+	if err != nil {
+		return storeErr(err, "finish submission")
+	}
+	return nil
+}
+
+// RequeueRunning puts every running submission back on the queue, where it
+// takes its original place by age, and returns how many. It is meant for
+// start-up, when no worker can be running; Attempts is kept so that the
+// grader can give up on a submission that keeps killing workers.
+func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		running, err := b.index(grader.StatusRunning)
+		if err != nil {
+			return err
+		}
+		// Collect first: changing a bucket while a cursor walks it skips keys.
+		var keys [][]byte
+		if err := running.ForEach(func(k, _ []byte) error {
+			keys = append(keys, append([]byte(nil), k...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, key := range keys {
+			sub, err := load(b, key)
+			if err != nil {
+				return err
+			}
+			if sub == nil {
+				if err := running.Delete(key); err != nil {
+					return err
+				}
+				continue
+			}
+			if sub.Status != grader.StatusRunning {
+				// The index said running but the record does not:
+				// trust the record and only mend the index.
+				if err := running.Delete(key); err != nil {
+					return err
+				}
+				idx, err := b.index(sub.Status)
+				if err != nil {
+					return err
+				}
+				if err := idx.Put(key, nil); err != nil {
+					return err
+				}
+				continue
+			}
+			sub.Status = grader.StatusQueued
+			sub.StartedAt = time.Time{}
+			if err := save(b, key, sub, grader.StatusRunning); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, storeErr(err, "requeue running submissions")
+	}
+	return n, nil
+}
+
+// ListSubmissions returns up to filter.Limit submissions (MaxList when 0 or
+// more) matching the filter, newest first. It walks keys backwards from the
+// newest and stops at the limit; with a status it walks only that status's
+// index. An unknown status is EINVALID.
+func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFilter) ([]*grader.Submission, error) {
+	limit := filter.Limit
+	if limit <= 0 || limit > MaxList {
+		limit = MaxList
+	}
+	if filter.Status != "" && !knownStatus(filter.Status) {
+		return nil, grader.Errorf(grader.EINVALID, "unknown status %q", filter.Status)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	out := []*grader.Submission{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		walk := b.subs
+		if filter.Status != "" {
+			if walk, err = b.index(filter.Status); err != nil {
+				return err
+			}
+		}
+		c := walk.Cursor()
+		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
+			data := b.subs.Get(k)
+			if data == nil {
+				continue
+			}
+			if filter.Exercise != "" || filter.Candidate != "" {
+				// Decode only the two fields first: most records fail
+				// the filter, and a full decode includes the result.
+				var head struct {
+					Exercise  string `json:"exercise"`
+					Candidate string `json:"candidate"`
+				}
+				if err := json.Unmarshal(data, &head); err != nil {
+					return fmt.Errorf("decode submission %x: %w", k, err)
+				}
+				if (filter.Exercise != "" && head.Exercise != filter.Exercise) ||
+					(filter.Candidate != "" && head.Candidate != filter.Candidate) {
+					continue
+				}
+			}
+			var sub grader.Submission
+			if err := json.Unmarshal(data, &sub); err != nil {
+				return fmt.Errorf("decode submission %x: %w", k, err)
+			}
+			if filter.Status != "" && sub.Status != filter.Status {
+				continue
+			}
+			out = append(out, &sub)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, "list submissions")
+	}
+	return out, nil
+}
+
+func knownStatus(st grader.Status) bool {
+	for _, s := range statuses {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
