@@ -1,0 +1,147 @@
+package exercises_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/djgrade/djgrade/exercises"
+	"github.com/djgrade/djgrade/grader"
+)
+
+const goodManifest = `id: demo
+title: Demo
+summary: A demo exercise.
+version: 1
+topics: [drf]
+difficulty: easy
+time_budget: 30m
+database: sqlite
+editable: [app/views.py, app/extra/**]
+limits: {timeout: 90s, memory: 512MiB}
+categories:
+  - {name: correctness, points: 4}
+  - {name: performance, points: 6}
+starter_score: {min: 0, max: 4}
+solutions: [reference]
+variants:
+  - name: half
+    summary: fixes half
+    score: {min: 0, max: 6}
+`
+
+func demoFS(manifest string) fstest.MapFS {
+	return fstest.MapFS{
+		"demo/exercise.yaml":                    {Data: []byte(manifest)},
+		"demo/prompt.md":                        {Data: []byte("# Demo\n")},
+		"demo/rubric.md":                        {Data: []byte("# Rubric\n")},
+		"demo/starter/app/views.py":             {Data: []byte("x")},
+		"demo/hidden/test_hidden_demo.py":       {Data: []byte("x")},
+		"demo/solutions/reference/app/views.py": {Data: []byte("y")},
+		"demo/variants/half/app/views.py":       {Data: []byte("z")},
+		"not-an-exercise/readme.txt":            {Data: []byte("ignored")},
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	c, err := exercises.Load(demoFS(goodManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := c.Exercise("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.MaxScore() != 10 || ex.Limits.Timeout.Seconds() != 90 || ex.Limits.MemoryBytes != 512<<20 || ex.Prompt != "# Demo\n" {
+		t.Fatalf("loaded %+v", ex)
+	}
+	if len(ex.Variants) != 1 || ex.Variants[0].Score.Max != 6 || ex.Database != grader.DatabaseSQLite {
+		t.Fatalf("variants %+v", ex.Variants)
+	}
+	if _, err := c.Exercise("nope"); grader.ErrorCode(err) != grader.ENOTFOUND {
+		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+func TestLoadNamesFileAndField(t *testing.T) {
+	cases := []struct {
+		name, from, to, want string
+	}{
+		{"id mismatch", "id: demo", "id: other", "demo/exercise.yaml: id: \"other\" must equal the folder name"},
+		{"unknown field", "version: 1", "version: 1\ncolour: red", "field colour not found"},
+		{"bad difficulty", "difficulty: easy", "difficulty: trivial", "difficulty:"},
+		{"bad budget", "time_budget: 30m", "time_budget: soon", "time_budget:"},
+		{"bad database", "database: sqlite", "database: mysql", "database:"},
+		{"editable escapes", "editable: [app/views.py, app/extra/**]", "editable: [../x.py]", "editable[0]"},
+		{"editable hidden", "editable: [app/views.py, app/extra/**]", "editable: [djgrade_hidden/**]", "reserved"},
+		{"zero points", "points: 4}", "points: 0}", "categories[0].points"},
+		{"duplicate category", "name: performance", "name: correctness", "categories[1].name"},
+		{"limit over max", "timeout: 90s", "timeout: 2h", "limits: timeout"},
+		{"limit unknown", "timeout: 90s", "gpus: 90s", "unknown limit"},
+		{"memory unit", "memory: 512MiB", "memory: 512MB", "limits: memory"},
+		{"starter full marks", "starter_score: {min: 0, max: 4}", "starter_score: {min: 0, max: 10}", "starter_score: max must be below"},
+		{"variant full marks", "score: {min: 0, max: 6}", "score: {min: 0, max: 10}", "variants[0].score"},
+		{"variant range inverted", "score: {min: 0, max: 6}", "score: {min: 5, max: 2}", "variants[0].score"},
+		{"missing solution folder", "solutions: [reference]", "solutions: [reference, other]", "demo/solutions/other"},
+		{"no solutions", "solutions: [reference]", "solutions: []", "solutions: must list"},
+		{"variant without summary", "summary: fixes half", "summary: \"\"", "variants[0].summary"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := strings.Replace(goodManifest, tc.from, tc.to, 1)
+			if m == goodManifest {
+				t.Fatalf("replacement %q not applied", tc.from)
+			}
+			_, err := exercises.Load(demoFS(m))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadRefusesOverlayOutsideEditable(t *testing.T) {
+	fsys := demoFS(goodManifest)
+	fsys["demo/variants/half/tests/test_public.py"] = &fstest.MapFile{Data: []byte("x")}
+	_, err := exercises.Load(fsys)
+	if err == nil || !strings.Contains(err.Error(), "demo/variants/half/tests/test_public.py") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestLoadRequiresPromptAndHidden(t *testing.T) {
+	for _, file := range []string{"demo/prompt.md", "demo/rubric.md", "demo/hidden/test_hidden_demo.py"} {
+		fsys := demoFS(goodManifest)
+		delete(fsys, file)
+		if _, err := exercises.Load(fsys); err == nil {
+			t.Errorf("loaded without %s", file)
+		}
+	}
+}
+
+// TestEmbeddedCatalog checks every exercise shipped in the binary loads and
+// proves itself with solutions, a starter range and variants.
+func TestEmbeddedCatalog(t *testing.T) {
+	c, err := exercises.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Exercises()) == 0 {
+		t.Fatal("the embedded catalog is empty")
+	}
+	for _, ex := range c.Exercises() {
+		if len(ex.Solutions) < 2 || len(ex.Variants) < 3 {
+			t.Errorf("%s: %d solutions and %d variants; want at least 2 and 3", ex.ID, len(ex.Solutions), len(ex.Variants))
+		}
+		hidden, err := grader.HiddenFiles(ex)
+		if err != nil || len(hidden) == 0 {
+			t.Errorf("%s: hidden tests: %v", ex.ID, err)
+		}
+		starter, _ := grader.StarterFiles(ex)
+		for _, f := range starter {
+			if strings.HasPrefix(f.Path, grader.HiddenDir) {
+				t.Errorf("%s: starter holds %s", ex.ID, f.Path)
+			}
+		}
+	}
+}
