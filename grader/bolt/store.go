@@ -8,10 +8,12 @@
 //	submissions            id -> JSON of grader.Submission
 //	files                  id -> gzip'd tar of the candidate's files
 //	status/<status>        id -> empty; one sub-bucket per status
+//	by_exercise            len(exercise) (2 bytes) + exercise + id -> empty
+//	by_candidate           len(candidate) (2 bytes) + candidate + id -> empty
 //
 // status/queued is the queue: a cursor's First is the oldest waiting
-// submission. The other status buckets let RequeueRunning and a listing by
-// status touch only the submissions they need. Every change of status moves
+// submission. The other indexes let RequeueRunning and a filtered listing
+// touch only the submissions they need. Every change of status moves
 // the key between status buckets in the same transaction that rewrites the
 // submission, so the index never disagrees with the record.
 package bolt
@@ -40,6 +42,8 @@ var (
 	bucketSubmissions = []byte("submissions")
 	bucketFiles       = []byte("files")
 	bucketStatus      = []byte("status")
+	bucketByExercise  = []byte("by_exercise")
+	bucketByCandidate = []byte("by_candidate")
 	keySchemaVersion  = []byte("schema_version")
 )
 
@@ -138,7 +142,7 @@ func migrate(tx *bbolt.Tx) error {
 
 // createBuckets is the migration from an empty file to version 1.
 func createBuckets(tx *bbolt.Tx) error {
-	for _, name := range [][]byte{bucketMeta, bucketSubmissions, bucketFiles} {
+	for _, name := range [][]byte{bucketMeta, bucketSubmissions, bucketFiles, bucketByExercise, bucketByCandidate} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -194,7 +198,8 @@ func notFound() error {
 
 // buckets are the buckets a transaction works on.
 type buckets struct {
-	subs, files, status *bbolt.Bucket
+	subs, files, status     *bbolt.Bucket
+	byExercise, byCandidate *bbolt.Bucket
 }
 
 func open(tx *bbolt.Tx) (buckets, error) {
@@ -202,8 +207,11 @@ func open(tx *bbolt.Tx) (buckets, error) {
 		subs:   tx.Bucket(bucketSubmissions),
 		files:  tx.Bucket(bucketFiles),
 		status: tx.Bucket(bucketStatus),
+
+		byExercise:  tx.Bucket(bucketByExercise),
+		byCandidate: tx.Bucket(bucketByCandidate),
 	}
-	if b.subs == nil || b.files == nil || b.status == nil {
+	if b.subs == nil || b.files == nil || b.status == nil || b.byExercise == nil || b.byCandidate == nil {
 		return b, errors.New("store is missing a bucket")
 	}
 	return b, nil

@@ -779,3 +779,45 @@ func candidates(list []*grader.Submission) []string {
 	}
 	return out
 }
+
+func TestListIndexKeepsValuesApart(t *testing.T) {
+	s := MustOpen(t)
+	// Values that are prefixes of each other, hold 0xff and NUL bytes, or
+	// sort first and last in the index: each must list only its own.
+	values := []string{"", "a", "ab", "abc", "ab\u00ff", "ab\x00c", "\U0010ffff", "\x00", "zé", strings.Repeat("q", MaxFieldLen)}
+	for i, v := range values {
+		for j := 0; j <= i; j++ { // value i has i+1 submissions
+			mustCreate(t, s, v, v)
+		}
+	}
+	for i, v := range values {
+		if v == "" {
+			continue // an empty filter field matches everything
+		}
+		for _, f := range []grader.SubmissionFilter{{Candidate: v}, {Exercise: v}, {Exercise: v, Candidate: v}} {
+			list, err := s.ListSubmissions(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != i+1 {
+				t.Errorf("filter %q lists %d, want %d", v, len(list), i+1)
+			}
+			for _, sub := range list {
+				if sub.Candidate != v {
+					t.Errorf("filter %q lists a submission of %q", v, sub.Candidate)
+				}
+			}
+		}
+	}
+	long := strings.Repeat("q", MaxFieldLen+1)
+	wantCode(t, s.CreateSubmission(ctx, &grader.Submission{Exercise: "e", Candidate: long}, nil), grader.EINVALID)
+	wantCode(t, s.CreateSubmission(ctx, &grader.Submission{Exercise: long, Candidate: "c"}, nil), grader.EINVALID)
+	if list, err := s.ListSubmissions(ctx, grader.SubmissionFilter{Candidate: long}); err != nil || len(list) != 0 {
+		t.Errorf("too-long filter = %d, %v; want none", len(list), err)
+	}
+	// Bytes that are not UTF-8 would be changed by JSON: refused, not mangled.
+	wantCode(t, s.CreateSubmission(ctx, &grader.Submission{Exercise: "e", Candidate: "ab\xff"}, nil), grader.EINVALID)
+	if list, err := s.ListSubmissions(ctx, grader.SubmissionFilter{Candidate: "ab\xff"}); err != nil || len(list) != 0 {
+		t.Errorf("non-UTF-8 filter = %d, %v; want none", len(list), err)
+	}
+}

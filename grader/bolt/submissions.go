@@ -1,10 +1,13 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"go.etcd.io/bbolt"
 
@@ -15,6 +18,10 @@ import (
 // number returned when the filter sets no limit.
 const MaxList = 100
 
+// MaxFieldLen is the longest exercise or candidate a submission may have, in
+// bytes: both are index keys, and bbolt keys are bounded.
+const MaxFieldLen = 1024
+
 // CreateSubmission assigns sub.ID and CreatedAt, stores sub as queued with the
 // candidate's files and puts it on the queue, all in one transaction: either
 // everything is stored or nothing is. The store owns the life-cycle fields,
@@ -23,6 +30,14 @@ const MaxList = 100
 func (s *Store) CreateSubmission(ctx context.Context, sub *grader.Submission, files []grader.File) error {
 	if sub == nil {
 		return grader.Errorf(grader.EINVALID, "no submission")
+	}
+	if len(sub.Exercise) > MaxFieldLen || len(sub.Candidate) > MaxFieldLen {
+		return grader.Errorf(grader.EINVALID, "exercise and candidate are limited to %d bytes", MaxFieldLen)
+	}
+	if !utf8.ValidString(sub.Exercise) || !utf8.ValidString(sub.Candidate) {
+		// JSON would store U+FFFD in place of the bad bytes, and the record
+		// would no longer match its own index entries.
+		return grader.Errorf(grader.EINVALID, "exercise and candidate must be UTF-8 text")
 	}
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -74,6 +89,12 @@ func create(b buckets, rec *grader.Submission, blob []byte, now time.Time) error
 		return err
 	}
 	if err := b.files.Put(key[:], blob); err != nil {
+		return err
+	}
+	if err := b.byExercise.Put(fieldKey(rec.Exercise, key[:]), nil); err != nil {
+		return err
+	}
+	if err := b.byCandidate.Put(fieldKey(rec.Candidate, key[:]), nil); err != nil {
 		return err
 	}
 	return queue.Put(key[:], nil)
@@ -351,9 +372,10 @@ func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 }
 
 // ListSubmissions returns up to filter.Limit submissions (MaxList when 0 or
-// more) matching the filter, newest first. It walks keys backwards from the
-// newest and stops at the limit; with a status it walks only that status's
-// index. An unknown status is EINVALID.
+// more) matching the filter, newest first. It walks ids backwards from the
+// newest and stops at the limit. It walks the narrowest index the filter
+// allows (candidate, then exercise, then status), so a filtered page costs
+// the matches it reads, not the whole store. An unknown status is EINVALID.
 func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFilter) ([]*grader.Submission, error) {
 	limit := filter.Limit
 	if limit <= 0 || limit > MaxList {
@@ -361,6 +383,11 @@ func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFil
 	}
 	if filter.Status != "" && !knownStatus(filter.Status) {
 		return nil, grader.Errorf(grader.EINVALID, "unknown status %q", filter.Status)
+	}
+	if len(filter.Exercise) > MaxFieldLen || len(filter.Candidate) > MaxFieldLen ||
+		!utf8.ValidString(filter.Exercise) || !utf8.ValidString(filter.Candidate) {
+		// Nothing like that can be stored, so nothing matches.
+		return []*grader.Submission{}, nil
 	}
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
@@ -371,48 +398,107 @@ func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFil
 		if err != nil {
 			return err
 		}
-		walk := b.subs
-		if filter.Status != "" {
+		var walk *bbolt.Bucket
+		var prefix []byte
+		switch {
+		case filter.Candidate != "":
+			walk, prefix = b.byCandidate, fieldPrefix(filter.Candidate)
+		case filter.Exercise != "":
+			walk, prefix = b.byExercise, fieldPrefix(filter.Exercise)
+		case filter.Status != "":
 			if walk, err = b.index(filter.Status); err != nil {
 				return err
 			}
+		default:
+			walk = b.subs
 		}
-		c := walk.Cursor()
-		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
-			data := b.subs.Get(k)
+		return walkBack(walk, prefix, func(key []byte) (bool, error) {
+			data := b.subs.Get(key)
 			if data == nil {
-				continue
+				return true, nil
 			}
-			if filter.Exercise != "" || filter.Candidate != "" {
-				// Decode only the two fields first: most records fail
-				// the filter, and a full decode includes the result.
-				var head struct {
-					Exercise  string `json:"exercise"`
-					Candidate string `json:"candidate"`
+			if ok, err := matches(data, filter); err != nil || !ok {
+				if err != nil {
+					return false, fmt.Errorf("decode submission %x: %w", key, err)
 				}
-				if err := json.Unmarshal(data, &head); err != nil {
-					return fmt.Errorf("decode submission %x: %w", k, err)
-				}
-				if (filter.Exercise != "" && head.Exercise != filter.Exercise) ||
-					(filter.Candidate != "" && head.Candidate != filter.Candidate) {
-					continue
-				}
+				return true, nil
 			}
 			var sub grader.Submission
 			if err := json.Unmarshal(data, &sub); err != nil {
-				return fmt.Errorf("decode submission %x: %w", k, err)
-			}
-			if filter.Status != "" && sub.Status != filter.Status {
-				continue
+				return false, fmt.Errorf("decode submission %x: %w", key, err)
 			}
 			out = append(out, &sub)
-		}
-		return nil
+			return len(out) < limit, nil
+		})
 	})
 	if err != nil {
 		return nil, storeErr(err, "list submissions")
 	}
 	return out, nil
+}
+
+// matches reports whether the stored record data passes the filter. It
+// decodes only the three fields the filter looks at: most records a filtered
+// walk reads fail it, and a full decode includes the result and its log.
+func matches(data []byte, filter grader.SubmissionFilter) (bool, error) {
+	if filter.Exercise == "" && filter.Candidate == "" && filter.Status == "" {
+		return true, nil
+	}
+	var head struct {
+		Exercise  string        `json:"exercise"`
+		Candidate string        `json:"candidate"`
+		Status    grader.Status `json:"status"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return false, err
+	}
+	return (filter.Exercise == "" || head.Exercise == filter.Exercise) &&
+		(filter.Candidate == "" || head.Candidate == filter.Candidate) &&
+		(filter.Status == "" || head.Status == filter.Status), nil
+}
+
+// walkBack calls fn with each id under prefix in bucket, newest first, until
+// fn returns false or an error. A key is prefix followed by a 16-byte id.
+func walkBack(bucket *bbolt.Bucket, prefix []byte, fn func(key []byte) (bool, error)) error {
+	c := bucket.Cursor()
+	var k []byte
+	if len(prefix) == 0 {
+		k, _ = c.Last()
+	} else {
+		// Seek lands on the first key at or after the greatest possible
+		// key under prefix; the newest under prefix is that key or the one
+		// before it.
+		end := append(append([]byte(nil), prefix...), bytes.Repeat([]byte{0xff}, len(id{}))...)
+		if k, _ = c.Seek(end); k == nil {
+			k, _ = c.Last()
+		} else if !bytes.Equal(k, end) {
+			k, _ = c.Prev()
+		}
+	}
+	for ; k != nil; k, _ = c.Prev() {
+		if len(k) != len(prefix)+len(id{}) || !bytes.HasPrefix(k, prefix) {
+			return nil
+		}
+		more, err := fn(k[len(prefix):])
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// fieldPrefix is the index key prefix for a field's value: its length as two
+// bytes, then the value. The length keeps one value's keys from running into
+// another's ("ab" and "abc"), whatever bytes a hostile value holds.
+func fieldPrefix(value string) []byte {
+	p := make([]byte, 2, 2+len(value))
+	binary.BigEndian.PutUint16(p, uint16(len(value)))
+	return append(p, value...)
+}
+
+// fieldKey is the index key of the submission key under a field's value.
+func fieldKey(value string, key []byte) []byte {
+	return append(fieldPrefix(value), key...)
 }
 
 func knownStatus(st grader.Status) bool {
