@@ -6,6 +6,7 @@ a real PostgreSQL database, with data in the table.
 """
 
 import contextlib
+import io
 from dataclasses import dataclass
 
 import psycopg2
@@ -69,7 +70,10 @@ class Migrator:
         return leaves[0]
 
     def migrate(self, name, app=APP):
-        call_command("migrate", app, name, verbosity=0, interactive=False)
+        # Own buffers: a command left holding pytest's captured stdout
+        # complains at interpreter exit once the capture file is closed.
+        out = io.StringIO()
+        call_command("migrate", app, name, verbosity=0, interactive=False, stdout=out, stderr=out)
 
     def forward(self):
         self.migrate(self.leaf()[1])
