@@ -1,0 +1,119 @@
+package sandbox
+
+// The protocol between Run and the in-container init
+// (sandbox/image/python/djgrade_init.py documents the same; keep both in step):
+//
+//   - Container environment: DJGRADE_REPORT_PATH (relative to /work, may be
+//     empty), DJGRADE_OUTPUT_BYTES (cap on each of the command's stdout and
+//     stderr), DJGRADE_TIMEOUT_S (the inner timeout of the command; Run
+//     enforces a larger outer one), DJGRADE_POSTGRES=1 when the job wants a
+//     database, plus Job.Env. The container's Cmd is Job.Command.
+//   - stdin carries first a line with the run's nonce (random hex), then the
+//     workspace as a tar stream; the init unpacks it into /work, refusing
+//     absolute paths, "..", links and devices, then closes stdin.
+//   - With DJGRADE_POSTGRES=1 the init starts PostgreSQL on a unix socket in
+//     /tmp and exports DJGRADE_DB_ENGINE, _HOST, _PORT, _NAME and _USER.
+//   - The command runs in its own process group, output through pipes, killed
+//     at the inner timeout or when either stream goes over its cap.
+//   - The init's stdout is exactly one line of JSON, the envelope below,
+//     written last and preceded by a newline; the command's own output is
+//     inside it, base64-encoded. The container's stderr is diagnostics.
+//
+// The command runs as the same uid as the engine's tini (pid 1), whose stdout
+// is the container's stdout as well, so it can write lines there through
+// /proc/1/fd/1. It cannot forge the envelope: the envelope must carry the
+// nonce, which only the init ever saw (it left stdin before the command
+// started), and it is the last line, written after the init killed every
+// other process of the uid. Run keeps the tail of the stream, so flooding it
+// cannot push the envelope out either.
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Environment variables of the protocol.
+const (
+	EnvReportPath  = "DJGRADE_REPORT_PATH"
+	EnvOutputBytes = "DJGRADE_OUTPUT_BYTES"
+	EnvTimeout     = "DJGRADE_TIMEOUT_S"
+	EnvPostgres    = "DJGRADE_POSTGRES"
+)
+
+// envelopeVersion is the envelope version this package reads.
+const envelopeVersion = 1
+
+// maxReportBytes is the init's cap on the report file.
+const maxReportBytes = 8 << 20
+
+// envelope is the init's one line of JSON.
+type envelope struct {
+	Version      int     `json:"version"`
+	Nonce        string  `json:"nonce"`
+	ExitCode     int     `json:"exit_code"`
+	Signal       *int    `json:"signal"`
+	Timeout      bool    `json:"timeout"`
+	OutputLimit  bool    `json:"output_limit"`
+	ProcessLimit bool    `json:"process_limit"`
+	OOMKill      bool    `json:"oom_kill"`
+	Stdout       string  `json:"stdout"`
+	Stderr       string  `json:"stderr"`
+	Truncated    bool    `json:"truncated"`
+	Report       *string `json:"report"`
+	Error        *string `json:"error"`
+	TimingsMS    struct {
+		Extract  int64 `json:"extract"`
+		Postgres int64 `json:"postgres"`
+		Run      int64 `json:"run"`
+	} `json:"timings_ms"`
+
+	// Decoded forms of the base64 fields.
+	stdout, stderr, report []byte
+}
+
+// parseEnvelope decodes the envelope from the container's stdout: its last
+// line, which must be one JSON object carrying nonce. Anything else means
+// the init did not finish its job.
+func parseEnvelope(out []byte, nonce string) (*envelope, error) {
+	line := bytes.TrimRight(out, "\n")
+	if i := bytes.LastIndexByte(line, '\n'); i >= 0 {
+		line = line[i+1:]
+	}
+	if len(line) == 0 {
+		return nil, errors.New("no envelope")
+	}
+	var e envelope
+	if err := json.Unmarshal(line, &e); err != nil {
+		return nil, fmt.Errorf("decode envelope: %w", err)
+	}
+	if e.Version != envelopeVersion {
+		return nil, fmt.Errorf("envelope version %d, want %d", e.Version, envelopeVersion)
+	}
+	if nonce == "" || subtle.ConstantTimeCompare([]byte(e.Nonce), []byte(nonce)) != 1 {
+		return nil, errors.New("envelope has the wrong nonce")
+	}
+	var err error
+	if e.stdout, err = base64.StdEncoding.DecodeString(e.Stdout); err != nil {
+		return nil, fmt.Errorf("envelope stdout: %w", err)
+	}
+	if e.stderr, err = base64.StdEncoding.DecodeString(e.Stderr); err != nil {
+		return nil, fmt.Errorf("envelope stderr: %w", err)
+	}
+	if e.Report != nil {
+		if e.report, err = base64.StdEncoding.DecodeString(*e.Report); err != nil {
+			return nil, fmt.Errorf("envelope report: %w", err)
+		}
+	}
+	return &e, nil
+}
+
+// envelopeCap bounds the container's stdout that Run keeps: the envelope of
+// a run whose output and report are at their caps, base64-encoded, with room
+// for the JSON around them. Anything longer is not a well-formed envelope.
+func envelopeCap(outputBytes int64) int64 {
+	return (2*outputBytes+maxReportBytes)*4/3 + 64<<10
+}
