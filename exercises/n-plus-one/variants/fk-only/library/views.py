@@ -1,0 +1,18 @@
+from rest_framework import generics
+
+from .models import Book
+from .pagination import BookPagination
+from .serializers import BookSerializer
+
+
+# Variant: the author is joined, but tags and the review count still run one
+# query per book each.
+class BookListView(generics.ListAPIView):
+    queryset = Book.objects.select_related("author")
+    serializer_class = BookSerializer
+    pagination_class = BookPagination
+
+
+class BookDetailView(generics.RetrieveAPIView):
+    queryset = Book.objects.select_related("author")
+    serializer_class = BookSerializer
