@@ -31,8 +31,11 @@ import (
 
 // Container labels.
 const (
-	LabelApp      = "app"
-	LabelJob      = "djgrade.job"
+	// LabelApp marks every container of the app (value AppName).
+	LabelApp = "app"
+	// LabelJob holds the job's id.
+	LabelJob = "djgrade.job"
+	// LabelInstance holds the id of the server instance that ran the job.
 	LabelInstance = "djgrade.instance"
 	// AppName is the value of LabelApp on every djgrade container.
 	AppName = "djgrade"
@@ -238,6 +241,8 @@ func (d *Docker) config(job grader.Job, lim grader.Limits, img string) (*contain
 			LabelInstance: d.opts.Instance,
 		},
 	}
+	// Each tmpfs may hold ScratchBytes; its pages count against the memory
+	// limit too, so a full scratch area cannot exceed the memory budget.
 	tmpfs := fmt.Sprintf("rw,exec,nosuid,nodev,size=%d,mode=1777", lim.ScratchBytes)
 	pids := lim.Pids
 	yes := true
@@ -261,8 +266,10 @@ func (d *Docker) config(job grader.Job, lim grader.Limits, img string) (*contain
 
 // Run runs job in a new container and returns how it ended. A candidate's
 // crash, timeout or flood is an Outcome; an error means the infrastructure
-// failed (engine down, image missing) or ctx was cancelled. The container is
-// removed before Run returns, on every path.
+// failed (engine down: EUNAVAILABLE; image missing, init failure: EINTERNAL),
+// the workspace did not fit in the scratch space (ETOOLARGE), or ctx was
+// cancelled (the error wraps ctx.Err()). The container is removed before Run
+// returns, on every path, and Run has stopped reading job.Workspace by then.
 func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, err error) {
 	lim := job.Limits.WithDefaults()
 	img := job.Image
@@ -333,7 +340,9 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 		defer close(copied)
 		stdcopy.StdCopy(stdout, stderr, hj.Reader)
 	}()
+	fed := make(chan struct{})
 	go func() {
+		defer close(fed)
 		if _, err := io.WriteString(hj.Conn, nonce+"\n"); err != nil {
 			hj.CloseWrite()
 			return
@@ -344,6 +353,12 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 			io.Copy(hj.Conn, job.Workspace)
 		}
 		hj.CloseWrite()
+	}()
+	// Closing the connection ends a write blocked on a dead container; the
+	// wait means Run never returns while still reading job.Workspace.
+	defer func() {
+		hj.Close()
+		<-fed
 	}()
 
 	outer := lim.Timeout + d.opts.Grace
@@ -418,7 +433,11 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 			out.Stderr = out.Stderr[:lim.OutputBytes]
 		}
 	case env.Error != nil:
-		return out, internal(nil, "sandbox init: %s", *env.Error)
+		code := grader.EINTERNAL
+		if env.ErrorKind == "too_large" {
+			code = grader.ETOOLARGE
+		}
+		return out, grader.Errorf(code, "sandbox init: %s", *env.Error)
 	default:
 		fillFromEnvelope(&out, env)
 		failed := env.ExitCode != 0
@@ -451,9 +470,10 @@ func fillFromEnvelope(out *grader.Outcome, env *envelope) {
 	out.Timings["command"] = ms(env.TimingsMS.Run)
 }
 
-// Sweep removes the containers labelled with this sandbox's app: those of other instances (a crashed
-// earlier run of the server), or every one if all is set. It returns how
-// many it removed.
+// Sweep removes the containers labelled with this sandbox's app: those of
+// other instances (left by a crashed earlier run of the server), or every
+// one if all is set. It returns how many it removed. Call it at start-up,
+// before any Run: with all set it also removes running jobs.
 func (d *Docker) Sweep(ctx context.Context, all bool) (int, error) {
 	list, err := d.cli.ContainerList(ctx, container.ListOptions{
 		All:     true,

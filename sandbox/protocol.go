@@ -38,10 +38,14 @@ import (
 
 // Environment variables of the protocol.
 const (
-	EnvReportPath  = "DJGRADE_REPORT_PATH"
+	// EnvReportPath is the report file, relative to /work.
+	EnvReportPath = "DJGRADE_REPORT_PATH"
+	// EnvOutputBytes caps each of the command's stdout and stderr.
 	EnvOutputBytes = "DJGRADE_OUTPUT_BYTES"
-	EnvTimeout     = "DJGRADE_TIMEOUT_S"
-	EnvPostgres    = "DJGRADE_POSTGRES"
+	// EnvTimeout is the inner timeout of the command, in seconds.
+	EnvTimeout = "DJGRADE_TIMEOUT_S"
+	// EnvPostgres, set to 1, starts PostgreSQL before the command.
+	EnvPostgres = "DJGRADE_POSTGRES"
 )
 
 // envelopeVersion is the envelope version this package reads.
@@ -65,6 +69,7 @@ type envelope struct {
 	Truncated    bool    `json:"truncated"`
 	Report       *string `json:"report"`
 	Error        *string `json:"error"`
+	ErrorKind    string  `json:"error_kind"`
 	TimingsMS    struct {
 		Extract  int64 `json:"extract"`
 		Postgres int64 `json:"postgres"`

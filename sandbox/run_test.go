@@ -460,3 +460,14 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("Sweep(true) = %d, %v", n, err)
 	}
 }
+
+// A workspace larger than the scratch space is the caller's problem to
+// report, not an outcome of the candidate's code.
+func TestRunWorkspaceTooLarge(t *testing.T) {
+	d := MustOpen(t)
+	ws := tarOf(t, grader.File{Path: "big.bin", Data: bytes.Repeat([]byte("x"), 4<<20)})
+	_, err := d.Run(context.Background(), grader.Job{ID: jobID(t, d), Workspace: ws, Command: sh("true"), Limits: grader.Limits{ScratchBytes: 1 << 20}})
+	if grader.ErrorCode(err) != grader.ETOOLARGE {
+		t.Fatalf("err %v, want %s", err, grader.ETOOLARGE)
+	}
+}

@@ -36,13 +36,15 @@ in step):
      "output_limit": bool, "process_limit": bool, "oom_kill": bool,
      "stdout": "<base64>", "stderr": "<base64>", "truncated": bool,
      "report": "<base64>" | null, "error": "<text>" | null,
+     "error_kind": "internal" | "too_large" | null,
      "timings_ms": {"extract": N, "postgres": N, "run": N}}
     exit_code is 128+S when the command died of signal S. process_limit is
     set when a fork failed with EAGAIN, or the command failed after the pids
     cgroup refused a fork. oom_kill is set when the memory cgroup's OOM
     killer fired during the command. error is set (and the command was not
     run) when the init itself failed: a bad workspace, PostgreSQL not
-    starting; that is djgrade's fault, never the candidate's.
+    starting; that is djgrade's fault, never the candidate's. error_kind
+    is too_large when the workspace did not fit in the scratch space.
   stderr of the container: the init's own diagnostics only.
 
 The candidate's code runs with the same uid as this process and as the
@@ -98,6 +100,10 @@ def ms(seconds):
 
 class InitError(Exception):
     """A failure of the init itself, reported in the envelope's error."""
+
+    def __init__(self, msg, kind="internal"):
+        super().__init__(msg)
+        self.kind = kind
 
 
 def make_undumpable():
@@ -185,7 +191,7 @@ def extract(stream, dest=WORK):
                     refused.append(m.name)
             except OSError as e:
                 if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise InitError("workspace does not fit in the scratch space")
+                    raise InitError("workspace does not fit in the scratch space", "too_large")
                 log("refused %r: %s" % (m.name, e))
                 refused.append(m.name)
     except tarfile.TarError as e:
@@ -508,7 +514,7 @@ def main(argv):
     envelope = {
         "version": ENVELOPE_VERSION, "nonce": "", "exit_code": -1, "signal": None, "timeout": False,
         "output_limit": False, "process_limit": False, "oom_kill": False,
-        "stdout": "", "stderr": "", "truncated": False, "report": None, "error": None,
+        "stdout": "", "stderr": "", "truncated": False, "report": None, "error": None, "error_kind": None,
         "timings_ms": {"extract": 0, "postgres": 0, "run": 0},
     }
     timings = envelope["timings_ms"]
@@ -558,9 +564,11 @@ def main(argv):
     except InitError as e:
         log(str(e))
         envelope["error"] = str(e)
+        envelope["error_kind"] = e.kind
     except Exception as e:  # the envelope must be written whatever happened
         log("internal error: %r" % (e,))
         envelope["error"] = "init failed: %r" % (e,)
+        envelope["error_kind"] = "internal"
     finally:
         if pg is not None:
             pg.stop()
