@@ -6,13 +6,13 @@ a real PostgreSQL database, with data in the table.
 """
 
 import contextlib
+import copy
 import io
 from dataclasses import dataclass
 
-import psycopg2
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 
@@ -197,13 +197,16 @@ class Migrator:
         """
         failures = []
         state = {"probed": False}
-        params = dict(connection.get_connection_params())
-        params.pop("cursor_factory", None)
+        # A second connection to the same test database, built from the
+        # backend's own class so it works with psycopg2 and psycopg 3 alike.
+        settings_dict = copy.deepcopy(connection.settings_dict)
 
         def probe():
             state["probed"] = True
-            other = psycopg2.connect(**params)
+            other = type(connections[connection.alias])(settings_dict, alias="djgrade_lock_probe")
             try:
+                other.ensure_connection()
+                other.set_autocommit(False)
                 with other.cursor() as c:
                     c.execute("SET LOCAL lock_timeout = '1500ms'")
                     try:
@@ -211,10 +214,11 @@ class Migrator:
                             "INSERT INTO %s (customer_email, total_cents, created_at, shipped_at) "
                             "VALUES ('probe@example.com', 1, now(), NULL)" % TABLE
                         )
-                    except psycopg2.errors.LockNotAvailable as exc:
-                        failures.append(str(exc).strip())
-                    except psycopg2.Error:
-                        pass  # refused for another reason: the walk check judges that
+                        state["inserted"] = True
+                    except DatabaseError as exc:
+                        if _sqlstate(exc) == "55P03":  # lock_not_available
+                            failures.append(str(exc).strip())
+                        # Refused for another reason: the walk check judges that.
                 other.rollback()
             finally:
                 other.close()
@@ -234,6 +238,13 @@ class Migrator:
         with connection.execute_wrapper(wrapper):
             yield result
         result.probed = state["probed"]
+        result.inserted = state.get("inserted", False)
+
+
+def _sqlstate(exc):
+    """The SQLSTATE of the driver error behind a Django database error."""
+    cause = exc.__cause__
+    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
 
 
 class ProbeResult:
@@ -242,6 +253,8 @@ class ProbeResult:
     def __init__(self, failures):
         self.failures = failures
         self.probed = False
+        # inserted says the probe's INSERT went through (then rolled back).
+        self.inserted = False
 
 
 class _Rollback(Exception):
