@@ -35,9 +35,14 @@ const Repository = "djgrade-sandbox"
 //go:embed Dockerfile all:python
 var files embed.FS
 
-// skip reports whether an embedded path is a by-product that must neither be
-// hashed nor sent to the daemon: bytecode caches differ between machines.
+// skip reports whether an embedded path must neither be hashed nor sent to
+// the daemon: bytecode caches differ between machines, and python/tests
+// holds the plugin's own tests, which have no business on the sandbox's
+// PYTHONPATH (a candidate's "import tests" could find them there).
 func skip(p string) bool {
+	if p == "python/tests" || strings.HasPrefix(p, "python/tests/") {
+		return true
+	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "__pycache__" || seg == ".pytest_cache" {
 			return true

@@ -57,13 +57,15 @@ func TestInputs(t *testing.T) {
 			t.Errorf("inputs %v lack %s", names, want)
 		}
 	}
-	for _, p := range []string{"python/__pycache__/x.pyc", "python/a.pyc", "python/.pytest_cache/v"} {
+	for _, p := range []string{"python/__pycache__/x.pyc", "python/a.pyc", "python/.pytest_cache/v", "python/tests", "python/tests/test_x.py"} {
 		if !skip(p) {
 			t.Errorf("skip(%q) = false", p)
 		}
 	}
-	if skip("python/__init__.py") {
-		t.Error("__init__.py must not be skipped")
+	for _, p := range []string{"python/__init__.py", "python/testsuite.py", "python/djgrade_tests/x.py"} {
+		if skip(p) {
+			t.Errorf("skip(%q) = true", p)
+		}
 	}
 }
 
