@@ -383,7 +383,18 @@ def pytest_configure(config):
     path = _report_path(config.option, config.invocation_params.dir)
     # Hooks such as pytest_runtest_logreport get no config, so the state
     # lives on a plugin object registered for this config only.
-    config.pluginmanager.register(_Recorder(path), "djgrade-recorder")
+    config.pluginmanager.register(_Recorder(path), _RECORDER_NAME)
+
+
+def pytest_unconfigure(config):
+    # An in-process run (pytester, pytest.main) configures again in the same
+    # interpreter; each run must start with its own recorder.
+    plugin = config.pluginmanager.get_plugin(_RECORDER_NAME)
+    if plugin is not None:
+        config.pluginmanager.unregister(plugin)
+
+
+_RECORDER_NAME = "djgrade-recorder"
 
 
 class _Recorder:
