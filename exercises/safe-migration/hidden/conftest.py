@@ -124,6 +124,12 @@ class Migrator:
             c.execute("SELECT id, customer_email, %s FROM %s ORDER BY id" % (NEW, TABLE))
             return c.fetchall()
 
+    def unfilled(self):
+        """How many orders still have no normalized_email."""
+        with connection.cursor() as c:
+            c.execute("SELECT count(*) FROM %s WHERE %s IS NULL" % (TABLE, NEW))
+            return c.fetchone()[0]
+
     def wrong_values(self):
         return [(pk, email, got) for pk, email, got in self.normalized() if got != expected(email)]
 

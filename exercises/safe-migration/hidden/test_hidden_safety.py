@@ -52,8 +52,9 @@ def test_backfill_runs_in_batches(mig):
     mig.populate(BATCH_ROWS)
     with mig.update_log() as counts:
         mig.forward()
-    wrong = mig.wrong_values()
-    assert not wrong, f"{len(wrong)} of {BATCH_ROWS} orders have a wrong normalized_email"
+    # Filled, not necessarily right: the correctness checks judge the values,
+    # so one slip in the normalization is not punished twice.
+    assert mig.unfilled() == 0, "the backfill left orders without a normalized_email"
     touched = [n for n in counts if n > 0]
     assert touched, "no UPDATE statement changed orders: the backfill did not run as UPDATEs"
     assert max(touched) <= MAX_ROWS_PER_UPDATE, (
@@ -70,7 +71,7 @@ def test_backfill_does_not_lock_table(mig):
     mig.populate(2_000)
     with mig.lock_probe() as probe:
         mig.forward()
-    assert not mig.wrong_values(), "the backfill left wrong values"
+    assert mig.unfilled() == 0, "the backfill left orders without a normalized_email"
     assert probe.probed, "no UPDATE of orders ran during the migrations"
     assert not probe.failures, (
         "while the backfill ran, the old release could not insert an order (the table was locked): "
@@ -96,7 +97,7 @@ def test_data_migration_uses_historical_model(mig):
     finally:
         Order._meta.db_table = real_table
     assert mig.old_rows() == before
-    assert not mig.wrong_values(), "the backfill left wrong values"
+    assert mig.unfilled() == 0, "the backfill left orders without a normalized_email"
 
 
 def _flatten(operations):
