@@ -1,0 +1,220 @@
+// Package api is djgrade's HTTP API: an Echo server that accepts candidate
+// submissions as archives, reports their grading, lists the exercise
+// catalog, and answers liveness and readiness probes.
+//
+// The API's JSON is a contract with clients. Handlers never serialise domain
+// types directly: they flatten them into response structs of this package,
+// so that a field added to a domain type is not published by accident.
+//
+// Every error, including Echo's own 404, 405 and 413, is rendered by one
+// handler as {"error":{"code":"...","message":"...","request_id":"..."}} with
+// the status taken from one table (see errors.go).
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// Grader is what the API needs from the grading service (implemented by
+// *grader.Service).
+type Grader interface {
+	// Submit validates and stores a submission (status queued) and returns
+	// it; errors are *grader.Error (EINVALID unknown exercise or bad files,
+	// ETOOLARGE, EUNAVAILABLE queue full).
+	Submit(ctx context.Context, exercise, candidate string, files []grader.File) (*grader.Submission, error)
+	// Submission returns the submission with the id, or an ENOTFOUND error.
+	Submission(ctx context.Context, id string) (*grader.Submission, error)
+}
+
+// Defaults for Config's zero fields.
+const (
+	DefaultMaxUploadBytes       = 10 << 20
+	DefaultRequestTimeout       = 15 * time.Second
+	DefaultSubmitTimeout        = 30 * time.Second
+	DefaultMaxConcurrentUploads = 8
+)
+
+// Config is what New needs. Grader and Catalog are required.
+type Config struct {
+	Grader  Grader
+	Catalog grader.Catalog
+	// Logger receives request logs and internal errors; nil discards them.
+	Logger *slog.Logger
+	// MaxUploadBytes caps the whole request body of an upload (multipart
+	// framing included); bigger requests get 413 before anything is parsed.
+	MaxUploadBytes int64
+	// ArchiveLimits bound the archive's unpacked content (files, sizes); a
+	// zero value means grader.DefaultArchiveLimits. Its MaxArchiveBytes is
+	// lowered to MaxUploadBytes when larger: the body cap bounds it anyway.
+	ArchiveLimits grader.ArchiveLimits
+	// ReadyCheck reports whether the service can take work (the store is
+	// open, Docker answers); nil means always ready.
+	ReadyCheck func(ctx context.Context) error
+	// RequestTimeout bounds the context of every route except the upload,
+	// whose time is dominated by the client's upload speed and is bounded
+	// by the server's read timeout and SubmitTimeout instead.
+	RequestTimeout time.Duration
+	// SubmitTimeout bounds the call to Grader.Submit once the body is read.
+	SubmitTimeout time.Duration
+	// MaxConcurrentUploads bounds uploads held in memory at once; more get
+	// 503 with Retry-After rather than exhausting memory.
+	MaxConcurrentUploads int
+	// RevealHidden shows the failure messages of hidden tests. It is off by
+	// default because candidates may read the API and must never see hidden
+	// assertions (see EXERCISES.md, "What the candidate sees").
+	RevealHidden bool
+}
+
+// Server is the HTTP API. Create it with New.
+type Server struct {
+	cfg     Config
+	echo    *echo.Echo
+	http    *http.Server
+	log     *slog.Logger
+	uploads chan struct{}
+}
+
+// Paths of the routes, shared with tests and Location headers.
+const (
+	pathSubmissions = "/api/v1/submissions"
+	pathExercises   = "/api/v1/exercises"
+)
+
+// New returns a Server for cfg, with every zero field of cfg defaulted.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.ArchiveLimits == (grader.ArchiveLimits{}) {
+		cfg.ArchiveLimits = grader.DefaultArchiveLimits
+	}
+	if cfg.ArchiveLimits.MaxArchiveBytes <= 0 || cfg.ArchiveLimits.MaxArchiveBytes > cfg.MaxUploadBytes {
+		cfg.ArchiveLimits.MaxArchiveBytes = cfg.MaxUploadBytes
+	}
+	if cfg.ReadyCheck == nil {
+		cfg.ReadyCheck = func(context.Context) error { return nil }
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.SubmitTimeout <= 0 {
+		cfg.SubmitTimeout = DefaultSubmitTimeout
+	}
+	if cfg.MaxConcurrentUploads <= 0 {
+		cfg.MaxConcurrentUploads = DefaultMaxConcurrentUploads
+	}
+	s := &Server{
+		cfg:     cfg,
+		echo:    echo.New(),
+		log:     cfg.Logger,
+		uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
+	}
+	e := s.echo
+	e.HideBanner = true
+	e.HidePort = true
+	// Behind no proxy by default: never trust X-Forwarded-For for the
+	// client address that goes into logs.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.handleError
+
+	e.Use(requestID)
+	e.Use(s.logRequests)
+	e.Use(s.recoverPanics)
+	e.Use(secureHeaders)
+	e.Use(s.limitBody)
+	e.Use(s.timeout)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.POST(pathSubmissions, s.createSubmission)
+	e.GET(pathSubmissions+"/:id", s.getSubmission)
+	e.GET(pathExercises, s.listExercises)
+	e.GET(pathExercises+"/:id", s.getExercise)
+
+	s.http = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Long enough for a 10 MiB upload over a slow link, short enough
+		// that a client trickling bytes cannot hold a slot for long.
+		ReadTimeout:    2 * time.Minute,
+		WriteTimeout:   2*time.Minute + cfg.SubmitTimeout,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the API as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo returns the underlying Echo instance, for callers that mount more
+// routes (the dashboard, webhooks) under the same middleware and errors.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Serve serves the API on ln until Shutdown; it returns nil after a
+// Shutdown and the listener's error otherwise.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits, until ctx ends, for the
+// requests in flight to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.http.Shutdown(ctx)
+}
+
+// isUpload reports whether c is the upload route, which has its own body
+// limit and no per-request context timeout.
+func isUpload(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && c.Path() == pathSubmissions
+}
+
+// maxSmallBody caps the body of every route but the upload. No such route
+// reads a body today; the cap keeps it so when one does.
+const maxSmallBody = 64 << 10
+
+// limitBody caps request bodies before any handler reads them.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		limit := int64(maxSmallBody)
+		if isUpload(c) {
+			limit = s.cfg.MaxUploadBytes
+		}
+		req := c.Request()
+		if req.ContentLength > limit {
+			return tooLarge(limit)
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+		return next(c)
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	if err := s.cfg.ReadyCheck(c.Request().Context()); err != nil {
+		// The cause goes to the log; probes and users get only the code.
+		s.log.Warn("not ready", "request_id", getRequestID(c), "err", err)
+		return grader.Wrap(err, grader.EUNAVAILABLE, "not ready")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
