@@ -73,6 +73,13 @@ type Options struct {
 type Docker struct {
 	cli  *client.Client
 	opts Options
+
+	// The client negotiates its API version lazily on the first request,
+	// and that write races with concurrent requests (the race detector
+	// shows it with Run called from several goroutines). So the version
+	// is negotiated once, under this lock, before any other request.
+	negMu      sync.Mutex
+	negotiated bool
 }
 
 var _ grader.Sandbox = (*Docker)(nil)
@@ -97,7 +104,28 @@ func New(opts Options) (*Docker, error) {
 	if opts.PostgresGrace <= 0 {
 		opts.PostgresGrace = 30 * time.Second
 	}
-	return &Docker{cli: cli, opts: opts}, nil
+	d := &Docker{cli: cli, opts: opts}
+	// Best effort: an engine that is down now is negotiated with later.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.negotiate(ctx)
+	return d, nil
+}
+
+// negotiate settles the client's API version with the engine, once.
+func (d *Docker) negotiate(ctx context.Context) error {
+	d.negMu.Lock()
+	defer d.negMu.Unlock()
+	if d.negotiated {
+		return nil
+	}
+	ping, err := d.cli.Ping(ctx)
+	if err != nil {
+		return unavailable(err, "docker engine")
+	}
+	d.cli.NegotiateAPIVersionPing(ping)
+	d.negotiated = true
+	return nil
 }
 
 func randomID() string {
@@ -109,14 +137,23 @@ func randomID() string {
 // Instance returns the instance id this sandbox labels its containers with.
 func (d *Docker) Instance() string { return d.opts.Instance }
 
-// Client returns the Docker client, e.g. for EnsureImage.
-func (d *Docker) Client() *client.Client { return d.cli }
+// Client returns the Docker client, e.g. for EnsureImage, with its API
+// version negotiated if the engine could be reached.
+func (d *Docker) Client() *client.Client {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.negotiate(ctx)
+	return d.cli
+}
 
 // Close releases the client's connections.
 func (d *Docker) Close() error { return d.cli.Close() }
 
 // Ping checks that the engine answers.
 func (d *Docker) Ping(ctx context.Context) error {
+	if err := d.negotiate(ctx); err != nil {
+		return err
+	}
 	if _, err := d.cli.Ping(ctx); err != nil {
 		return unavailable(err, "docker engine")
 	}
@@ -126,6 +163,9 @@ func (d *Docker) Ping(ctx context.Context) error {
 // EnsureImage builds the sandbox image if needed and returns its tag; see
 // the package function EnsureImage.
 func (d *Docker) EnsureImage(ctx context.Context, opts BuildOptions, progress io.Writer) (string, error) {
+	if err := d.negotiate(ctx); err != nil {
+		return "", err
+	}
 	return EnsureImage(ctx, d.cli, opts, progress)
 }
 
@@ -291,6 +331,9 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 		phase = now
 	}
 
+	if err := d.negotiate(ctx); err != nil {
+		return out, err
+	}
 	nonce := randomID() + randomID()
 	cfg, host := d.config(job, lim, img)
 	created, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
@@ -475,6 +518,9 @@ func fillFromEnvelope(out *grader.Outcome, env *envelope) {
 // one if all is set. It returns how many it removed. Call it at start-up,
 // before any Run: with all set it also removes running jobs.
 func (d *Docker) Sweep(ctx context.Context, all bool) (int, error) {
+	if err := d.negotiate(ctx); err != nil {
+		return 0, err
+	}
 	list, err := d.cli.ContainerList(ctx, container.ListOptions{
 		All:     true,
 		Filters: filters.NewArgs(filters.Arg("label", LabelApp+"="+d.opts.App)),
