@@ -1,14 +1,3 @@
-// Package api is djgrade's HTTP API: an Echo server that accepts candidate
-// submissions as archives, reports their grading, lists the exercise
-// catalog, and answers liveness and readiness probes.
-//
-// The API's JSON is a contract with clients. Handlers never serialise domain
-// types directly: they flatten them into response structs of this package,
-// so that a field added to a domain type is not published by accident.
-//
-// Every error, including Echo's own 404, 405 and 413, is rendered by one
-// handler as {"error":{"code":"...","message":"...","request_id":"..."}} with
-// the status taken from one table (see errors.go).
 package api
 
 import (

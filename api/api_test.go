@@ -653,7 +653,8 @@ func TestGetSubmissionStates(t *testing.T) {
 		t.Errorf("running: %s", body)
 	}
 	_, body = e.get(t, "/api/v1/submissions/f")
-	if !strings.Contains(string(body), `"status":"error"`) || strings.Contains(string(body), "docker.sock") {
+	if !strings.Contains(string(body), `"status":"error"`) || strings.Contains(string(body), "docker.sock") ||
+		!strings.Contains(string(body), `"error":"`+errorStatusMessage+`"`) {
 		t.Errorf("error status must not leak the infrastructure reason: %s", body)
 	}
 }

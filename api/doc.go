@@ -1,0 +1,52 @@
+// Package api is djgrade's HTTP API: an Echo server that accepts candidate
+// submissions as archives, reports their grading, lists the exercise
+// catalog, and answers liveness and readiness probes.
+//
+// Routes:
+//
+//	POST /api/v1/submissions       multipart/form-data: exercise, candidate, archive (file)
+//	                               -> 202, Location: /api/v1/submissions/{id}, submission JSON
+//	GET  /api/v1/submissions/{id}  -> 200 submission JSON
+//	GET  /api/v1/exercises         -> 200 {"exercises": [summary, ...]}
+//	GET  /api/v1/exercises/{id}    -> 200 summary + version, editable, prompt (markdown)
+//	GET  /healthz                  -> 200 {"status":"ok"} while the process serves
+//	GET  /readyz                   -> 200 {"status":"ready"}, or 503 when Config.ReadyCheck fails
+//
+// A submission's JSON holds id, exercise, candidate, status (queued, running,
+// done, error, cancelled), score, max_score and verdict (null until done),
+// reason, error (a fixed text when status is error), created_at, started_at
+// and finished_at (null until set), categories [{name, score, max_score}],
+// tests [{name, category, outcome, points, max_points, message, queries,
+// hidden, duration}] and refused [{path, reason}]. Messages of hidden tests
+// are blank unless Config.RevealHidden is set; node ids, logs, attempts and
+// timings are never shown.
+//
+// An exercise summary holds id, title, summary, max_score, topics,
+// difficulty, time_budget (a Go duration such as "45m", "" if none),
+// database and categories [{name, points}].
+//
+// Uploads: the whole body is capped at Config.MaxUploadBytes (default
+// 10 MiB) before anything is parsed; over it is 413 too_large. The form is
+// streamed part by part and nothing is spooled to disk. A missing or
+// repeated field, an unknown field, an empty, garbage or unsafe archive, a
+// bad candidate name and an unknown exercise are 400 invalid (an unknown
+// exercise is not a 404: the resource addressed exists, a field is wrong).
+// A body that is not multipart/form-data is 415. At most
+// Config.MaxConcurrentUploads uploads are held at once; more get 503.
+//
+// Errors: every error, including Echo's own 404 and 405, is rendered by one
+// handler as
+//
+//	{"error": {"code": "not_found", "message": "...", "request_id": "..."}}
+//
+// with the status from one table of grader error codes (statusOf in
+// errors.go); 405 has code method_not_allowed and 415 unsupported_media_type.
+// Internal errors and panics are logged with the request id and shown as a
+// generic message. Every response carries X-Request-ID and headers that
+// stop sniffing, framing, referrers and caching, and a CSP that allows
+// nothing.
+//
+// The API's JSON is a contract with clients. Handlers never serialise domain
+// types directly: they flatten them into response structs of this package,
+// so that a field added to a domain type is not published by accident.
+package api
