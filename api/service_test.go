@@ -1,0 +1,113 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/djgrade/djgrade/exercises"
+	"github.com/djgrade/djgrade/grader"
+)
+
+// memStore is the part of grader.Store that accepting a submission uses;
+// workers are not started in these tests, so the rest is never called.
+type memStore struct {
+	grader.Store // nil: any other method panics, which the test would see
+	mu           sync.Mutex
+	subs         map[string]*grader.Submission
+	files        map[string][]grader.File
+}
+
+func (m *memStore) CreateSubmission(_ context.Context, sub *grader.Submission, files []grader.File) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sub.ID = fmt.Sprintf("m%d", len(m.subs)+1)
+	cp := *sub
+	m.subs[sub.ID] = &cp
+	m.files[sub.ID] = files
+	return nil
+}
+
+func (m *memStore) Submission(_ context.Context, id string) (*grader.Submission, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sub, ok := m.subs[id]
+	if !ok {
+		return nil, grader.Errorf(grader.ENOTFOUND, "no submission")
+	}
+	cp := *sub
+	return &cp, nil
+}
+
+// TestWithService runs the API over the real grader.Service and the
+// embedded exercise catalog: a reference solution zipped from the catalog
+// is accepted, and an archive with nothing editable is refused by the
+// service with a 400.
+func TestWithService(t *testing.T) {
+	cat, err := exercises.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := cat.Exercise("n-plus-one")
+	if err != nil {
+		t.Skipf("exercise n-plus-one not in the catalog: %v", err)
+	}
+	files := map[string]string{}
+	err = fs.WalkDir(ex.FS, "solutions/reference", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(ex.FS, p)
+		files[p[len("solutions/reference/"):]] = string(b)
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("read reference solution: %v (%d files)", err, len(files))
+	}
+
+	store := &memStore{subs: map[string]*grader.Submission{}, files: map[string][]grader.File{}}
+	svc := &grader.Service{Store: store, Catalog: cat, Logger: slog.New(slog.DiscardHandler)}
+	srv := httptest.NewServer(New(Config{Grader: svc, Catalog: cat}).Handler())
+	t.Cleanup(srv.Close)
+	e := &env{srv: srv}
+
+	res, body := e.upload(t,
+		part{name: "exercise", data: []byte("n-plus-one")},
+		part{name: "candidate", data: []byte("Grace Hopper")},
+		part{name: "archive", filename: "solution.tar.gz", data: tarGzArchive(t, files)})
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d: %s", res.StatusCode, body)
+	}
+	var sub struct{ ID, Status, Exercise string }
+	if err := json.Unmarshal(body, &sub); err != nil || sub.ID == "" || sub.Status != "queued" || sub.Exercise != "n-plus-one" {
+		t.Fatalf("submission %+v (%v): %s", sub, err, body)
+	}
+	if got := len(store.files[sub.ID]); got != len(files) {
+		t.Errorf("store holds %d files, want %d", got, len(files))
+	}
+	res, body = e.get(t, "/api/v1/submissions/"+sub.ID)
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET: %d %s", res.StatusCode, body)
+	}
+
+	res, body = e.upload(t,
+		part{name: "exercise", data: []byte("n-plus-one")},
+		part{name: "candidate", data: []byte("Grace Hopper")},
+		part{name: "archive", filename: "a.zip", data: zipArchive(t, map[string]string{"notes.txt": "hello"})})
+	wantError(t, res, body, http.StatusBadRequest, grader.EINVALID)
+
+	res, body = e.get(t, "/api/v1/exercises/n-plus-one")
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("exercise detail: %d %s", res.StatusCode, body)
+	}
+	var detail map[string]any
+	if err := json.Unmarshal(body, &detail); err != nil || detail["prompt"] == "" || detail["time_budget"] != "45m" {
+		t.Errorf("detail %v: %s", err, body)
+	}
+}
