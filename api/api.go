@@ -127,6 +127,9 @@ func New(cfg Config) *Server {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	// Load balancers often probe with HEAD.
+	e.HEAD("/healthz", s.healthz)
+	e.HEAD("/readyz", s.readyz)
 	e.POST(pathSubmissions, s.createSubmission)
 	e.GET(pathSubmissions+"/:id", s.getSubmission)
 	e.GET(pathExercises, s.listExercises)

@@ -850,6 +850,10 @@ func TestHealth(t *testing.T) {
 	if res.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != `{"status":"ok"}` {
 		t.Errorf("healthz: %d %s", res.StatusCode, body)
 	}
+	req, _ := http.NewRequest(http.MethodHead, e.srv.URL+"/healthz", nil)
+	if res, _ := do(t, req); res.StatusCode != http.StatusOK {
+		t.Errorf("HEAD healthz: %d", res.StatusCode)
+	}
 	res, body = e.get(t, "/readyz")
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("readyz: %d %s", res.StatusCode, body)
