@@ -3,50 +3,20 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
+	"path/filepath"
 	"testing"
 
 	"github.com/djgrade/djgrade/exercises"
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/bolt"
 )
 
-// memStore is the part of grader.Store that accepting a submission uses;
-// workers are not started in these tests, so the rest is never called.
-type memStore struct {
-	grader.Store // nil: any other method panics, which the test would see
-	mu           sync.Mutex
-	subs         map[string]*grader.Submission
-	files        map[string][]grader.File
-}
-
-func (m *memStore) CreateSubmission(_ context.Context, sub *grader.Submission, files []grader.File) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	sub.ID = fmt.Sprintf("m%d", len(m.subs)+1)
-	cp := *sub
-	m.subs[sub.ID] = &cp
-	m.files[sub.ID] = files
-	return nil
-}
-
-func (m *memStore) Submission(_ context.Context, id string) (*grader.Submission, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	sub, ok := m.subs[id]
-	if !ok {
-		return nil, grader.Errorf(grader.ENOTFOUND, "no submission")
-	}
-	cp := *sub
-	return &cp, nil
-}
-
-// TestWithService runs the API over the real grader.Service and the
-// embedded exercise catalog: a reference solution zipped from the catalog
+// TestWithService runs the API over the real grader.Service, a bbolt store
+// in a temporary file and the embedded exercise catalog: a reference solution zipped from the catalog
 // is accepted, and an archive with nothing editable is refused by the
 // service with a 400.
 func TestWithService(t *testing.T) {
@@ -71,7 +41,11 @@ func TestWithService(t *testing.T) {
 		t.Fatalf("read reference solution: %v (%d files)", err, len(files))
 	}
 
-	store := &memStore{subs: map[string]*grader.Submission{}, files: map[string][]grader.File{}}
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "djgrade.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
 	svc := &grader.Service{Store: store, Catalog: cat, Logger: slog.New(slog.DiscardHandler)}
 	srv := httptest.NewServer(New(Config{Grader: svc, Catalog: cat}).Handler())
 	t.Cleanup(srv.Close)
@@ -88,8 +62,14 @@ func TestWithService(t *testing.T) {
 	if err := json.Unmarshal(body, &sub); err != nil || sub.ID == "" || sub.Status != "queued" || sub.Exercise != "n-plus-one" {
 		t.Fatalf("submission %+v (%v): %s", sub, err, body)
 	}
-	if got := len(store.files[sub.ID]); got != len(files) {
-		t.Errorf("store holds %d files, want %d", got, len(files))
+	stored, err := store.SubmissionFiles(context.Background(), sub.ID)
+	if err != nil || len(stored) != len(files) {
+		t.Errorf("store holds %d files (%v), want %d", len(stored), err, len(files))
+	}
+	for _, f := range stored {
+		if files[f.Path] != string(f.Data) {
+			t.Errorf("stored %s differs from the upload", f.Path)
+		}
 	}
 	res, body = e.get(t, "/api/v1/submissions/"+sub.ID)
 	if res.StatusCode != http.StatusOK {
