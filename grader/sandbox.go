@@ -118,7 +118,8 @@ type Outcome struct {
 	Truncated bool
 	// Report holds the file at Job.ReportPath, or nil if it was not written.
 	Report []byte
-	// Timings of each phase, by name (create, start, run, collect, remove).
+	// Timings of each phase, by name (create, attach, start, extract,
+	// postgres, command, run, collect, remove).
 	Timings map[string]time.Duration
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // PytestCommand is what runs in the sandbox, in the workspace.
@@ -22,8 +23,8 @@ var PytestCommand = []string{
 	"--djgrade-report=" + ReportPath,
 }
 
-// maxCandidateBytes caps the free-text candidate name.
-const maxCandidateBytes = 200
+// maxCandidateChars caps the free-text candidate name.
+const maxCandidateChars = 200
 
 // Service grades submissions: it accepts them into the Store (the durable
 // queue) and runs workers that claim, grade and finish them.
@@ -106,8 +107,11 @@ func CleanCandidate(name string) (string, error) {
 	if name == "" {
 		return "", Errorf(EINVALID, "candidate is required")
 	}
-	if len(name) > maxCandidateBytes {
-		return "", Errorf(EINVALID, "candidate is longer than %d bytes", maxCandidateBytes)
+	if !utf8.ValidString(name) {
+		return "", Errorf(EINVALID, "candidate is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(name) > maxCandidateChars {
+		return "", Errorf(EINVALID, "candidate is longer than %d characters", maxCandidateChars)
 	}
 	for _, r := range name {
 		if !unicode.IsPrint(r) {

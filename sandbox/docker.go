@@ -513,11 +513,26 @@ func fillFromEnvelope(out *grader.Outcome, env *envelope) {
 	out.Timings["command"] = ms(env.TimingsMS.Run)
 }
 
-// Sweep removes the containers labelled with this sandbox's app: those of
-// other instances (left by a crashed earlier run of the server), or every
-// one if all is set. It returns how many it removed. Call it at start-up,
-// before any Run: with all set it also removes running jobs.
-func (d *Docker) Sweep(ctx context.Context, all bool) (int, error) {
+// SweepScope chooses which labelled containers Sweep removes.
+type SweepScope int
+
+// Sweep scopes.
+const (
+	// SweepOwn removes the containers labelled with this sandbox's instance:
+	// a server that names its instance after its store (as `djgrade serve`
+	// does) removes what a crashed earlier run of the same store left,
+	// without touching other servers on the same engine.
+	SweepOwn SweepScope = iota
+	// SweepOthers removes the containers of every other instance.
+	SweepOthers
+	// SweepAll removes every container of this sandbox's app.
+	SweepAll
+)
+
+// Sweep removes containers labelled with this sandbox's app, in the scope,
+// and returns how many it removed. Call it at start-up, before any Run: it
+// also removes running jobs in its scope.
+func (d *Docker) Sweep(ctx context.Context, scope SweepScope) (int, error) {
 	if err := d.negotiate(ctx); err != nil {
 		return 0, err
 	}
@@ -530,7 +545,8 @@ func (d *Docker) Sweep(ctx context.Context, all bool) (int, error) {
 	}
 	n := 0
 	for _, c := range list {
-		if !all && c.Labels[LabelInstance] == d.opts.Instance {
+		own := c.Labels[LabelInstance] == d.opts.Instance
+		if (scope == SweepOwn && !own) || (scope == SweepOthers && own) {
 			continue
 		}
 		err := d.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})

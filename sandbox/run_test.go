@@ -450,14 +450,28 @@ func TestSweep(t *testing.T) {
 			mine.Client().ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
 		}
 	}()
-	if n, err := mine.Sweep(ctx, false); err != nil || n != 2 {
-		t.Fatalf("Sweep(false) = %d, %v; want at least the 2 of the other instance", n, err)
+	// A second sandbox with mine's instance id: a restarted server of the
+	// same store, sweeping what its crashed predecessor left.
+	restarted, err := sandbox.New(sandbox.Options{Instance: mine.Instance(), App: app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restarted.Close()
+	if n, err := restarted.Sweep(ctx, sandbox.SweepOwn); err != nil || n != 1 {
+		t.Fatalf("Sweep(SweepOwn) = %d, %v; want the 1 of its own instance", n, err)
+	}
+	if n := countJobContainers(t, mine, id); n != 2 {
+		t.Fatalf("%d containers left, want the other instance's 2", n)
+	}
+	create(mine.Instance())
+	if n, err := mine.Sweep(ctx, sandbox.SweepOthers); err != nil || n != 2 {
+		t.Fatalf("Sweep(SweepOthers) = %d, %v; want the 2 of the other instance", n, err)
 	}
 	if n := countJobContainers(t, mine, id); n != 1 {
 		t.Fatalf("%d containers left, want mine only", n)
 	}
-	if n, err := mine.Sweep(ctx, true); err != nil || n != 1 {
-		t.Fatalf("Sweep(true) = %d, %v", n, err)
+	if n, err := mine.Sweep(ctx, sandbox.SweepAll); err != nil || n != 1 {
+		t.Fatalf("Sweep(SweepAll) = %d, %v", n, err)
 	}
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -93,8 +95,14 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 			store.Close()
 		}
 	}()
-	hostname, _ := os.Hostname()
-	sb, tag, err := openSandbox(ctx, fmt.Sprintf("%s-%d", hostname, os.Getpid()), progress)
+	// The instance is named after the store, so that a restarted server
+	// removes exactly the containers a crashed run of the same store left.
+	abs, err := filepath.Abs(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(abs))
+	sb, tag, err := openSandbox(ctx, "store-"+hex.EncodeToString(sum[:8]), progress)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +111,9 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 			sb.Close()
 		}
 	}()
-	// Containers of earlier runs of this service are leftovers of a crash:
-	// their submissions are requeued below.
-	if n, err := sb.Sweep(ctx, true); err != nil {
+	// Containers of earlier runs on this store are leftovers of a crash:
+	// their submissions are requeued when the workers start.
+	if n, err := sb.Sweep(ctx, sandbox.SweepOwn); err != nil {
 		logger.Warn("sweep leftover containers", "err", err)
 	} else if n > 0 {
 		logger.Info("removed leftover sandbox containers", "count", n)
