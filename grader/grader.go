@@ -59,6 +59,36 @@ type Submission struct {
 	Result *Result `json:"result,omitempty"`
 	// Attempts counts how many times a worker has started grading it.
 	Attempts int `json:"attempts"`
+	// Source says where the submission came from (an upload, a GitHub push).
+	Source *Source `json:"source,omitempty"`
+	// Owner is the id of the API token that made it ("" when none did).
+	Owner string `json:"owner,omitempty"`
+	// Assignment is the id of the assignment it was made under, if any.
+	Assignment string `json:"assignment,omitempty"`
+	// Late marks a submission made after its assignment's deadline.
+	Late bool `json:"late,omitempty"`
+	// History holds the earlier results of a regraded submission, oldest first.
+	History []*Result `json:"history,omitempty"`
+}
+
+// Source kinds.
+const (
+	SourceUpload = "upload"
+	SourceGitHub = "github"
+	SourceCLI    = "cli"
+)
+
+// Source says where a submission came from.
+type Source struct {
+	Kind string `json:"kind"`
+	// Repo is "owner/name" for a GitHub submission.
+	Repo string `json:"repo,omitempty"`
+	// SHA is the commit graded.
+	SHA string `json:"sha,omitempty"`
+	// Ref is the branch or tag pushed, if any.
+	Ref string `json:"ref,omitempty"`
+	// PullRequest is the pull request number, if any.
+	PullRequest int `json:"pull_request,omitempty"`
 }
 
 // RefusedFile is a candidate file that was not applied to the workspace, and why.

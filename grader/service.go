@@ -40,8 +40,9 @@ type Service struct {
 	Poll   time.Duration
 	Logger *slog.Logger
 
-	wake chan struct{}
-	once sync.Once
+	wake      chan struct{}
+	once      sync.Once
+	listeners listeners
 }
 
 func (s *Service) init() {
@@ -59,22 +60,40 @@ func (s *Service) init() {
 	})
 }
 
-// Submit validates a submission and stores it as queued. The files may be
-// wrapped in one top-level folder. It returns EINVALID errors for an unknown
-// exercise, a bad candidate name or files that touch nothing editable.
+// SubmitRequest is a new submission.
+type SubmitRequest struct {
+	Exercise  string
+	Candidate string
+	// Files may be wrapped in one top-level folder.
+	Files      []File
+	Source     *Source
+	Owner      string
+	Assignment string
+	Late       bool
+}
+
+// Submit validates an uploaded submission and stores it as queued; see Create.
 func (s *Service) Submit(ctx context.Context, exercise, candidate string, files []File) (*Submission, error) {
+	return s.Create(ctx, SubmitRequest{Exercise: exercise, Candidate: candidate, Files: files, Source: &Source{Kind: SourceUpload}})
+}
+
+// Create validates a submission and stores it as queued. It returns EINVALID
+// errors for an unknown exercise, a bad candidate name or files that touch
+// nothing editable.
+func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, error) {
 	s.init()
-	ex, err := s.Catalog.Exercise(exercise)
+	ex, err := s.Catalog.Exercise(req.Exercise)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
-			return nil, Errorf(EINVALID, "unknown exercise %q", printable(exercise))
+			return nil, Errorf(EINVALID, "unknown exercise %q", printable(req.Exercise))
 		}
 		return nil, err
 	}
-	candidate, err = CleanCandidate(candidate)
+	candidate, err := CleanCandidate(req.Candidate)
 	if err != nil {
 		return nil, err
 	}
+	files := req.Files
 	starter, err := StarterFiles(ex)
 	if err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot read the exercise")
@@ -85,20 +104,31 @@ func (s *Service) Submit(ctx context.Context, exercise, candidate string, files 
 		return nil, Errorf(EINVALID, "the archive holds none of the files this exercise lets you change (%s)", strings.Join(ex.Editable, ", "))
 	}
 	sub := &Submission{
-		Exercise:  ex.ID,
-		Candidate: candidate,
-		Status:    StatusQueued,
-		CreatedAt: time.Now().UTC(),
-		Refused:   refused,
+		Exercise:   ex.ID,
+		Candidate:  candidate,
+		Status:     StatusQueued,
+		CreatedAt:  time.Now().UTC(),
+		Refused:    refused,
+		Source:     req.Source,
+		Owner:      req.Owner,
+		Assignment: req.Assignment,
+		Late:       req.Late,
 	}
 	if err := s.Store.CreateSubmission(ctx, sub, files); err != nil {
 		return nil, err
 	}
+	s.Wake()
+	s.emit(Event{Type: EventQueued, Submission: sub})
+	return sub, nil
+}
+
+// Wake tells an idle worker to look at the queue now.
+func (s *Service) Wake() {
+	s.init()
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return sub, nil
 }
 
 // CleanCandidate trims and validates a free-text candidate name.
@@ -179,6 +209,7 @@ func (s *Service) work(ctx context.Context) {
 func (s *Service) process(ctx context.Context, sub *Submission) {
 	log := s.Logger.With("submission", sub.ID, "exercise", sub.Exercise)
 	log.Info("grading", "attempt", sub.Attempts)
+	s.emit(Event{Type: EventRunning, Submission: sub})
 	start := time.Now()
 	res, err := s.gradeStored(ctx, sub)
 	if ctx.Err() != nil {
@@ -188,18 +219,24 @@ func (s *Service) process(ctx context.Context, sub *Submission) {
 	// Recording the end must not be cut short by a shutdown that starts now.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	status, reason := StatusDone, ""
 	if err != nil {
 		log.Error("grading failed", "err", err)
-		if ferr := s.Store.Finish(fctx, sub.ID, StatusError, nil, ErrorMessage(err)); ferr != nil {
-			log.Error("record failure", "err", ferr)
+		// Not the candidate's fault: no points are held against them.
+		status, reason = StatusError, ErrorMessage(err)
+		res = &Result{Verdict: VerdictInfraError, Reason: "djgrade could not grade this submission: " + reason}
+		if ex, cerr := s.Catalog.Exercise(sub.Exercise); cerr == nil {
+			res.MaxScore = ex.MaxScore()
 		}
+	}
+	if ferr := s.Store.Finish(fctx, sub.ID, status, res, reason); ferr != nil {
+		log.Error("record the end of grading", "err", ferr)
 		return
 	}
-	if ferr := s.Store.Finish(fctx, sub.ID, StatusDone, res, ""); ferr != nil {
-		log.Error("record result", "err", ferr)
-		return
+	log.Info("graded", "status", status, "score", res.Score, "max", res.MaxScore, "verdict", res.Verdict, "took", time.Since(start).Round(time.Millisecond))
+	if done, err := s.Store.Submission(fctx, sub.ID); err == nil {
+		s.emit(Event{Type: EventFinished, Submission: done})
 	}
-	log.Info("graded", "score", res.Score, "max", res.MaxScore, "verdict", res.Verdict, "took", time.Since(start).Round(time.Millisecond))
 }
 
 func (s *Service) gradeStored(ctx context.Context, sub *Submission) (*Result, error) {

@@ -1,0 +1,152 @@
+package grader_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/bolt"
+)
+
+// fakeSandbox answers every run with a report in which every hidden check
+// of testExercise passed, or with err.
+type fakeSandbox struct {
+	mu   sync.Mutex
+	jobs []grader.Job
+	err  error
+}
+
+func (f *fakeSandbox) Run(ctx context.Context, job grader.Job) (grader.Outcome, error) {
+	f.mu.Lock()
+	f.jobs = append(f.jobs, job)
+	f.mu.Unlock()
+	if f.err != nil {
+		return grader.Outcome{}, f.err
+	}
+	rep, _ := json.Marshal(grader.Report{Version: 1, Tests: []grader.ReportTest{
+		{NodeID: "djgrade_hidden/test_h.py::a", Outcome: "passed", Points: 4, Category: "correctness"},
+		{NodeID: "djgrade_hidden/test_h.py::b", Outcome: "passed", Points: 6, Category: "performance"},
+	}})
+	return grader.Outcome{Verdict: grader.RunOK, Report: rep}, nil
+}
+
+type oneCatalog struct{ ex *grader.Exercise }
+
+func (c oneCatalog) Exercise(id string) (*grader.Exercise, error) {
+	if id == c.ex.ID {
+		return c.ex, nil
+	}
+	return nil, grader.Errorf(grader.ENOTFOUND, "no exercise %q", id)
+}
+func (c oneCatalog) Exercises() []*grader.Exercise { return []*grader.Exercise{c.ex} }
+
+func newService(t *testing.T, sb grader.Sandbox) (*grader.Service, *bolt.Store) {
+	t.Helper()
+	store, err := bolt.Open(t.TempDir() + "/djgrade.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return &grader.Service{Store: store, Sandbox: sb, Catalog: oneCatalog{testExercise()}, Image: "img", Concurrency: 2, Poll: 50 * time.Millisecond}, store
+}
+
+func waitFinal(t *testing.T, svc *grader.Service, id string) *grader.Submission {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		sub, err := svc.Submission(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.Status.Final() {
+			return sub
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("submission %s not finished", id)
+	return nil
+}
+
+func TestServiceGradesQueuedSubmissions(t *testing.T) {
+	sb := &fakeSandbox{}
+	svc, _ := newService(t, sb)
+	var mu sync.Mutex
+	var events []string
+	svc.Listen(func(e grader.Event) {
+		mu.Lock()
+		events = append(events, e.Type+":"+string(e.Submission.Status))
+		mu.Unlock()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	sub, err := svc.Submit(ctx, "demo", "  Grace Hopper ", []grader.File{
+		{Path: "app/views.py", Data: []byte("fast")},
+		{Path: "tests/test_public.py", Data: []byte("changed")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.Status != grader.StatusQueued || sub.Candidate != "Grace Hopper" || len(sub.Refused) != 1 {
+		t.Fatalf("submitted %+v", sub)
+	}
+	got := waitFinal(t, svc, sub.ID)
+	if got.Status != grader.StatusDone || got.Result.Score != 10 || got.Result.Verdict != grader.VerdictPassed || got.Attempts != 1 {
+		t.Fatalf("graded %+v %+v", got, got.Result)
+	}
+	if len(sb.jobs) != 1 || sb.jobs[0].ID != sub.ID || sb.jobs[0].Image != "img" {
+		t.Fatalf("jobs %+v", sb.jobs)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"queued:queued", "running:running", "finished:done"}
+	if len(events) != 3 || events[0] != want[0] || events[1] != want[1] || events[2] != want[2] {
+		t.Fatalf("events %v, want %v", events, want)
+	}
+}
+
+func TestServiceInfrastructureFailureIsNotTheCandidates(t *testing.T) {
+	svc, _ := newService(t, &fakeSandbox{err: errors.New("daemon gone")})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	sub, err := svc.Submit(ctx, "demo", "x", []grader.File{{Path: "app/views.py", Data: []byte("fast")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinal(t, svc, sub.ID)
+	if got.Status != grader.StatusError || got.Error == "" || got.Result == nil || got.Result.Verdict != grader.VerdictInfraError || got.Result.Score != 0 {
+		t.Fatalf("got %+v %+v", got, got.Result)
+	}
+}
+
+func TestServiceSubmitValidation(t *testing.T) {
+	svc, store := newService(t, &fakeSandbox{})
+	ctx := context.Background()
+	good := []grader.File{{Path: "app/views.py", Data: []byte("x")}}
+	cases := map[string]func() error{
+		"unknown exercise": func() error { _, err := svc.Submit(ctx, "nope", "x", good); return err },
+		"empty candidate":  func() error { _, err := svc.Submit(ctx, "demo", "   ", good); return err },
+		"control chars":    func() error { _, err := svc.Submit(ctx, "demo", "a\x00b", good); return err },
+		"bad utf8":         func() error { _, err := svc.Submit(ctx, "demo", "a\xffb", good); return err },
+		"nothing editable": func() error {
+			_, err := svc.Submit(ctx, "demo", "x", []grader.File{{Path: "app/models.py", Data: []byte("x")}})
+			return err
+		},
+	}
+	for name, fn := range cases {
+		if err := fn(); grader.ErrorCode(err) != grader.EINVALID {
+			t.Errorf("%s: %v, want EINVALID", name, err)
+		}
+	}
+	if list, _ := store.ListSubmissions(ctx, grader.SubmissionFilter{}); len(list) != 0 {
+		t.Fatalf("refused submissions were stored: %d", len(list))
+	}
+}
