@@ -41,6 +41,8 @@ type Service struct {
 	Logger *slog.Logger
 
 	wake      chan struct{}
+	draining  chan struct{} // closed by Drain
+	drainOnce sync.Once
 	once      sync.Once
 	listeners listeners
 }
@@ -48,6 +50,7 @@ type Service struct {
 func (s *Service) init() {
 	s.once.Do(func() {
 		s.wake = make(chan struct{}, 1)
+		s.draining = make(chan struct{})
 		if s.Logger == nil {
 			s.Logger = slog.Default()
 		}
@@ -157,8 +160,9 @@ func (s *Service) Submission(ctx context.Context, id string) (*Submission, error
 }
 
 // Run puts submissions interrupted by an earlier crash back on the queue,
-// then runs the workers until ctx is done. A submission being graded when ctx
-// ends stays running in the store and is requeued at the next start.
+// then runs the workers until ctx is done or Drain is called. A submission
+// being graded when ctx ends stays running in the store and is requeued at
+// the next start. Run returns once every worker has stopped.
 func (s *Service) Run(ctx context.Context) error {
 	s.init()
 	n, err := s.Store.RequeueRunning(ctx)
@@ -180,10 +184,25 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
+// Drain tells the workers of Run to claim nothing more: each finishes the
+// submission it is grading, if any, and stops, and Run returns. To bound the
+// wait, cancel Run's context: gradings still going then stop, stay running
+// in the store and are requeued at the next start. Drain may be called more
+// than once.
+func (s *Service) Drain() {
+	s.init()
+	s.drainOnce.Do(func() { close(s.draining) })
+}
+
 func (s *Service) work(ctx context.Context) {
 	tick := time.NewTicker(s.Poll)
 	defer tick.Stop()
 	for ctx.Err() == nil {
+		select {
+		case <-s.draining:
+			return
+		default:
+		}
 		sub, err := s.Store.ClaimNext(ctx)
 		if err != nil {
 			s.Logger.Error("claim from queue", "err", err)
@@ -191,6 +210,7 @@ func (s *Service) work(ctx context.Context) {
 		if sub == nil {
 			select {
 			case <-ctx.Done():
+			case <-s.draining:
 			case <-s.wake:
 			case <-tick.C:
 			}
