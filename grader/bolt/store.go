@@ -20,6 +20,7 @@ package bolt
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,10 +59,12 @@ var statuses = []grader.Status{
 var openTimeout = 2 * time.Second
 
 // migrations[v] turns a file at schema version v into version v+1, inside
-// the transaction that then records the new version. Version 0 is a new,
-// empty file. Add an entry here (never edit an old one) when the layout changes.
+// the transaction that then records the new version, so a crash mid-way
+// leaves the old file untouched. Version 0 is a new, empty file, or one that
+// holds only the submissions and files buckets (the records without their
+// indexes). Add an entry here (never edit an old one) when the layout changes.
 var migrations = map[int]func(tx *bbolt.Tx) error{
-	0: createBuckets,
+	0: toVersion1,
 }
 
 // Store is a grader.Store kept in one bbolt file. It is safe for concurrent
@@ -140,7 +143,41 @@ func migrate(tx *bbolt.Tx) error {
 	return meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
 }
 
-// createBuckets is the migration from an empty file to version 1.
+// toVersion1 is the migration from version 0 to 1: it creates the buckets
+// and indexes every submission already stored, so that records copied in
+// without their indexes are queued, listed and requeued like any other.
+func toVersion1(tx *bbolt.Tx) error {
+	if err := createBuckets(tx); err != nil {
+		return err
+	}
+	b, err := open(tx)
+	if err != nil {
+		return err
+	}
+	return b.subs.ForEach(func(k, v []byte) error {
+		var sub grader.Submission
+		if err := json.Unmarshal(v, &sub); err != nil {
+			return fmt.Errorf("decode submission %x: %w", k, err)
+		}
+		if !knownStatus(sub.Status) {
+			return fmt.Errorf("submission %x has an unknown status %q", k, sub.Status)
+		}
+		key := append([]byte(nil), k...)
+		idx, err := b.index(sub.Status)
+		if err != nil {
+			return err
+		}
+		if err := idx.Put(key, nil); err != nil {
+			return err
+		}
+		if err := b.byExercise.Put(fieldKey(sub.Exercise, key), nil); err != nil {
+			return err
+		}
+		return b.byCandidate.Put(fieldKey(sub.Candidate, key), nil)
+	})
+}
+
+// createBuckets creates every bucket of version 1 that is missing.
 func createBuckets(tx *bbolt.Tx) error {
 	for _, name := range [][]byte{bucketMeta, bucketSubmissions, bucketFiles, bucketByExercise, bucketByCandidate} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -157,6 +194,65 @@ func createBuckets(tx *bbolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// Version returns the schema version recorded in the file.
+func (s *Store) Version() (int, error) {
+	var v int
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return errors.New("store has no meta bucket")
+		}
+		var err error
+		v, err = strconv.Atoi(string(meta.Get(keySchemaVersion)))
+		return err
+	})
+	if err != nil {
+		return 0, storeErr(err, "read schema version")
+	}
+	return v, nil
+}
+
+// Ping checks that the store answers a read transaction and has its
+// buckets; readiness probes call it.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		_, err := open(tx)
+		return err
+	})
+	if err != nil {
+		return storeErr(err, "ping")
+	}
+	return nil
+}
+
+// Count returns how many submissions have the status, from the status index
+// (queued is the queue's depth). It reads only that index, not the records.
+func (s *Store) Count(ctx context.Context, st grader.Status) (int, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		idx, err := b.index(st)
+		if err != nil {
+			return err
+		}
+		n = idx.Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		return 0, storeErr(err, "count submissions")
+	}
+	return n, nil
 }
 
 // Close releases the file and its lock.
