@@ -39,6 +39,9 @@ type Service struct {
 	// Poll is how often idle workers look at the queue without a wake-up.
 	Poll   time.Duration
 	Logger *slog.Logger
+	// MaxQueued caps the submissions waiting to be graded: more are refused
+	// with EUNAVAILABLE. Zero means DefaultMaxQueued; negative, no cap.
+	MaxQueued int
 
 	wake      chan struct{}
 	draining  chan struct{} // closed by Drain
@@ -73,6 +76,9 @@ type SubmitRequest struct {
 	Owner      string
 	Assignment string
 	Late       bool
+	// IdempotencyKey, if set, makes a retry by the same Owner return the
+	// first submission (see CreateOptions).
+	IdempotencyKey string
 }
 
 // Submit validates an uploaded submission and stores it as queued; see Create.
@@ -117,8 +123,11 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 		Assignment: req.Assignment,
 		Late:       req.Late,
 	}
-	if err := s.Store.CreateSubmission(ctx, sub, files); err != nil {
+	created, err := s.Store.CreateSubmissionWith(ctx, sub, files, CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued()})
+	if err != nil {
 		return nil, err
+	} else if !created {
+		return sub, nil
 	}
 	s.Wake()
 	s.emit(Event{Type: EventQueued, Submission: sub})

@@ -1,6 +1,9 @@
 package grader
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store keeps submissions, their files and their results durably. The store
 // is also the queue: a submission is queued in the same transaction that
@@ -10,6 +13,18 @@ type Store interface {
 	// CreateSubmission assigns sub.ID, stores sub (status queued) together
 	// with the candidate's files and enqueues it, all in one transaction.
 	CreateSubmission(ctx context.Context, sub *Submission, files []File) error
+	// CreateSubmissionWith is CreateSubmission with options. When the
+	// options' idempotency key was already used by the same owner it stores
+	// nothing, sets *sub to the first submission and returns false. A queue
+	// holding MaxQueued submissions or more refuses with EUNAVAILABLE.
+	CreateSubmissionWith(ctx context.Context, sub *Submission, files []File, opts CreateOptions) (created bool, err error)
+	// CancelSubmission moves a queued submission to cancelled and returns
+	// it; any other status is ECONFLICT.
+	CancelSubmission(ctx context.Context, id string) (*Submission, error)
+	// RequeueSubmission puts a finished submission (done, error or
+	// cancelled) back on the queue for a regrade, moving its result to
+	// History; a queued or running one is ECONFLICT.
+	RequeueSubmission(ctx context.Context, id string) (*Submission, error)
 	// Submission returns the submission with the id, or an ENOTFOUND error.
 	Submission(ctx context.Context, id string) (*Submission, error)
 	// SubmissionFiles returns the candidate files stored with a submission.
@@ -36,6 +51,25 @@ type SubmissionFilter struct {
 	Exercise  string
 	Candidate string
 	Status    Status
+	// Verdict keeps only done submissions with that verdict.
+	Verdict Verdict
+	// Owner keeps only submissions made with that token id.
+	Owner string
+	// Since and Until, when set, bound CreatedAt (Since inclusive, Until
+	// exclusive).
+	Since, Until time.Time
+	// Before, when set, starts the listing after the submission with that
+	// id (the cursor of the previous page): only older ones are returned.
+	Before string
 	// Limit caps the number returned (default and maximum 100).
 	Limit int
+}
+
+// CreateOptions are the options of CreateSubmissionWith.
+type CreateOptions struct {
+	// IdempotencyKey, if not empty, makes a repeated create by the same
+	// Owner return the first submission instead of storing a new one.
+	IdempotencyKey string
+	// MaxQueued, if positive, refuses a new submission while that many wait.
+	MaxQueued int
 }

@@ -28,45 +28,106 @@ const MaxFieldLen = 1024
 // so Status, StartedAt, FinishedAt, Error, Result and Attempts are reset
 // whatever the caller set. On success *sub holds what was stored.
 func (s *Store) CreateSubmission(ctx context.Context, sub *grader.Submission, files []grader.File) error {
+	_, err := s.CreateSubmissionWith(ctx, sub, files, grader.CreateOptions{})
+	return err
+}
+
+// CreateSubmissionWith is CreateSubmission with an idempotency key and a
+// queue cap (see grader.CreateOptions). The key is checked and recorded in
+// the transaction that stores the submission, so two racing retries cannot
+// both create one, and a crash cannot keep the key without the submission.
+func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission, files []grader.File, opts grader.CreateOptions) (bool, error) {
 	if sub == nil {
-		return grader.Errorf(grader.EINVALID, "no submission")
+		return false, grader.Errorf(grader.EINVALID, "no submission")
 	}
-	if len(sub.Exercise) > MaxFieldLen || len(sub.Candidate) > MaxFieldLen {
-		return grader.Errorf(grader.EINVALID, "exercise and candidate are limited to %d bytes", MaxFieldLen)
+	if len(sub.Exercise) > MaxFieldLen || len(sub.Candidate) > MaxFieldLen || len(sub.Owner) > MaxFieldLen || len(opts.IdempotencyKey) > MaxFieldLen {
+		return false, grader.Errorf(grader.EINVALID, "exercise, candidate, owner and idempotency key are limited to %d bytes", MaxFieldLen)
 	}
 	if !utf8.ValidString(sub.Exercise) || !utf8.ValidString(sub.Candidate) {
 		// JSON would store U+FFFD in place of the bad bytes, and the record
 		// would no longer match its own index entries.
-		return grader.Errorf(grader.EINVALID, "exercise and candidate must be UTF-8 text")
+		return false, grader.Errorf(grader.EINVALID, "exercise and candidate must be UTF-8 text")
 	}
 	if err := ctxErr(ctx); err != nil {
-		return err
+		return false, err
 	}
 	// Packing is CPU work: do it before taking bbolt's single writer lock.
 	blob, err := encodeFiles(files)
 	if err != nil {
-		return err
+		return false, err
 	}
 	rec := *sub
 	rec.Status = grader.StatusQueued
 	rec.StartedAt, rec.FinishedAt = time.Time{}, time.Time{}
-	rec.Error, rec.Result, rec.Attempts = "", nil, 0
+	rec.Error, rec.Result, rec.Attempts, rec.History = "", nil, 0, nil
+	created := true
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		b, err := open(tx)
 		if err != nil {
 			return err
 		}
+		var idem *bbolt.Bucket
+		var idemKey []byte
+		if opts.IdempotencyKey != "" {
+			if idem, err = tx.CreateBucketIfNotExists(bucketIdempotency); err != nil {
+				return err
+			}
+			idemKey = append(fieldPrefix(rec.Owner), opts.IdempotencyKey...)
+			if first := idem.Get(idemKey); first != nil {
+				prev, err := load(b, first)
+				if err != nil {
+					return err
+				}
+				if prev != nil {
+					rec, created = *prev, false
+					return nil
+				}
+			}
+		}
+		if opts.MaxQueued > 0 {
+			queue, err := b.index(grader.StatusQueued)
+			if err != nil {
+				return err
+			}
+			// Counting stops at the cap, so the check costs at most
+			// MaxQueued key reads whatever the queue's length.
+			n, c := 0, queue.Cursor()
+			for k, _ := c.First(); k != nil && n < opts.MaxQueued; k, _ = c.Next() {
+				n++
+			}
+			if n >= opts.MaxQueued {
+				return grader.Errorf(grader.EUNAVAILABLE, "the grading queue is full (%d waiting); try again later", n)
+			}
+		}
 		// The clock is read inside the transaction so that, transactions
 		// being serial, CreatedAt never decreases in key order.
 		now := s.now().UTC()
 		rec.CreatedAt = now
-		return create(b, &rec, blob, now)
+		if err := create(b, &rec, blob, now); err != nil {
+			return err
+		}
+		key, _ := parseID(rec.ID)
+		if rec.Owner != "" {
+			// Created on first use: stores written before tokens existed
+			// have no owned submissions to index.
+			byOwner, err := tx.CreateBucketIfNotExists(bucketByOwner)
+			if err != nil {
+				return err
+			}
+			if err := byOwner.Put(fieldKey(rec.Owner, key[:]), nil); err != nil {
+				return err
+			}
+		}
+		if idem != nil {
+			return idem.Put(idemKey, key[:])
+		}
+		return nil
 	})
 	if err != nil {
-		return storeErr(err, "create submission")
+		return false, storeErr(err, "create submission")
 	}
 	*sub = rec
-	return nil
+	return created, nil
 }
 
 // create stores rec under a new id greater than every stored one.
@@ -373,9 +434,12 @@ func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 
 // ListSubmissions returns up to filter.Limit submissions (MaxList when 0 or
 // more) matching the filter, newest first. It walks ids backwards from the
-// newest and stops at the limit. It walks the narrowest index the filter
-// allows (candidate, then exercise, then status), so a filtered page costs
-// the matches it reads, not the whole store. An unknown status is EINVALID.
+// newest (or from just before filter.Before, the previous page's last id)
+// and stops at the limit. It walks the narrowest index the filter allows
+// (owner, candidate, exercise, then status), so a filtered page costs the
+// matches it reads, not the whole store; ids are ordered by creation time,
+// so Until starts the walk near that time and Since ends it. An unknown
+// status or a malformed cursor is EINVALID.
 func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFilter) ([]*grader.Submission, error) {
 	limit := filter.Limit
 	if limit <= 0 || limit > MaxList {
@@ -384,13 +448,42 @@ func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFil
 	if filter.Status != "" && !knownStatus(filter.Status) {
 		return nil, grader.Errorf(grader.EINVALID, "unknown status %q", filter.Status)
 	}
-	if len(filter.Exercise) > MaxFieldLen || len(filter.Candidate) > MaxFieldLen ||
+	var before []byte
+	if filter.Before != "" {
+		key, ok := parseID(filter.Before)
+		if !ok {
+			return nil, grader.Errorf(grader.EINVALID, "malformed cursor")
+		}
+		before = key[:]
+	}
+	if !filter.Until.IsZero() {
+		// A key's time is never below its CreatedAt and only a little
+		// above it (see newID): start a second later, filter exactly.
+		var bound id
+		ms := filter.Until.Add(time.Second).UnixMilli()
+		if ms < 0 {
+			ms = 0
+		}
+		if ms < maxMillis {
+			var t [8]byte
+			binary.BigEndian.PutUint64(t[:], uint64(ms))
+			copy(bound[:6], t[2:])
+			if before == nil || bytes.Compare(bound[:], before) < 0 {
+				before = bound[:]
+			}
+		}
+	}
+	if len(filter.Exercise) > MaxFieldLen || len(filter.Candidate) > MaxFieldLen || len(filter.Owner) > MaxFieldLen ||
 		!utf8.ValidString(filter.Exercise) || !utf8.ValidString(filter.Candidate) {
 		// Nothing like that can be stored, so nothing matches.
 		return []*grader.Submission{}, nil
 	}
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
+	}
+	sinceMS := int64(-1)
+	if !filter.Since.IsZero() {
+		sinceMS = filter.Since.UnixMilli()
 	}
 	out := []*grader.Submission{}
 	err := s.db.View(func(tx *bbolt.Tx) error {
@@ -401,6 +494,11 @@ func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFil
 		var walk *bbolt.Bucket
 		var prefix []byte
 		switch {
+		case filter.Owner != "":
+			if walk = tx.Bucket(bucketByOwner); walk == nil {
+				return nil
+			}
+			prefix = fieldPrefix(filter.Owner)
 		case filter.Candidate != "":
 			walk, prefix = b.byCandidate, fieldPrefix(filter.Candidate)
 		case filter.Exercise != "":
@@ -412,7 +510,10 @@ func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFil
 		default:
 			walk = b.subs
 		}
-		return walkBack(walk, prefix, func(key []byte) (bool, error) {
+		return walkBack(walk, prefix, before, func(key []byte) (bool, error) {
+			if sinceMS >= 0 && keyMillis(key) < sinceMS {
+				return false, nil
+			}
 			data := b.subs.Get(key)
 			if data == nil {
 				return true, nil
@@ -437,43 +538,64 @@ func (s *Store) ListSubmissions(ctx context.Context, filter grader.SubmissionFil
 	return out, nil
 }
 
+// keyMillis is the creation time in milliseconds that starts an id key.
+func keyMillis(key []byte) int64 {
+	var t [8]byte
+	copy(t[2:], key[:6])
+	return int64(binary.BigEndian.Uint64(t[:]))
+}
+
 // matches reports whether the stored record data passes the filter. It
-// decodes only the three fields the filter looks at: most records a filtered
-// walk reads fail it, and a full decode includes the result and its log.
+// decodes only the fields the filter looks at: most records a filtered walk
+// reads fail it, and a full decode includes the result and its log.
 func matches(data []byte, filter grader.SubmissionFilter) (bool, error) {
-	if filter.Exercise == "" && filter.Candidate == "" && filter.Status == "" {
+	if filter.Exercise == "" && filter.Candidate == "" && filter.Status == "" && filter.Owner == "" &&
+		filter.Verdict == "" && filter.Since.IsZero() && filter.Until.IsZero() {
 		return true, nil
 	}
 	var head struct {
 		Exercise  string        `json:"exercise"`
 		Candidate string        `json:"candidate"`
 		Status    grader.Status `json:"status"`
+		Owner     string        `json:"owner"`
+		CreatedAt time.Time     `json:"created_at"`
+		Result    *struct {
+			Verdict grader.Verdict `json:"verdict"`
+		} `json:"result"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return false, err
 	}
+	verdictOK := filter.Verdict == "" ||
+		head.Status == grader.StatusDone && head.Result != nil && head.Result.Verdict == filter.Verdict
 	return (filter.Exercise == "" || head.Exercise == filter.Exercise) &&
 		(filter.Candidate == "" || head.Candidate == filter.Candidate) &&
-		(filter.Status == "" || head.Status == filter.Status), nil
+		(filter.Status == "" || head.Status == filter.Status) &&
+		(filter.Owner == "" || head.Owner == filter.Owner) &&
+		(filter.Since.IsZero() || !head.CreatedAt.Before(filter.Since)) &&
+		(filter.Until.IsZero() || head.CreatedAt.Before(filter.Until)) &&
+		verdictOK, nil
 }
 
 // walkBack calls fn with each id under prefix in bucket, newest first, until
 // fn returns false or an error. A key is prefix followed by a 16-byte id.
-func walkBack(bucket *bbolt.Bucket, prefix []byte, fn func(key []byte) (bool, error)) error {
+// before, if not nil, is an id: the walk starts just below it.
+func walkBack(bucket *bbolt.Bucket, prefix, before []byte, fn func(key []byte) (bool, error)) error {
 	c := bucket.Cursor()
-	var k []byte
-	if len(prefix) == 0 {
+	bound, inclusive := before, false
+	if bound == nil {
+		bound, inclusive = bytes.Repeat([]byte{0xff}, len(id{})), true
+	}
+	// Seek lands on the first key at or after prefix+bound; the newest
+	// key to visit is that key (when inclusive and equal) or the one before.
+	end := append(append([]byte(nil), prefix...), bound...)
+	k, _ := c.Seek(end)
+	switch {
+	case k == nil:
 		k, _ = c.Last()
-	} else {
-		// Seek lands on the first key at or after the greatest possible
-		// key under prefix; the newest under prefix is that key or the one
-		// before it.
-		end := append(append([]byte(nil), prefix...), bytes.Repeat([]byte{0xff}, len(id{}))...)
-		if k, _ = c.Seek(end); k == nil {
-			k, _ = c.Last()
-		} else if !bytes.Equal(k, end) {
-			k, _ = c.Prev()
-		}
+	case inclusive && bytes.Equal(k, end):
+	default:
+		k, _ = c.Prev()
 	}
 	for ; k != nil; k, _ = c.Prev() {
 		if len(k) != len(prefix)+len(id{}) || !bytes.HasPrefix(k, prefix) {

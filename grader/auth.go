@@ -1,0 +1,139 @@
+package grader
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// Role is what an API token may do.
+type Role string
+
+// Roles. An admin manages tokens and may do everything an interviewer may;
+// an interviewer sees every submission and result and creates assignments;
+// a candidate submits to the exercises it was assigned and sees only its
+// own submissions.
+const (
+	RoleAdmin       Role = "admin"
+	RoleInterviewer Role = "interviewer"
+	RoleCandidate   Role = "candidate"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleInterviewer || r == RoleCandidate
+}
+
+// Staff reports whether r sees every submission (admin or interviewer).
+func (r Role) Staff() bool { return r == RoleAdmin || r == RoleInterviewer }
+
+// TokenPrefix starts every secret djgrade issues, so that a leaked token is
+// recognisable to secret scanners and to people.
+const TokenPrefix = "djg_"
+
+// MinTokenLen is the shortest secret accepted for a bootstrap token given by
+// an operator (DJGRADE_ADMIN_TOKEN); issued secrets are much longer.
+const MinTokenLen = 24
+
+// Token is an API token as stored: never the secret, only its SHA-256.
+type Token struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	Hash      []byte    `json:"hash"`
+	CreatedAt time.Time `json:"created_at"`
+	// RevokedAt is set once the token is revoked; it then authenticates nothing.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+// Revoked reports whether the token was revoked.
+func (t *Token) Revoked() bool { return !t.RevokedAt.IsZero() }
+
+// NewSecret returns a fresh token secret: TokenPrefix and 32 random bytes
+// in unpadded URL-safe base64.
+func NewSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux (Go 1.24+)
+	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashSecret returns the SHA-256 of a secret. A fast hash is enough: issued
+// secrets carry 256 random bits, so there is nothing to brute-force.
+func HashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// NewRecordID returns a random id with the prefix ("tok_", "asg_").
+func NewRecordID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Assignment modes.
+const (
+	// ModePractice shows the candidate public-test details.
+	ModePractice = "practice"
+	// ModeAssessment shows category scores and names of failed checks only.
+	ModeAssessment = "assessment"
+)
+
+// Assignment binds a candidate token to an exercise, a mode and an
+// optional deadline.
+type Assignment struct {
+	ID       string `json:"id"`
+	Exercise string `json:"exercise"`
+	// Candidate is the candidate's name, recorded on every submission made
+	// under the assignment.
+	Candidate string `json:"candidate"`
+	// Token is the id of the candidate's token.
+	Token string `json:"token"`
+	Mode  string `json:"mode"`
+	// Deadline, if set, marks later submissions late (they are still graded).
+	Deadline  time.Time `json:"deadline,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+	// CreatedBy is the id of the token that created it.
+	CreatedBy string `json:"created_by"`
+}
+
+// LateAt reports whether a submission made at t is late.
+func (a *Assignment) LateAt(t time.Time) bool {
+	return !a.Deadline.IsZero() && t.After(a.Deadline)
+}
+
+// AuthStore keeps tokens and assignments.
+type AuthStore interface {
+	// CreateToken stores t (Hash set by the caller), assigning ID and
+	// CreatedAt. A hash that is already stored is ECONFLICT.
+	CreateToken(ctx context.Context, t *Token) error
+	// TokenBySecret returns the unrevoked token whose hash is the secret's,
+	// or EUNAUTHORIZED. Implementations compare hashes in constant time.
+	TokenBySecret(ctx context.Context, secret string) (*Token, error)
+	// Token returns the token with the id, or ENOTFOUND.
+	Token(ctx context.Context, id string) (*Token, error)
+	// Tokens returns every token, oldest first.
+	Tokens(ctx context.Context) ([]*Token, error)
+	// RevokeToken revokes the token with the id (ENOTFOUND if none).
+	RevokeToken(ctx context.Context, id string) (*Token, error)
+	// CreateAssignment stores a, assigning ID and CreatedAt.
+	CreateAssignment(ctx context.Context, a *Assignment) error
+	// Assignment returns the assignment with the id, or ENOTFOUND.
+	Assignment(ctx context.Context, id string) (*Assignment, error)
+	// Assignments returns assignments, newest first; token, if not empty,
+	// keeps only those of that candidate token.
+	Assignments(ctx context.Context, token string) ([]*Assignment, error)
+}
+
+// CleanTokenName trims and checks a token's or assignment's free-text name.
+func CleanTokenName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", nil
+	}
+	return CleanCandidate(name)
+}

@@ -1,0 +1,51 @@
+package grader
+
+import "context"
+
+// DefaultMaxQueued is the queue cap when Service.MaxQueued is zero.
+const DefaultMaxQueued = 1000
+
+func (s *Service) maxQueued() int {
+	switch {
+	case s.MaxQueued == 0:
+		return DefaultMaxQueued
+	case s.MaxQueued < 0:
+		return 0
+	}
+	return s.MaxQueued
+}
+
+// ListSubmissions returns submissions matching the filter, newest first.
+func (s *Service) ListSubmissions(ctx context.Context, filter SubmissionFilter) ([]*Submission, error) {
+	return s.Store.ListSubmissions(ctx, filter)
+}
+
+// SubmissionFiles returns the candidate's files stored with a submission.
+func (s *Service) SubmissionFiles(ctx context.Context, id string) ([]File, error) {
+	return s.Store.SubmissionFiles(ctx, id)
+}
+
+// Cancel cancels a queued submission (ECONFLICT otherwise) and tells
+// listeners it is finished, so that waiters stop waiting.
+func (s *Service) Cancel(ctx context.Context, id string) (*Submission, error) {
+	s.init()
+	sub, err := s.Store.CancelSubmission(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.emit(Event{Type: EventFinished, Submission: sub})
+	return sub, nil
+}
+
+// Regrade puts a finished submission back on the queue; its result is kept
+// in History and a new one is graded beside it.
+func (s *Service) Regrade(ctx context.Context, id string) (*Submission, error) {
+	s.init()
+	sub, err := s.Store.RequeueSubmission(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.Wake()
+	s.emit(Event{Type: EventQueued, Submission: sub})
+	return sub, nil
+}
