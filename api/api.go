@@ -204,9 +204,10 @@ func (s *Server) healthz(c echo.Context) error {
 
 func (s *Server) readyz(c echo.Context) error {
 	if err := s.cfg.ReadyCheck(c.Request().Context()); err != nil {
-		// The cause goes to the log; probes and users get only the code.
+		// The cause goes to the log; probes and users get only the code
+		// and, from ReadyChecks, the names of the checks that failed.
 		s.log.Warn("not ready", "request_id", getRequestID(c), "err", err)
-		return grader.Wrap(err, grader.EUNAVAILABLE, "not ready")
+		return notReady(err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
