@@ -1,0 +1,3 @@
+# hostile: settings are not editable; if this were applied, nothing would run
+while True:
+    pass
