@@ -32,6 +32,7 @@ Usage:
   djgrade exercises  list [--json]
   djgrade exercises  validate [--repeat N] [--parallel N] [--json] [ID...]
   djgrade image      build [--rebuild] [--no-pull]
+  djgrade backup     [--data ./data] [--server URL] FILE
 
 Run "djgrade COMMAND -h" for a command's flags. Every flag can also be set
 with an environment variable named DJGRADE_ and the flag in capitals
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runExercises(ctx, rest, stdout, stderr)
 	case "image":
 		err = runImage(ctx, rest, stdout, stderr)
+	case "backup":
+		err = runBackup(ctx, rest, stdout, stderr)
 	default:
 		err = &exitError{2, fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
 	}

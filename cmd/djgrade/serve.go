@@ -28,6 +28,12 @@ type serveConfig struct {
 	Concurrency int
 	Exercises   string
 	LogFormat   string
+	// ShutdownGrace is how long running gradings may take to finish after
+	// a SIGTERM before they are cancelled (and requeued at the next start).
+	ShutdownGrace time.Duration
+	// AdminToken is the bootstrap admin secret (DJGRADE_ADMIN_TOKEN); the
+	// backup route accepts it.
+	AdminToken string
 }
 
 // DBName is the bbolt file inside the data folder.
@@ -40,11 +46,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Data, "data", "./data", "folder for the store ("+DBName+")")
 	fs.Var(positiveInt{&cfg.Concurrency}, "concurrency", "number of submissions graded at once (default: one per CPU)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text for people, json for programs")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running gradings may take to finish before they are cancelled and left for the next start")
 	exDir := catalogFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	cfg.Exercises = *exDir
+	cfg.AdminToken = os.Getenv("DJGRADE_ADMIN_TOKEN")
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = runtime.NumCPU()
 	}
@@ -54,8 +62,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stderr, "djgrade: serving http://%s (data %s, %d workers)\n", srv.addr, cfg.Data, cfg.Concurrency)
 	<-ctx.Done()
-	fmt.Fprintln(stderr, "djgrade: shutting down")
-	return srv.Close()
+	fmt.Fprintf(stderr, "djgrade: shutting down (running gradings get up to %s to finish)\n", cfg.ShutdownGrace)
+	return srv.Shutdown(cfg.ShutdownGrace)
 }
 
 // server is a running djgrade service.
@@ -68,6 +76,7 @@ type server struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	logger  *slog.Logger
+	metrics *api.Metrics
 }
 
 // startServer opens the store, connects to Docker (building the sandbox
@@ -127,12 +136,21 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		Grader:  svc,
 		Catalog: catalog,
 		Logger:  logger,
-		ReadyCheck: func(ctx context.Context) error {
-			return sb.Ping(ctx)
-		},
+		ReadyCheck: api.ReadyChecks(
+			api.Check{Name: "docker", Fn: sb.Ping},
+			api.Check{Name: "sandbox_image", Fn: func(ctx context.Context) error {
+				_, err := sb.Client().ImageInspect(ctx, tag)
+				return err
+			}},
+			api.Check{Name: "store", Fn: store.Ping},
+		),
 	})
+	metrics := api.NewMetrics(store)
+	svc.Listen(metrics.Observe)
+	metrics.Mount(httpAPI)
+	mountBackup(httpAPI.Echo(), store, cfg.AdminToken)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &server{addr: ln.Addr().String(), store: store, sandbox: sb, api: httpAPI, service: svc, cancel: cancel, done: make(chan struct{}), logger: logger}
+	s := &server{addr: ln.Addr().String(), store: store, sandbox: sb, api: httpAPI, service: svc, cancel: cancel, done: make(chan struct{}), logger: logger, metrics: metrics}
 	go func() {
 		defer close(s.done)
 		if err := svc.Run(wctx); err != nil {
@@ -147,13 +165,29 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	return s, nil
 }
 
-// Close stops accepting requests, stops the workers (a submission being
-// graded stays running in the store and is requeued at the next start),
-// and closes the store.
-func (s *server) Close() error {
+// Close stops at once: it stops accepting requests, cancels the gradings in
+// progress (each stays running in the store and is requeued at the next
+// start) and closes the store.
+func (s *server) Close() error { return s.Shutdown(0) }
+
+// Shutdown stops accepting requests and claiming work, lets the gradings in
+// progress finish for up to grace, cancels those still going (they stay
+// running in the store and are requeued at the next start), and closes the
+// store.
+func (s *server) Shutdown(grace time.Duration) error {
+	s.service.Drain()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.api.Shutdown(ctx)
+	if grace > 0 {
+		timer := time.NewTimer(grace)
+		select {
+		case <-s.done:
+		case <-timer.C:
+			s.logger.Warn("shutdown grace period over; cancelling the gradings still running, they will be requeued at the next start", "grace", grace)
+		}
+		timer.Stop()
+	}
 	s.cancel()
 	<-s.done
 	s.sandbox.Close()
