@@ -92,8 +92,17 @@ type Job struct {
 	// Postgres starts a private PostgreSQL server inside the container before
 	// Command and exports its settings as DJGRADE_DB_* environment variables.
 	Postgres bool
-	Limits   Limits
+	// Private are bytes Command reads from an inherited pipe, file descriptor
+	// 3 (named by DJGRADE_PRIVATE_FD), and nowhere else: they are never
+	// written to disk, to the environment or to the workspace. Grade sends the
+	// run's report key and the hidden tests' sources this way. At most
+	// MaxPrivateBytes; nil means Command gets no descriptor 3.
+	Private []byte
+	Limits  Limits
 }
+
+// MaxPrivateBytes caps Job.Private: the init holds it in memory.
+const MaxPrivateBytes = 4 << 20
 
 // RunVerdict is how the sandboxed process ended, as the sandbox saw it.
 type RunVerdict string
@@ -118,6 +127,11 @@ type Outcome struct {
 	Truncated bool
 	// Report holds the file at Job.ReportPath, or nil if it was not written.
 	Report []byte
+	// ReportSignature holds the file at Job.ReportPath + ".sig" (the
+	// plugin's HMAC of Report), or nil if it was not written. Like Report it
+	// comes from the candidate's side of the sandbox: only a check against
+	// the run's key makes it mean anything.
+	ReportSignature []byte
 	// Timings of each phase, by name (create, attach, start, extract,
 	// postgres, command, run, collect, remove).
 	Timings map[string]time.Duration

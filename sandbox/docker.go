@@ -322,6 +322,9 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	if len(job.Command) == 0 {
 		return out, grader.Errorf(grader.EINVALID, "sandbox: job %s has no command", job.ID)
 	}
+	if len(job.Private) > grader.MaxPrivateBytes {
+		return out, grader.Errorf(grader.ETOOLARGE, "sandbox: job %s has %d private bytes, more than %d", job.ID, len(job.Private), grader.MaxPrivateBytes)
+	}
 	timings := map[string]time.Duration{}
 	out.Timings = timings
 	phase := time.Now()
@@ -386,7 +389,14 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	fed := make(chan struct{})
 	go func() {
 		defer close(fed)
-		if _, err := io.WriteString(hj.Conn, nonce+"\n"); err != nil {
+		// The nonce line, then the private block, length first: the
+		// init reads both before the tar, so neither reaches /work.
+		head := nonce + "\n" + strconv.Itoa(len(job.Private)) + "\n"
+		if _, err := io.WriteString(hj.Conn, head); err != nil {
+			hj.CloseWrite()
+			return
+		}
+		if _, err := hj.Conn.Write(job.Private); err != nil {
 			hj.CloseWrite()
 			return
 		}
@@ -507,6 +517,7 @@ func fillFromEnvelope(out *grader.Outcome, env *envelope) {
 	out.Stderr = env.stderr
 	out.Truncated = env.Truncated
 	out.Report = env.report
+	out.ReportSignature = env.reportSig
 	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 	out.Timings["extract"] = ms(env.TimingsMS.Extract)
 	out.Timings["postgres"] = ms(env.TimingsMS.Postgres)

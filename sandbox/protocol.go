@@ -8,16 +8,28 @@ package sandbox
 //     stderr), DJGRADE_TIMEOUT_S (the inner timeout of the command; Run
 //     enforces a larger outer one), DJGRADE_POSTGRES=1 when the job wants a
 //     database, plus Job.Env. The container's Cmd is Job.Command.
-//   - stdin carries first a line with the run's nonce (random hex), then the
-//     workspace as a tar stream; the init unpacks it into /work, refusing
-//     absolute paths, "..", links and devices, then closes stdin.
+//   - stdin carries first a line with the run's nonce (random hex), then a
+//     line with the length in bytes of Job.Private (decimal, 0 when there is
+//     none, at most grader.MaxPrivateBytes), then exactly that many bytes,
+//     then the workspace as a tar stream; the init unpacks it into /work,
+//     refusing absolute paths, "..", links and devices, and the report's
+//     folder (or the report and its .sig when the report path has no
+//     folder): a report cannot exist before the command starts. Then it
+//     closes stdin.
+//   - The private bytes stay in the init's memory (it is non-dumpable). When
+//     there are any, the command inherits the read end of a pipe as file
+//     descriptor 3 (and DJGRADE_PRIVATE_FD=3); a thread of the init writes
+//     the bytes into it and closes it. The write end is never inherited.
 //   - With DJGRADE_POSTGRES=1 the init starts PostgreSQL on a unix socket in
 //     /tmp and exports DJGRADE_DB_ENGINE, _HOST, _PORT, _NAME and _USER.
 //   - The command runs in its own process group, output through pipes, killed
 //     at the inner timeout or when either stream goes over its cap.
 //   - The init's stdout is exactly one line of JSON, the envelope below,
 //     written last and preceded by a newline; the command's own output is
-//     inside it, base64-encoded. The container's stderr is diagnostics.
+//     inside it, base64-encoded, and so are the report and the file at the
+//     report path + ".sig" (report_sig), each read without following links
+//     or opening anything but a regular file. The container's stderr is
+//     diagnostics.
 //
 // The command runs as the same uid as the engine's tini (pid 1), whose stdout
 // is the container's stdout as well, so it can write lines there through
@@ -46,7 +58,18 @@ const (
 	EnvTimeout = "DJGRADE_TIMEOUT_S"
 	// EnvPostgres, set to 1, starts PostgreSQL before the command.
 	EnvPostgres = "DJGRADE_POSTGRES"
+	// EnvPrivateFD is set by the init, for the command, to the descriptor
+	// that carries Job.Private (always 3).
+	EnvPrivateFD = "DJGRADE_PRIVATE_FD"
 )
+
+// SignatureSuffix is appended to the report path to name the file whose
+// bytes come back as Outcome.ReportSignature.
+const SignatureSuffix = ".sig"
+
+// maxSignatureBytes is the init's cap on the signature file; an HMAC-SHA256
+// in hex is 64 bytes.
+const maxSignatureBytes = 1 << 10
 
 // envelopeVersion is the envelope version this package reads.
 const envelopeVersion = 1
@@ -68,6 +91,7 @@ type envelope struct {
 	Stderr       string  `json:"stderr"`
 	Truncated    bool    `json:"truncated"`
 	Report       *string `json:"report"`
+	ReportSig    *string `json:"report_sig"`
 	Error        *string `json:"error"`
 	ErrorKind    string  `json:"error_kind"`
 	TimingsMS    struct {
@@ -77,7 +101,7 @@ type envelope struct {
 	} `json:"timings_ms"`
 
 	// Decoded forms of the base64 fields.
-	stdout, stderr, report []byte
+	stdout, stderr, report, reportSig []byte
 }
 
 // parseEnvelope decodes the envelope from the container's stdout: its last
@@ -113,6 +137,11 @@ func parseEnvelope(out []byte, nonce string) (*envelope, error) {
 			return nil, fmt.Errorf("envelope report: %w", err)
 		}
 	}
+	if e.ReportSig != nil {
+		if e.reportSig, err = base64.StdEncoding.DecodeString(*e.ReportSig); err != nil {
+			return nil, fmt.Errorf("envelope report_sig: %w", err)
+		}
+	}
 	return &e, nil
 }
 
@@ -120,5 +149,5 @@ func parseEnvelope(out []byte, nonce string) (*envelope, error) {
 // a run whose output and report are at their caps, base64-encoded, with room
 // for the JSON around them. Anything longer is not a well-formed envelope.
 func envelopeCap(outputBytes int64) int64 {
-	return (2*outputBytes+maxReportBytes)*4/3 + 64<<10
+	return (2*outputBytes+maxReportBytes+maxSignatureBytes)*4/3 + 64<<10
 }

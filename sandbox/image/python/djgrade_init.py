@@ -17,10 +17,18 @@ in step):
     plus the job's own KEY=VALUE pairs, all passed on to the command.
   Arguments: the command to run (argv[1:]).
   stdin: first one line, the run's nonce (hex, at most 64 characters), then
-    the workspace as an uncompressed tar stream. It is unpacked into
-    /work (a tmpfs). Absolute paths, '..', links, devices and fifos are
+    one line with a length N (decimal, at most PRIVATE_MAX), then N private
+    bytes, then the workspace as an uncompressed tar stream. It is unpacked
+    into /work (a tmpfs). Absolute paths, '..', links, devices and fifos are
     refused (skipped, listed on stderr): nothing is ever written outside
-    /work. stdin is then drained and closed.
+    /work. The report's folder (or, for a report path without a folder, the
+    report and its .sig) is refused too: no report can exist before the
+    command starts. stdin is then drained and closed.
+  Private bytes: kept in this process's memory only (never on disk, never in
+    the environment). When N > 0 the command inherits the read end of a pipe
+    as descriptor 3 and DJGRADE_PRIVATE_FD=3; a thread writes the bytes and
+    closes the write end, which the command never inherits. The bytes are
+    zeroed once written.
   PostgreSQL: initdb in /tmp, listening only on a unix socket in /tmp, with
     fsync, synchronous_commit and full_page_writes off; the command gets
     DJGRADE_DB_ENGINE=postgres DJGRADE_DB_HOST=<socket dir>
@@ -35,13 +43,16 @@ in step):
     {"version": 1, "nonce": "<the nonce>", "exit_code": N, "signal": S | null, "timeout": bool,
      "output_limit": bool, "process_limit": bool, "oom_kill": bool,
      "stdout": "<base64>", "stderr": "<base64>", "truncated": bool,
-     "report": "<base64>" | null, "error": "<text>" | null,
+     "report": "<base64>" | null, "report_sig": "<base64>" | null,
+     "error": "<text>" | null,
      "error_kind": "internal" | "too_large" | null,
      "timings_ms": {"extract": N, "postgres": N, "run": N}}
     exit_code is 128+S when the command died of signal S. process_limit is
     set when a fork failed with EAGAIN, or the command failed after the pids
     cgroup refused a fork. oom_kill is set when the memory cgroup's OOM
-    killer fired during the command. error is set (and the command was not
+    killer fired during the command. report_sig is the file at the report
+    path + ".sig", read like the report (capped, no links, regular files
+    only). error is set (and the command was not
     run) when the init itself failed: a bad workspace, PostgreSQL not
     starting; that is djgrade's fault, never the candidate's. error_kind
     is too_large when the workspace did not fit in the scratch space.
@@ -70,6 +81,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 
 WORK = "/work"
@@ -81,6 +93,13 @@ DEFAULT_TIMEOUT_S = 120.0
 # a process that left the group; wait this long for EOF, then stop reading.
 DRAIN_S = 1.0
 NONCE_MAX = 64
+# The private block: at most this many bytes (grader.MaxPrivateBytes), handed
+# to the command on this descriptor, named in this variable.
+PRIVATE_MAX = 4 << 20
+PRIVATE_FD = 3
+PRIVATE_FD_ENV = "DJGRADE_PRIVATE_FD"
+SIG_SUFFIX = ".sig"
+SIG_CAP = 1 << 10
 PG_PORT = 5432
 PG_DB = "djgrade"
 PG_USER = "sandbox"
@@ -145,10 +164,25 @@ class CountingReader:
         return data
 
 
-def extract(stream, dest=WORK):
+def reserved_for(report_rel):
+    """Returns a predicate telling whether a clean workspace path belongs to
+    the report: its folder and everything below, or, when the report path
+    has no folder, the report and its signature themselves."""
+    clean = safe_rel(report_rel or "")
+    if not clean:
+        return lambda rel: False
+    folder = os.path.dirname(clean)
+    if folder:
+        return lambda rel: rel == folder or rel.startswith(folder + "/")
+    exact = {clean, clean + SIG_SUFFIX}
+    return lambda rel: rel in exact
+
+
+def extract(stream, dest=WORK, reserved=lambda rel: False):
     """Unpacks a tar stream into dest. Only regular files and folders are
-    written; every other member is refused. No link is ever created, so no
-    path below dest can lead outside it, and O_NOFOLLOW guards regardless."""
+    written; every other member is refused, and so is every path reserved
+    says is the report's. No link is ever created, so no path below dest can
+    lead outside it, and O_NOFOLLOW guards regardless."""
     reader = CountingReader(stream)
     refused = []
     files = 0
@@ -165,6 +199,9 @@ def extract(stream, dest=WORK):
                 refused.append(m.name)
                 continue
             if rel == "":
+                continue
+            if reserved(rel):
+                refused.append(m.name)
                 continue
             path = os.path.join(dest, rel)
             try:
@@ -199,6 +236,57 @@ def extract(stream, dest=WORK):
     for name in refused:
         log("refused workspace member %r" % name)
     return files, refused
+
+
+def read_private(stream):
+    """Reads the private block: a length line, then exactly that many bytes,
+    into a bytearray so that it can be zeroed once handed on."""
+    line = stream.readline(24)
+    if not line.endswith(b"\n") or not line[:-1].isdigit():
+        raise InitError("bad private length line on stdin")
+    n = int(line[:-1])
+    if n > PRIVATE_MAX:
+        raise InitError("private block of %d bytes is over %d" % (n, PRIVATE_MAX))
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = stream.readinto(view[got:])
+        if not k:
+            raise InitError("private block cut short (%d of %d bytes)" % (got, n))
+        got += k
+    view.release()
+    return buf
+
+
+def reserve_private_fd():
+    """Holds descriptor 3 open on /dev/null (not inheritable) so that nothing
+    else the init opens takes it; run_command moves the private pipe there
+    only for the moment of the spawn."""
+    fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    if fd != PRIVATE_FD:
+        os.dup2(fd, PRIVATE_FD, inheritable=False)
+        os.close(fd)
+
+
+def feed_private(fd, data):
+    """Writes data into the pipe fd, then closes it and zeroes data. Run in
+    a thread: a command that reads late (or never) must not block the init,
+    and a closed read end ends the write with EPIPE."""
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view[:1 << 16])
+            view = view[n:]
+        view.release()
+    except OSError:
+        pass
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        data[:] = bytes(len(data))
 
 
 def drain_stdin():
@@ -353,7 +441,7 @@ def kill_group(proc):
             pass
 
 
-def run_command(cmd, env, cap, timeout):
+def run_command(cmd, env, cap, timeout, private=None):
     res = {
         "exit_code": -1, "signal": None, "timeout": False, "output_limit": False,
         "process_limit": False, "oom_kill": False, "truncated": False,
@@ -361,13 +449,30 @@ def run_command(cmd, env, cap, timeout):
     }
     pids_before = read_counter(PIDS_EVENTS, "max")
     oom_before = read_counter(MEMORY_EVENTS, "oom_kill")
+    env = dict(env)
+    env.pop(PRIVATE_FD_ENV, None)
+    pass_fds = ()
+    wfd = None
+    if private:
+        # os.pipe() makes both ends non-inheritable; only the copy of the
+        # read end on descriptor 3 is passed, so the command never holds
+        # the write end and sees EOF once everything is written.
+        rfd, wfd = os.pipe()
+        os.dup2(rfd, PRIVATE_FD, inheritable=True)
+        os.close(rfd)
+        pass_fds = (PRIVATE_FD,)
+        env[PRIVATE_FD_ENV] = str(PRIVATE_FD)
     try:
         proc = subprocess.Popen(
             cmd, cwd=WORK, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, pass_fds=pass_fds,
         )
     except OSError as e:
+        if wfd is not None:
+            os.close(wfd)
+            reserve_private_fd()
+            private[:] = bytes(len(private))
         if e.errno == errno.EAGAIN:
             res["process_limit"] = True
             res["exit_code"] = 126
@@ -377,6 +482,11 @@ def run_command(cmd, env, cap, timeout):
             res["exit_code"] = 126
         res["stderr"] = ("djgrade: cannot run %s: %s\n" % (cmd[0], e)).encode()[:cap]
         return res
+    if wfd is not None:
+        # The init must not keep the read end: a command that never reads
+        # would then leave the writer blocked instead of failing with EPIPE.
+        reserve_private_fd()
+        threading.Thread(target=feed_private, args=(wfd, private), daemon=True).start()
 
     bufs = {"stdout": bytearray(), "stderr": bytearray()}
     sel = selectors.DefaultSelector()
@@ -446,9 +556,10 @@ def run_command(cmd, env, cap, timeout):
     return res
 
 
-def read_report(rel):
-    """Reads the report without following a link out of /work and without
-    blocking on a fifo or a device the candidate may have put there."""
+def read_report(rel, limit=REPORT_CAP):
+    """Reads the report (or its signature) without following a link out of
+    /work and without blocking on a fifo or a device the candidate may have
+    put there; None when it is missing, odd or over limit bytes."""
     if not rel:
         return None
     clean = safe_rel(rel)
@@ -470,14 +581,14 @@ def read_report(rel):
             return None
         chunks = []
         n = 0
-        while n <= REPORT_CAP:
+        while n <= limit:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 break
             chunks.append(chunk)
             n += len(chunk)
-        if n > REPORT_CAP:
-            log("report is over %d bytes" % REPORT_CAP)
+        if n > limit:
+            log("%s is over %d bytes" % (rel, limit))
             return None
         return b"".join(chunks)
     finally:
@@ -511,10 +622,12 @@ def env_number(name, default, conv):
 
 def main(argv):
     make_undumpable()
+    reserve_private_fd()
     envelope = {
         "version": ENVELOPE_VERSION, "nonce": "", "exit_code": -1, "signal": None, "timeout": False,
         "output_limit": False, "process_limit": False, "oom_kill": False,
-        "stdout": "", "stderr": "", "truncated": False, "report": None, "error": None, "error_kind": None,
+        "stdout": "", "stderr": "", "truncated": False, "report": None, "report_sig": None,
+        "error": None, "error_kind": None,
         "timings_ms": {"extract": 0, "postgres": 0, "run": 0},
     }
     timings = envelope["timings_ms"]
@@ -532,8 +645,10 @@ def main(argv):
         if len(nonce) > NONCE_MAX or not all(c in b"0123456789abcdef" for c in nonce):
             raise InitError("bad nonce line on stdin")
         envelope["nonce"] = nonce.decode("ascii")
+        report_rel = os.environ.get("DJGRADE_REPORT_PATH", "")
         try:
-            extract(stdin)
+            private = read_private(stdin)
+            extract(stdin, reserved=reserved_for(report_rel))
         finally:
             drain_stdin()
             timings["extract"] = ms(time.monotonic() - t)
@@ -549,7 +664,7 @@ def main(argv):
             env.update(pg.env())
 
         t = time.monotonic()
-        res = run_command(cmd, env, cap, timeout)
+        res = run_command(cmd, env, cap, timeout, private)
         timings["run"] = ms(time.monotonic() - t)
         for k in ("exit_code", "signal", "timeout", "output_limit", "process_limit", "oom_kill", "truncated"):
             envelope[k] = res[k]
@@ -558,9 +673,12 @@ def main(argv):
         if pg is not None:
             pg.stop()
         kill_everyone_else()
-        report = read_report(os.environ.get("DJGRADE_REPORT_PATH", ""))
+        report = read_report(report_rel)
         if report is not None:
             envelope["report"] = b64(report)
+            sig = read_report(report_rel + SIG_SUFFIX, SIG_CAP) if report_rel else None
+            if sig is not None:
+                envelope["report_sig"] = b64(sig)
     except InitError as e:
         log(str(e))
         envelope["error"] = str(e)
