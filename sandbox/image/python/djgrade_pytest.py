@@ -11,18 +11,74 @@ Load it with ``-p djgrade_pytest --djgrade-report=PATH``. It needs only the
 standard library and pytest; Django is used when it is importable and
 configured, and ignored otherwise.
 
-The grader does not trust this report blindly (candidate code runs in the same
-process and could tamper with it); it decides which tests are hidden from the
-node ids and checks the points against the exercise's manifest.
+The private channel. When DJGRADE_PRIVATE_FD names a descriptor (the sandbox's
+init passes a pipe as 3), the plugin reads it to EOF when it is imported,
+which ``-p`` does before any conftest, settings or candidate module runs,
+closes it and removes the variable. It carries JSON:
+``{"key": "<hex>", "hidden": [{"path": "djgrade_hidden/...", "source": "..."}]}``.
+
+- The key signs the report: HMAC-SHA256 over the exact bytes of the report,
+  in hex, written to the report path + ".sig" (the same atomic write). The
+  key goes straight into an OpenSSL HMAC state held in a closure; the sealer
+  signs once. The grader gives "tampered" to a report whose signature is
+  missing or wrong.
+- The hidden tests never touch the disk: each hidden path gets an empty
+  placeholder file, so pytest's ordinary collection finds it (and node ids
+  stay ``djgrade_hidden/...``), but the module pytest collects is built from
+  the in-memory source, with pytest's assertion rewriting applied, under a
+  module name no candidate file can have. A hidden conftest.py is executed
+  from memory and registered as a conftest plugin (its fixtures are scoped to
+  its folder as usual). Hidden modules import their siblings (``from conftest
+  import X``) from memory too. Nothing is put in linecache, so tracebacks
+  show no hidden source lines.
+- Integrity: at import the plugin keeps references to the pytest internals
+  the outcome depends on (runner, reports, the python plugin, pluggy's call
+  loop, json's encoder, its own hooks and classes), and it remembers each
+  hidden test function and its code. At the end of the session it checks
+  they are all still the same objects, that no unknown hook implementation
+  (one whose code does not come from the Python installation, this file, a
+  hidden module or a conftest that was in the workspace when the plugin was
+  imported) takes part in running or reporting tests, that sys.modules still
+  maps this plugin's name to itself and that the djgrade_hidden folder holds
+  only the placeholders. Problems go into the report's "integrity" list; the
+  grader gives "tampered" to a report whose list is not empty.
+
+Residual risk, said plainly: the candidate's code runs in this very process.
+Code in the same process can in principle find anything in memory: walk the
+garbage collector to the sealer's closure and sign a forged report before we
+do, read the compiled hidden test functions, or patch an internal we do not
+watch. What djgrade guarantees is narrower and holds: no file the candidate
+writes and nothing it prints can forge a grade (a report needs the per-run
+key, which is never on disk, in the environment or in the workspace), and the
+hidden tests' sources are never on disk, in linecache or in any output, so
+reading files cannot reveal them. Patching pytest or this plugin the obvious
+ways (assigning to a module or class attribute, registering a plugin,
+replacing a hidden test) is detected and ends as "tampered".
 """
 
+import ast
+import builtins
+import hmac
 import json
+import json.encoder
 import os
+import pathlib
 import sys
+import sysconfig
 import tempfile
 import traceback
+import types
 
+import pluggy
+import pluggy._callers
 import pytest
+import _pytest.main
+import _pytest.python
+import _pytest.reports
+import _pytest.runner
+import _pytest.skipping
+from _pytest._code import ExceptionInfo
+from _pytest.assertion.rewrite import rewrite_asserts
 
 REPORT_VERSION = 1
 
@@ -307,16 +363,18 @@ def _marker_values(item):
     return name, points, category, problem
 
 
-def write_report(path, document):
-    """write_report writes document as JSON to path atomically.
+def _encode_report(document):
+    """_encode_report is the exact byte form of a report: what is signed is
+    what is written."""
+    return json.dumps(document, indent=1, sort_keys=True).encode("utf-8")
 
-    The report is written to a temporary file in the same folder and renamed
-    over path, so a reader never sees half a report even if the process is
-    killed while writing.
-    """
+
+def _atomic_write(path, data):
+    """_atomic_write writes data to path through a temporary file in the same
+    folder and a rename, so a reader never sees half a file even if the
+    process is killed while writing."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    data = json.dumps(document, indent=1, sort_keys=True).encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=".djgrade-report-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -330,6 +388,26 @@ def write_report(path, document):
         except OSError:
             pass
         raise
+
+
+def write_report(path, document, seal=None):
+    """write_report writes document as JSON to path atomically.
+
+    With seal (a function of the report's bytes returning its signature, or
+    None when it refuses), the signature is written to path + ".sig" the
+    same way, report first. Without a signature any old .sig is removed, so
+    a stale one can never pair with a new report.
+    """
+    data = _encode_report(document)
+    _atomic_write(path, data)
+    sig = seal(data) if seal is not None else None
+    if sig is not None:
+        _atomic_write(path + SIG_SUFFIX, sig.encode("ascii"))
+    else:
+        try:
+            os.unlink(path + SIG_SUFFIX)
+        except OSError:
+            pass
 
 
 def _report_path(config_or_namespace, invocation_dir):
@@ -351,108 +429,533 @@ def pytest_addoption(parser):
     )
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_load_initial_conftests(early_config, parser, args):
-    # A failing root conftest or Django setup (settings, models, apps) ends
-    # pytest before a session exists, so no later hook would write a report.
-    # Write one here so the grader can tell "the project does not import"
-    # from "the sandbox broke".
-    outcome = yield
-    excinfo = outcome.excinfo
-    if excinfo is None:
-        return
-    ns = getattr(early_config, "known_args_namespace", None)
-    path = _report_path(ns, early_config.invocation_params.dir)
-    if path is None:
-        return
-    exc = excinfo[1]
-    where = str(getattr(exc, "path", "") or "")
-    cause = getattr(exc, "cause", None) or exc
-    text = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
-    rec = _Recorder(path)
-    rec.collect_errors.append({"nodeid": where, "message": cap_message(text)})
-    try:
-        # USAGE_ERROR is what pytest exits with for a broken conftest.
-        write_report(path, rec.document(pytest.ExitCode.USAGE_ERROR))
-    except OSError:
-        pass
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", _MARKER_HELP)
-    path = _report_path(config.option, config.invocation_params.dir)
-    # Hooks such as pytest_runtest_logreport get no config, so the state
-    # lives on a plugin object registered for this config only.
-    config.pluginmanager.register(_Recorder(path), _RECORDER_NAME)
-
-
-def pytest_unconfigure(config):
-    # An in-process run (pytester, pytest.main) configures again in the same
-    # interpreter; each run must start with its own recorder.
-    plugin = config.pluginmanager.get_plugin(_RECORDER_NAME)
-    if plugin is not None:
-        config.pluginmanager.unregister(plugin)
-
+PRIVATE_FD_ENV = "DJGRADE_PRIVATE_FD"
+# MAX_PRIVATE_BYTES matches grader.MaxPrivateBytes.
+MAX_PRIVATE_BYTES = 4 << 20
+HIDDEN_DIR = "djgrade_hidden"
+SIG_SUFFIX = ".sig"
+# Caps on the integrity list, so a flood of problems cannot bloat the report.
+MAX_PROBLEMS = 50
+MAX_PROBLEM_CHARS = 300
 
 _RECORDER_NAME = "djgrade-recorder"
 
+# Hooks whose implementations decide what runs and what outcome is reported.
+_CRITICAL_HOOKS = (
+    "pytest_collection", "pytest_collection_modifyitems", "pytest_itemcollected",
+    "pytest_deselected", "pytest_make_collect_report", "pytest_collectreport",
+    "pytest_pycollect_makeitem", "pytest_pycollect_makemodule", "pytest_collect_file",
+    "pytest_ignore_collect", "pytest_runtestloop", "pytest_runtest_protocol",
+    "pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown",
+    "pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_pyfunc_call",
+    "pytest_report_teststatus", "pytest_sessionfinish",
+)
 
-class _Recorder:
-    """_Recorder collects one session's results and writes the report."""
 
-    def __init__(self, path):
-        self.path = path
-        self.tests = {}
-        self.order = []
-        self.collect_errors = []
+def _clean_hidden_path(path):
+    """_clean_hidden_path returns path if it is a clean relative .py path
+    below HIDDEN_DIR, else None."""
+    if not isinstance(path, str) or "\\" in path or "\x00" in path or path.startswith("/"):
+        return None
+    parts = path.split("/")
+    if len(parts) < 2 or parts[0] != HIDDEN_DIR or any(p in ("", ".", "..") for p in parts):
+        return None
+    if not path.endswith(".py"):
+        return None
+    return path
 
-    def entry(self, nodeid):
-        e = self.tests.get(nodeid)
-        if e is None:
-            e = _TestEntry(nodeid)
-            self.tests[nodeid] = e
-            self.order.append(nodeid)
-        return e
 
-    def document(self, exitstatus):
-        return {
-            "version": REPORT_VERSION,
-            "exitstatus": int(exitstatus),
-            "collect_errors": list(self.collect_errors),
-            "tests": [self.tests[n].as_json() for n in self.order],
-        }
+def _take_private():
+    """_take_private reads the private channel, if there is one, and returns
+    (key bytes or None, [(path, source)], [problems])."""
+    raw = os.environ.pop(PRIVATE_FD_ENV, None)
+    if raw is None:
+        return None, [], []
+    try:
+        fd = int(raw)
+    except ValueError:
+        return None, [], ["%s=%r is not a descriptor" % (PRIVATE_FD_ENV, raw)]
+    chunks, n, problems = [], 0, []
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            n += len(chunk)
+            if n > MAX_PRIVATE_BYTES:
+                problems.append("the private channel carries more than %d bytes" % MAX_PRIVATE_BYTES)
+                break
+            chunks.append(chunk)
+    except OSError as e:
+        problems.append("cannot read the private channel: %s" % e)
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if problems:
+        return None, [], problems
+    try:
+        doc = json.loads(b"".join(chunks).decode("utf-8"))
+        key = bytes.fromhex(doc["key"])
+        hidden = []
+        for h in doc.get("hidden") or []:
+            path = _clean_hidden_path(h.get("path"))
+            source = h.get("source")
+            if path is None or not isinstance(source, str):
+                raise ValueError("bad hidden entry %r" % (h.get("path"),))
+            hidden.append((path, source))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        return None, [], ["the private channel is malformed: %s" % e]
+    if len(key) < 16:
+        return None, [], ["the private channel's key is too short"]
+    return key, hidden, []
 
-    def pytest_collectreport(self, report):
-        if report.failed:
-            self.collect_errors.append(
-                {"nodeid": report.nodeid, "message": cap_message(report.longreprtext)}
-            )
 
-    def pytest_collection_modifyitems(self, items):
-        for item in items:
-            name, points, category, problem = _marker_values(item)
-            entry = self.entry(item.nodeid)
-            entry.name, entry.points, entry.category = name, points, category
-            if problem:
-                self.collect_errors.append({"nodeid": item.nodeid, "message": problem})
+def _make_sealer(key):
+    """_make_sealer returns a function that signs report bytes once.
+
+    The key goes into OpenSSL's HMAC state at once (hmac.new with a digest
+    name takes that path and keeps no Python copy of the key); the sealer
+    refuses a second use, which is reported as an integrity problem.
+    """
+    mac = hmac.new(key, digestmod="sha256")
+    used = []
+
+    def seal(data):
+        if used:
+            used.append(True)
+            return None
+        used.append(True)
+        m = mac.copy()
+        m.update(data)
+        return m.hexdigest()
+
+    def uses():
+        return len(used)
+
+    return seal, uses
+
+
+def _code_origin(fn):
+    """_code_origin returns the file a function's code claims to come from."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    return os.path.realpath(code.co_filename)
+
+
+def _install_dirs():
+    """_install_dirs are the folders of the Python installation: code there
+    was not written by the candidate."""
+    dirs = set()
+    for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+        p = sysconfig.get_paths().get(name)
+        if p:
+            dirs.add(os.path.realpath(p))
+    for mod in (pytest, _pytest.main, pluggy):
+        dirs.add(os.path.realpath(os.path.dirname(os.path.dirname(mod.__file__))))
+    return tuple(sorted(d.rstrip("/") + "/" for d in dirs))
+
+
+def _conftests_below(root, limit=2000):
+    """_conftests_below lists the conftest.py files under root (the workspace
+    as the grader assembled it, before any candidate code ran)."""
+    found, seen = set(), 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__" and d != HIDDEN_DIR]
+        seen += len(files)
+        if seen > limit:
+            break
+        if "conftest.py" in files:
+            found.add(os.path.realpath(os.path.join(folder, "conftest.py")))
+    return found
+
+
+def _build(key, hidden_files, load_problems):
+    """_build makes the plugin's hooks. Everything secret lives in their
+    closures: the sealer, the hidden sources and the loaded hidden modules.
+    It returns the names to publish as module attributes (pytest looks hooks
+    up by name on the module)."""
+    this = sys.modules[__name__]
+    root = os.path.realpath(os.getcwd())
+    seal, seal_uses = _make_sealer(key) if key is not None else (None, lambda: 0)
+    problems = list(load_problems)
+    install_dirs = _install_dirs()
+    this_file = os.path.realpath(__file__)
+    workspace_conftests = _conftests_below(root)
+
+    # Hidden files by absolute path, and the placeholders pytest collects.
+    sources = {}
+    for rel, source in hidden_files:
+        sources[os.path.join(root, rel)] = source
+    placeholders = set()
+    for path in sources:
+        if os.path.basename(path) in ("conftest.py", "__init__.py"):
+            continue
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            os.close(fd)
+            placeholders.add(path)
+        except OSError as e:
+            problems.append("cannot create the placeholder of %s: %s" % (os.path.relpath(path, root), e))
+    hidden_root = os.path.join(root, HIDDEN_DIR)
+    tag = os.urandom(4).hex()
+    modules = {}       # absolute path -> module (loaded or loading)
+    originals = {}     # absolute path -> [(owner, name, object, code)]
+    real_import = builtins.__import__
+
+    def module_name(path):
+        rel = os.path.relpath(path, hidden_root)[:-3].replace("/", "__")
+        return "_djgrade_hidden_%s_%s" % (tag, rel)
+
+    def sibling_import(folder):
+        """sibling_import is the __import__ of hidden modules in folder: a
+        top-level name of a hidden file there is served from memory."""
+        def imp(name, globals=None, locals=None, fromlist=(), level=0):
+            if level == 0:
+                path = os.path.join(folder, name + ".py")
+                if path in sources:
+                    return load(path, None)
+            return real_import(name, globals, locals, fromlist, level)
+        return imp
+
+    def load(path, config):
+        """load executes one hidden file from memory (once) and returns its
+        module. A conftest.py is also registered as a conftest plugin."""
+        mod = modules.get(path)
+        if mod is not None:
+            return mod
+        if config is None:
+            config = report_config[0]
+        folder = os.path.dirname(path)
+        if os.path.basename(path) != "conftest.py":
+            ensure_conftests(folder, config)
+        source = sources[path]
+        mod = types.ModuleType(module_name(path))
+        mod.__file__ = path
+        bdict = dict(vars(builtins))
+        bdict["__import__"] = sibling_import(folder)
+        mod.__builtins__ = bdict
+        tree = ast.parse(source, filename=path)
+        rewrite_asserts(tree, source.encode("utf-8"), path, config)
+        code = compile(tree, path, "exec", dont_inherit=True)
+        modules[path] = mod
+        sys.modules[mod.__name__] = mod
+        try:
+            exec(code, mod.__dict__)
+        except BaseException:
+            del modules[path]
+            sys.modules.pop(mod.__name__, None)
+            raise
+        originals[path] = _snapshot_functions(mod)
+        if os.path.basename(path) == "conftest.py" and config is not None:
+            # The registration name is the conftest's path, which is what
+            # scopes its fixtures to its folder, and what pytest's own
+            # conftest loading looks up first: a file put at that path later
+            # is never imported.
+            config.pluginmanager.register(mod, name=path)
+        return mod
+
+    def ensure_conftests(folder, config):
+        """ensure_conftests loads the hidden conftest.py files from the
+        hidden root down to folder."""
+        rel = os.path.relpath(folder, hidden_root)
+        chain = [hidden_root]
+        if rel != ".":
+            for part in rel.split("/"):
+                chain.append(os.path.join(chain[-1], part))
+        for d in chain:
+            c = os.path.join(d, "conftest.py")
+            if c in sources:
+                load(c, config)
+
+    class HiddenModule(pytest.Module):
+        """HiddenModule collects a hidden test module from memory; its file
+        on disk is an empty placeholder."""
+
+        def _getobj(self):
+            try:
+                return load(str(self.path), self.config)
+            except Exception as e:
+                raise self.CollectError(
+                    "ImportError while importing hidden test module %s:\n%s"
+                    % (self.nodeid, ExceptionInfo.from_current().getrepr(style="short"))
+                ) from e
+
+    # The objects the outcome depends on, as they are now, before any
+    # candidate code ran: (owner, attribute, object).
+    watched = []
+
+    def watch(owner, *names):
+        for name in names:
+            watched.append((owner, name, vars(owner).get(name)))
+
+    watch(_pytest.runner, "call_and_report", "runtestprotocol", "call_runtest_hook",
+          "check_interactive_exception", "pytest_runtest_protocol", "pytest_runtest_makereport",
+          "pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown", "CallInfo")
+    watch(_pytest.runner.CallInfo, "from_call", "__init__")
+    watch(_pytest.reports, "TestReport", "CollectReport", "BaseReport")
+    watch(_pytest.reports.TestReport, "from_item_and_call", "__init__")
+    watch(_pytest.reports.BaseReport, "passed", "failed", "skipped", "longreprtext")
+    watch(_pytest.python, "pytest_pyfunc_call", "Function", "Module", "pytest_pycollect_makemodule",
+          "pytest_collect_file", "pytest_pycollect_makeitem")
+    watch(_pytest.python.Function, "runtest", "setup", "_getobj")
+    watch(_pytest.python.Module, "_getobj", "collect")
+    watch(_pytest.skipping, "pytest_runtest_makereport", "pytest_runtest_setup", "pytest_runtest_call",
+          "evaluate_skip_marks", "evaluate_xfail_marks")
+    watch(_pytest.main, "pytest_runtestloop", "pytest_collection", "Session")
+    watch(pluggy._callers, "_multicall")
+    watch(pluggy.PluginManager, "_hookexec", "register", "unregister")
+    watch(pluggy.HookCaller, "__call__", "get_hookimpls", "_hookexec" if "_hookexec" in vars(pluggy.HookCaller) else "__call__")
+    watch(json, "dumps")
+    watch(json.encoder, "c_make_encoder", "encode_basestring", "encode_basestring_ascii", "_make_iterencode")
+    watch(json.encoder.JSONEncoder, "encode", "iterencode")
+    watch(hmac, "new", "HMAC")
+    watch(sys, "modules")
+
+    def add_problem(text):
+        text = cap_message(text, MAX_PROBLEM_CHARS)
+        if text not in problems and len(problems) < MAX_PROBLEMS:
+            problems.append(text)
+
+    def trusted_origin(fn):
+        origin = _code_origin(fn)
+        if origin is None:
+            # Builtins and C functions have no code; none of pytest's
+            # hooks is one, and a candidate cannot define one without
+            # loading a compiled extension of its own.
+            return getattr(fn, "__module__", None) in ("builtins",)
+        if origin == this_file or origin in workspace_conftests or origin in sources:
+            return True
+        return origin.startswith(install_dirs)
+
+    def check_hooks(pm, where):
+        for name in _CRITICAL_HOOKS:
+            caller = getattr(pm.hook, name, None)
+            if caller is None:
+                continue
+            for impl in caller.get_hookimpls():
+                if not trusted_origin(impl.function):
+                    add_problem("an unknown implementation of %s (%s, from %s) was registered %s" % (
+                        name, getattr(impl.function, "__qualname__", "?"), _code_origin(impl.function), where))
+
+    def check_all(config):
+        for owner, name, obj in watched:
+            if vars(owner).get(name) is not obj:
+                add_problem("%s.%s was replaced" % (getattr(owner, "__name__", owner), name))
+        for owner, name, obj in own:
+            if vars(owner).get(name) is not obj:
+                add_problem("djgrade_pytest's %s.%s was replaced" % (getattr(owner, "__name__", "?"), name))
+        if sys.modules.get(__name__) is not this:
+            add_problem("sys.modules no longer maps %s to the plugin" % __name__)
+        pm = config.pluginmanager
+        if not pm.is_registered(this):
+            add_problem("the djgrade plugin was unregistered")
+        if getattr(pm, "_inner_hookexec", None) is not inner_hookexec.get(id(pm), pm._inner_hookexec):
+            add_problem("pluggy's hook caller was replaced")
+        check_hooks(pm, "by the end of the session")
+        for path, entries in originals.items():
+            mod = modules.get(path)
+            for owner, name, obj, code in entries:
+                now = vars(owner).get(name)
+                if now is not obj or getattr(obj, "__code__", None) is not code:
+                    add_problem("hidden %s: %s was replaced" % (os.path.relpath(path, root), name))
+            if mod is not None and sys.modules.get(mod.__name__) is not mod:
+                add_problem("hidden module %s was replaced in sys.modules" % os.path.relpath(path, root))
+        patterns = config.getini("python_files")
+        for path in placeholders:
+            if path not in modules and _pytest.python.path_matches_patterns(pathlib.Path(path), patterns):
+                add_problem("hidden module %s was never collected" % os.path.relpath(path, root))
+            try:
+                if os.lstat(path).st_size != 0:
+                    add_problem("the placeholder of %s was written to" % os.path.relpath(path, root))
+            except OSError:
+                add_problem("the placeholder of %s was removed" % os.path.relpath(path, root))
+        for folder, dirs, files in os.walk(hidden_root):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for f in files:
+                p = os.path.join(folder, f)
+                if p not in placeholders:
+                    add_problem("unexpected file %s" % os.path.relpath(p, root))
+        if seal is not None and seal_uses() != 0:
+            add_problem("the report was sealed before the session ended")
+
+    inner_hookexec = {}
+
+    def document_for(rec, exitstatus):
+        doc = rec.document(exitstatus)
+        doc["integrity"] = list(problems)
+        return doc
+
+    class _Recorder:
+        """_Recorder collects one session's results and writes the report."""
+
+        def __init__(self, path):
+            self.path = path
+            self.tests = {}
+            self.order = []
+            self.collect_errors = []
+
+        def entry(self, nodeid):
+            e = self.tests.get(nodeid)
+            if e is None:
+                e = _TestEntry(nodeid)
+                self.tests[nodeid] = e
+                self.order.append(nodeid)
+            return e
+
+        def document(self, exitstatus):
+            return {
+                "version": REPORT_VERSION,
+                "exitstatus": int(exitstatus),
+                "collect_errors": list(self.collect_errors),
+                "tests": [self.tests[n].as_json() for n in self.order],
+            }
+
+        def pytest_collectreport(self, report):
+            if report.failed:
+                self.collect_errors.append(
+                    {"nodeid": report.nodeid, "message": cap_message(report.longreprtext)}
+                )
+
+        def pytest_collection_modifyitems(self, items):
+            for item in items:
+                name, points, category, problem = _marker_values(item)
+                entry = self.entry(item.nodeid)
+                entry.name, entry.points, entry.category = name, points, category
+                if problem:
+                    self.collect_errors.append({"nodeid": item.nodeid, "message": problem})
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_call(self, item):
+            recorder = QueryRecorder()
+            wrapped = _Wrapped(recorder, _django_connections())
+            wrapped.__enter__()
+            try:
+                yield
+            finally:
+                wrapped.__exit__(None, None, None)
+                self.entry(item.nodeid).queries = recorder.count
+
+        def pytest_runtest_logreport(self, report):
+            entry = self.entry(report.nodeid)
+            entry.reports[report.when] = report
+            entry.duration += float(getattr(report, "duration", 0.0) or 0.0)
+            if report.nodeid.startswith(HIDDEN_DIR + "/") and report.when == "call":
+                check_hooks(report_config[0].pluginmanager, "while %s ran" % report.nodeid)
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_sessionfinish(self, session, exitstatus):
+            if session.config.pluginmanager.get_plugin(_RECORDER_NAME) is not self:
+                add_problem("the djgrade recorder was replaced")
+            check_all(session.config)
+            if self.path is not None:
+                write_report(self.path, document_for(self, exitstatus), seal)
+
+    report_config = [None]
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item):
-        recorder = QueryRecorder()
-        wrapped = _Wrapped(recorder, _django_connections())
-        wrapped.__enter__()
+    def pytest_load_initial_conftests(early_config, parser, args):
+        # A failing root conftest or Django setup (settings, models, apps) ends
+        # pytest before a session exists, so no later hook would write a report.
+        # Write one here so the grader can tell "the project does not import"
+        # from "the sandbox broke".
+        outcome = yield
+        excinfo = outcome.excinfo
+        if excinfo is None:
+            return
+        ns = getattr(early_config, "known_args_namespace", None)
+        path = _report_path(ns, early_config.invocation_params.dir)
+        if path is None:
+            return
+        exc = excinfo[1]
+        where = str(getattr(exc, "path", "") or "")
+        cause = getattr(exc, "cause", None) or exc
+        text = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
+        rec = _Recorder(path)
+        rec.collect_errors.append({"nodeid": where, "message": cap_message(text)})
         try:
-            yield
-        finally:
-            wrapped.__exit__(None, None, None)
-            self.entry(item.nodeid).queries = recorder.count
+            # USAGE_ERROR is what pytest exits with for a broken conftest.
+            write_report(path, document_for(rec, pytest.ExitCode.USAGE_ERROR), seal)
+        except OSError:
+            pass
 
-    def pytest_runtest_logreport(self, report):
-        entry = self.entry(report.nodeid)
-        entry.reports[report.when] = report
-        entry.duration += float(getattr(report, "duration", 0.0) or 0.0)
+    def pytest_configure(config):
+        config.addinivalue_line("markers", _MARKER_HELP)
+        path = _report_path(config.option, config.invocation_params.dir)
+        report_config[0] = config
+        inner_hookexec[id(config.pluginmanager)] = config.pluginmanager._inner_hookexec
+        # Hooks such as pytest_runtest_logreport get no config, so the state
+        # lives on a plugin object registered for this config only.
+        config.pluginmanager.register(_Recorder(path), _RECORDER_NAME)
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session, exitstatus):
-        if self.path is not None:
-            write_report(self.path, self.document(exitstatus))
+    def pytest_unconfigure(config):
+        # An in-process run (pytester, pytest.main) configures again in the same
+        # interpreter; each run must start with its own recorder.
+        plugin = config.pluginmanager.get_plugin(_RECORDER_NAME)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makemodule(module_path, parent):
+        if str(module_path) in placeholders:
+            return HiddenModule.from_parent(parent, path=module_path)
+        return None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_ignore_collect(collection_path, config):
+        p = str(collection_path)
+        if p == hidden_root or not p.startswith(hidden_root + "/") or os.path.isdir(p):
+            return None
+        if p in placeholders:
+            return None
+        if p.endswith(".py"):
+            # A file the grader did not put there: never collect it.
+            add_problem("unexpected file %s" % os.path.relpath(p, root))
+            return True
+        return None
+
+    hooks = {
+        "pytest_load_initial_conftests": pytest_load_initial_conftests,
+        "pytest_configure": pytest_configure,
+        "pytest_unconfigure": pytest_unconfigure,
+        "pytest_pycollect_makemodule": pytest_pycollect_makemodule,
+        "pytest_ignore_collect": pytest_ignore_collect,
+    }
+    # The plugin's own code, checked like pytest's: the module's functions
+    # and classes, and the recorder's and entries' methods.
+    own = []
+    for owner, names in (
+        (this, list(hooks) + ["pytest_addoption", "djgrade_queries", "write_report", "cap_message",
+                              "_marker_values", "_failure_text", "_skip_text", "_TestEntry",
+                              "QueryRecorder", "_Wrapped", "_django_connections", "_encode_report",
+                              "_atomic_write", "is_savepoint_sql"]),
+        (_TestEntry, ["outcome", "message", "as_json", "__init__"]),
+        (QueryRecorder, ["__call__", "count"]),
+        (_Wrapped, ["__enter__", "__exit__"]),
+        (_Recorder, [n for n in vars(_Recorder) if not n.startswith("__") or n == "__init__"]),
+    ):
+        for name in names:
+            obj = hooks.get(name) if owner is this and name in hooks else vars(owner).get(name)
+            own.append((owner, name, obj))
+    return hooks
+
+
+def _snapshot_functions(mod):
+    """_snapshot_functions lists the functions of a hidden module, and those
+    of its classes, with their code: (owner, name, object, code)."""
+    out = []
+    for name, obj in list(vars(mod).items()):
+        if isinstance(obj, types.FunctionType) and obj.__module__ == mod.__name__:
+            out.append((mod, name, obj, obj.__code__))
+        elif isinstance(obj, type) and obj.__module__ == mod.__name__:
+            for cname, cobj in list(vars(obj).items()):
+                if isinstance(cobj, types.FunctionType):
+                    out.append((obj, cname, cobj, cobj.__code__))
+    return out
+
+
+globals().update(_build(*_take_private()))

@@ -49,8 +49,9 @@ def test_report_shape_and_marker_values(pytester):
     """)
     result, report = run(pytester, "--strict-markers")
     assert result.ret == 1
-    assert set(report) == {"version", "exitstatus", "collect_errors", "tests"}
+    assert set(report) == {"version", "exitstatus", "collect_errors", "tests", "integrity"}
     assert report["version"] == 1
+    assert report["integrity"] == []
     assert report["exitstatus"] == 1
     assert report["collect_errors"] == []
     assert [t["nodeid"] for t in report["tests"]] == [
