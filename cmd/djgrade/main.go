@@ -32,6 +32,7 @@ Usage:
   djgrade exercises  list [--json]
   djgrade exercises  validate [--repeat N] [--parallel N] [--json] [ID...]
   djgrade image      build [--rebuild] [--no-pull]
+  djgrade takehome   create --exercise ID --candidate-login LOGIN --repo OWNER/NAME [--deadline RFC3339]
   djgrade backup     [--data ./data] [--server URL] FILE
 
 Run "djgrade COMMAND -h" for a command's flags. Every flag can also be set
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runGrade(ctx, rest, stdout, stderr)
 	case "exercises":
 		err = runExercises(ctx, rest, stdout, stderr)
+	case "takehome":
+		err = runTakeHome(ctx, rest, stdout, stderr)
 	case "image":
 		err = runImage(ctx, rest, stdout, stderr)
 	case "backup":

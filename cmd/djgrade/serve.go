@@ -34,6 +34,8 @@ type serveConfig struct {
 	// AdminToken is the bootstrap admin secret (DJGRADE_ADMIN_TOKEN); the
 	// backup route accepts it.
 	AdminToken string
+	// GitHub configures the take-home webhook (cmd/djgrade/github.go).
+	GitHub githubConfig
 }
 
 // DBName is the bbolt file inside the data folder.
@@ -47,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(positiveInt{&cfg.Concurrency}, "concurrency", "number of submissions graded at once (default: one per CPU)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text for people, json for programs")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running gradings may take to finish before they are cancelled and left for the next start")
+	addGitHubFlags(fs, &cfg.GitHub)
 	exDir := catalogFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -150,6 +153,11 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	metrics.Mount(httpAPI)
 	mountBackup(httpAPI.Echo(), store, cfg.AdminToken)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if err := wireGitHub(wctx, cfg.GitHub, ln.Addr().String(), httpAPI, svc, store, catalog, logger); err != nil {
+		cancel()
+		ln.Close()
+		return nil, err
+	}
 	s := &server{addr: ln.Addr().String(), store: store, sandbox: sb, api: httpAPI, service: svc, cancel: cancel, done: make(chan struct{}), logger: logger, metrics: metrics}
 	go func() {
 		defer close(s.done)

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestServeGitHubConfig starts the real server: the webhook route refuses
+// until a secret is set, and a secret without a token does not start.
+func TestServeGitHubConfig(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	srv, err := startServer(ctx, serveConfig{Addr: "127.0.0.1:0", Data: t.TempDir(), Concurrency: 1}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+srv.addr+"/webhooks/github", "application/json", strings.NewReader(`{"zen":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	srv.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "DJGRADE_GITHUB_WEBHOOK_SECRET") {
+		t.Fatalf("no secret: %d %s", resp.StatusCode, body)
+	}
+
+	_, err = startServer(ctx, serveConfig{Addr: "127.0.0.1:0", Data: t.TempDir(), Concurrency: 1,
+		GitHub: githubConfig{WebhookSecret: "a-long-enough-webhook-secret"}}, io.Discard)
+	if err == nil || !strings.Contains(describe(err), "DJGRADE_GITHUB_TOKEN") {
+		t.Fatalf("secret without token: %v", err)
+	}
+	_, err = startServer(ctx, serveConfig{Addr: "127.0.0.1:0", Data: t.TempDir(), Concurrency: 1,
+		GitHub: githubConfig{WebhookSecret: "short", Token: "t"}}, io.Discard)
+	if err == nil || !strings.Contains(describe(err), "16 characters") {
+		t.Fatalf("short secret: %v", err)
+	}
+}
+
+func TestGitHubFlagsFromEnv(t *testing.T) {
+	t.Setenv("DJGRADE_GITHUB_API_URL", "https://ghe.example.com/api/v3/")
+	t.Setenv("DJGRADE_GITHUB_TOKEN", "ghp_env")
+	t.Setenv("DJGRADE_GITHUB_WEBHOOK_SECRET", "from-the-environment")
+	var cfg githubConfig
+	fs := newFlagSet("serve", "serve", io.Discard)
+	addGitHubFlags(fs, &cfg)
+	if err := parse(fs, []string{"--github-token", "ghp_flag"}); err != nil {
+		t.Fatal(err)
+	}
+	want := githubConfig{APIURL: "https://ghe.example.com/api/v3/", Token: "ghp_flag", WebhookSecret: "from-the-environment"}
+	if cfg != want {
+		t.Fatalf("%+v, want %+v", cfg, want)
+	}
+}
+
+func TestTakeHomeUsage(t *testing.T) {
+	t.Setenv("DJGRADE_GITHUB_TOKEN", "")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"takehome"}, "usage"},
+		{[]string{"takehome", "create", "--exercise", "n-plus-one"}, "usage"},
+		{[]string{"takehome", "create", "--exercise", "nope", "--candidate-login", "a", "--repo", "o/r"}, "unknown exercise"},
+		{[]string{"takehome", "create", "--exercise", "n-plus-one", "--candidate-login", "a", "--repo", "o/r", "--deadline", "friday"}, "RFC 3339"},
+		{[]string{"takehome", "create", "--exercise", "n-plus-one", "--candidate-login", "a", "--repo", "o/r", "--data", t.TempDir()}, "DJGRADE_GITHUB_TOKEN"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), c.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q", c.args, code, stderr.String())
+		}
+	}
+}
