@@ -1,6 +1,10 @@
 package grader
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 )
@@ -14,6 +18,10 @@ const HiddenDir = "djgrade_hidden"
 // plugin (sandbox/image/python/djgrade_pytest.py) writes its report.
 const ReportPath = ".djgrade/report.json"
 
+// SignatureSuffix names the signature file: ReportPath + SignatureSuffix
+// holds the hex HMAC-SHA256 of the report's exact bytes under the run's key.
+const SignatureSuffix = ".sig"
+
 // ReportVersion is the version of the report format this grader reads.
 const ReportVersion = 1
 
@@ -26,6 +34,9 @@ const MaxMessageBytes = 4096
 //	  "version": 1,
 //	  "exitstatus": 1,               // pytest's exit status
 //	  "collect_errors": [{"nodeid": "...", "message": "..."}],
+//	  "integrity": [],               // problems the plugin's own checks found; [] = none
+//	                                 // (a pytest internal, a plugin hook or a hidden test replaced,
+//	                                 // an unknown hook implementation, a stray file in djgrade_hidden/)
 //	  "tests": [{
 //	    "nodeid": "djgrade_hidden/test_perf.py::test_constant_queries",
 //	    "name": "List endpoint runs a constant number of queries",  // from the marker; "" if none
@@ -37,10 +48,18 @@ const MaxMessageBytes = 4096
 //	    "queries": 4                // SQL queries in the call phase, SAVEPOINT/RELEASE left out
 //	  }]
 //	}
+//
+// Next to it, at ReportPath + SignatureSuffix, the plugin writes the hex
+// HMAC-SHA256 of the report's exact bytes under the run's key, which Grade
+// gave it on the private channel (Job.Private) and which never touches the
+// disk. A report without a valid signature, or with integrity problems, is
+// not trusted (verdict tampered). An older report without "integrity" reads
+// as having none; only the signature makes a report count.
 type Report struct {
 	Version       int            `json:"version"`
 	ExitStatus    int            `json:"exitstatus"`
 	CollectErrors []CollectError `json:"collect_errors"`
+	Integrity     []string       `json:"integrity"`
 	Tests         []ReportTest   `json:"tests"`
 }
 
@@ -73,6 +92,23 @@ const (
 	// OutcomeMissing marks a hidden check the report should hold but does not.
 	OutcomeMissing = "missing"
 )
+
+// SignReport returns the signature the plugin writes for report under key:
+// HMAC-SHA256 in lower-case hex.
+func SignReport(key, report []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(report)
+	return []byte(hex.EncodeToString(m.Sum(nil)))
+}
+
+// VerifyReport reports whether sig is report's signature under key, in
+// constant time. Surrounding white space in sig is ignored.
+func VerifyReport(key, report, sig []byte) bool {
+	if len(key) == 0 || sig == nil {
+		return false
+	}
+	return hmac.Equal(SignReport(key, report), bytes.TrimSpace(sig))
+}
 
 // ParseReport decodes and sanity-checks a report.
 func ParseReport(data []byte) (*Report, error) {

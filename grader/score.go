@@ -10,14 +10,21 @@ import (
 // MaxLogBytes caps the log kept with a result.
 const MaxLogBytes = 64 << 10
 
+// ReasonUnsigned is the reason given to a report whose signature is missing
+// or wrong.
+const ReasonUnsigned = "the test report was not written by djgrade's plugin"
+
 // Score turns a sandbox outcome into a result, by the exercise's rubric:
 // the points of every hidden test that passed, per category, in integers.
+// key is the run's report key (see Report): only a report signed with it
+// counts.
 //
 // It trusts nothing the run produced: a run that was killed scores nothing
-// (a partial report could be chosen by the candidate), a report that lacks
-// hidden checks or shows a hidden check skipped is not trusted, and only node
-// ids below HiddenDir count as hidden.
-func Score(ex *Exercise, out Outcome) *Result {
+// (a partial report could be chosen by the candidate), a report without a
+// valid signature or with integrity problems is not trusted, a report that
+// lacks hidden checks or shows a hidden check skipped is not trusted, and
+// only node ids below HiddenDir count as hidden.
+func Score(ex *Exercise, out Outcome, key []byte) *Result {
 	res := &Result{
 		MaxScore: ex.MaxScore(),
 		ExitCode: out.ExitCode,
@@ -45,9 +52,19 @@ func Score(ex *Exercise, out Outcome) *Result {
 	if out.Report == nil {
 		return res.fail(VerdictError, fmt.Sprintf("the tests did not run (exit code %d): the project fails before pytest can report; see the log", out.ExitCode))
 	}
+	if !VerifyReport(key, out.Report, out.ReportSignature) {
+		return res.fail(VerdictTampered, ReasonUnsigned)
+	}
 	rep, err := ParseReport(out.Report)
 	if err != nil {
 		return res.fail(VerdictTampered, "the test report cannot be trusted: "+err.Error())
+	}
+	if n := len(rep.Integrity); n > 0 {
+		reason := "the test run was tampered with: " + capString(rep.Integrity[0], 300)
+		if n > 1 {
+			reason += fmt.Sprintf(" (and %d more)", n-1)
+		}
+		return res.fail(VerdictTampered, reason)
 	}
 
 	catIndex := map[string]int{}

@@ -72,13 +72,11 @@ func TestAssemble(t *testing.T) {
 		got[f.Path] = string(f.Data)
 	}
 	want := map[string]string{
-		"pytest.ini":                         "[pytest]\n",
-		"app/views.py":                       "fast\n",
-		"app/models.py":                      "models\n",
-		"app/extra/new.py":                   "new\n",
-		"tests/test_public.py":               "def test_x(): pass\n",
-		"djgrade_hidden/test_hidden_perf.py": "hidden\n",
-		"djgrade_hidden/conftest.py":         "fixtures\n",
+		"pytest.ini":           "[pytest]\n",
+		"app/views.py":         "fast\n",
+		"app/models.py":        "models\n",
+		"app/extra/new.py":     "new\n",
+		"tests/test_public.py": "def test_x(): pass\n",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("workspace %v, want %v", got, want)
@@ -95,6 +93,37 @@ func TestAssemble(t *testing.T) {
 	if len(reasons) != 3 || reasons["tests/test_public.py"] != grader.ReasonNotEditable ||
 		reasons["djgrade_hidden/test_hidden_perf.py"] != grader.ReasonReserved || reasons[".djgrade/report.json"] != grader.ReasonReserved {
 		t.Fatalf("refused %+v", refused)
+	}
+}
+
+// TestPrivatePayload checks the private channel's JSON: the key in hex and
+// every hidden file with its path below HiddenDir.
+func TestPrivatePayload(t *testing.T) {
+	ex := testExercise()
+	hidden, err := grader.HiddenFiles(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := grader.PrivatePayload([]byte{0xde, 0xad}, hidden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Key    string `json:"key"`
+		Hidden []struct{ Path, Source string }
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, h := range doc.Hidden {
+		got[h.Path] = h.Source
+	}
+	if doc.Key != "dead" || len(got) != 2 || got["djgrade_hidden/test_hidden_perf.py"] != "hidden\n" || got["djgrade_hidden/conftest.py"] != "fixtures\n" {
+		t.Fatalf("payload %s", data)
+	}
+	if _, err := grader.PrivatePayload(nil, []grader.File{{Path: "djgrade_hidden/x.py", Data: []byte{0xff}}}); err == nil {
+		t.Fatal("a hidden file that is not UTF-8 was packed")
 	}
 }
 
@@ -149,6 +178,15 @@ func TestWriteTar(t *testing.T) {
 	}
 }
 
+// testKey is the report key of the scoring tests.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// signed returns an outcome of a run that ended by itself with the report,
+// signed with testKey as the plugin would.
+func signed(exit int, report []byte) grader.Outcome {
+	return grader.Outcome{Verdict: grader.RunOK, ExitCode: exit, Report: report, ReportSignature: grader.SignReport(testKey, report)}
+}
+
 // report builds a report JSON from tests.
 func report(t *testing.T, tests []grader.ReportTest, collect ...grader.CollectError) []byte {
 	t.Helper()
@@ -177,32 +215,42 @@ func TestScore(t *testing.T) {
 		verdict grader.Verdict
 		reason  string
 	}{
-		{"all pass", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed"))}, 10, grader.VerdictPassed, "all 3"},
-		{"one fails", grader.Outcome{Verdict: grader.RunOK, ExitCode: 1, Report: report(t, hiddenTests("failed"))}, 6, grader.VerdictFailed, "2 of 3"},
-		{"hidden skipped", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("skipped"))}, 0, grader.VerdictTampered, "never skip"},
-		{"hidden xfailed", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("xfailed"))}, 0, grader.VerdictTampered, "never skip"},
-		{"hidden missing", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")[:2])}, 0, grader.VerdictTampered, "missing"},
-		{"collect error", grader.Outcome{Verdict: grader.RunOK, ExitCode: 2, Report: report(t, hiddenTests("passed")[:1],
-			grader.CollectError{NodeID: "djgrade_hidden/test_h.py", Message: "Traceback\nE   ImportError: cannot import name 'BookSerializer'"})}, 0, grader.VerdictError, "cannot import name"},
+		{"all pass", signed(0, report(t, hiddenTests("passed"))), 10, grader.VerdictPassed, "all 3"},
+		{"one fails", signed(1, report(t, hiddenTests("failed"))), 6, grader.VerdictFailed, "2 of 3"},
+		{"hidden skipped", signed(0, report(t, hiddenTests("skipped"))), 0, grader.VerdictTampered, "never skip"},
+		{"hidden xfailed", signed(0, report(t, hiddenTests("xfailed"))), 0, grader.VerdictTampered, "never skip"},
+		{"hidden missing", signed(0, report(t, hiddenTests("passed")[:2])), 0, grader.VerdictTampered, "missing"},
+		{"collect error", signed(2, report(t, hiddenTests("passed")[:1],
+			grader.CollectError{NodeID: "djgrade_hidden/test_h.py", Message: "Traceback\nE   ImportError: cannot import name 'BookSerializer'"})), 0, grader.VerdictError, "cannot import name"},
 		{"no report", grader.Outcome{Verdict: grader.RunOK, ExitCode: 1}, 0, grader.VerdictError, "did not run"},
-		{"garbage report", grader.Outcome{Verdict: grader.RunOK, Report: []byte("{not json")}, 0, grader.VerdictTampered, "cannot be trusted"},
-		{"wrong version", grader.Outcome{Verdict: grader.RunOK, Report: []byte(`{"version":7}`)}, 0, grader.VerdictTampered, "version"},
+		{"garbage report", signed(0, []byte("{not json")), 0, grader.VerdictTampered, "cannot be trusted"},
+		{"wrong version", signed(0, []byte(`{"version":7}`)), 0, grader.VerdictTampered, "version"},
 		{"timeout with full report", grader.Outcome{Verdict: grader.RunTimeout, Report: report(t, hiddenTests("passed"))}, 0, grader.VerdictTimeout, "time limit"},
 		{"oom", grader.Outcome{Verdict: grader.RunOOM}, 0, grader.VerdictOOM, "memory"},
 		{"output", grader.Outcome{Verdict: grader.RunOutputLimit, Report: report(t, hiddenTests("passed"))}, 0, grader.VerdictOutputLimit, "output"},
 		{"pids", grader.Outcome{Verdict: grader.RunProcessLimit}, 0, grader.VerdictProcessLimit, "processes"},
-		{"inflated points", grader.Outcome{Verdict: grader.RunOK, Report: report(t, append(hiddenTests("passed"),
-			grader.ReportTest{NodeID: "djgrade_hidden/test_h.py::test_extra", Outcome: "passed", Points: 5, Category: "performance"}))}, 0, grader.VerdictTampered, "missing"},
-		{"unknown category", grader.Outcome{Verdict: grader.RunOK, Report: report(t, []grader.ReportTest{
-			{NodeID: "djgrade_hidden/x.py::t", Outcome: "passed", Points: 10, Category: "bonus"}})}, 0, grader.VerdictTampered, "unknown category"},
-		{"all hidden error", grader.Outcome{Verdict: grader.RunOK, ExitCode: 1, Report: report(t, []grader.ReportTest{
+		{"inflated points", signed(0, report(t, append(hiddenTests("passed"),
+			grader.ReportTest{NodeID: "djgrade_hidden/test_h.py::test_extra", Outcome: "passed", Points: 5, Category: "performance"}))), 0, grader.VerdictTampered, "missing"},
+		{"unknown category", signed(0, report(t, []grader.ReportTest{
+			{NodeID: "djgrade_hidden/x.py::t", Outcome: "passed", Points: 10, Category: "bonus"}})), 0, grader.VerdictTampered, "unknown category"},
+		{"all hidden error", signed(1, report(t, []grader.ReportTest{
 			{NodeID: "djgrade_hidden/test_h.py::a", Outcome: "error", Points: 4, Category: "correctness"},
-			{NodeID: "djgrade_hidden/test_h.py::b", Outcome: "error", Points: 6, Category: "performance"}})}, 0, grader.VerdictError, "set up"},
+			{NodeID: "djgrade_hidden/test_h.py::b", Outcome: "error", Points: 6, Category: "performance"}})), 0, grader.VerdictError, "set up"},
+		{"unsigned", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed"))}, 0, grader.VerdictTampered, grader.ReasonUnsigned},
+		{"signed with another key", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")),
+			ReportSignature: grader.SignReport([]byte("another key, another run........"), report(t, hiddenTests("passed")))}, 0, grader.VerdictTampered, grader.ReasonUnsigned},
+		{"signature of other bytes", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")),
+			ReportSignature: grader.SignReport(testKey, report(t, hiddenTests("failed")))}, 0, grader.VerdictTampered, grader.ReasonUnsigned},
+		{"signature with a newline", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")),
+			ReportSignature: append(grader.SignReport(testKey, report(t, hiddenTests("passed"))), '\n')}, 10, grader.VerdictPassed, "all 3"},
+		{"empty signature", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")), ReportSignature: []byte{}}, 0, grader.VerdictTampered, grader.ReasonUnsigned},
+		{"integrity problems", signed(0, integrityReport(t, hiddenTests("passed"), "_pytest.runner.call_and_report was replaced", "x")), 0, grader.VerdictTampered, "call_and_report was replaced (and 1 more)"},
+		{"no integrity field", signed(0, []byte(`{"version":1,"exitstatus":0,"collect_errors":[],"tests":[]}`)), 0, grader.VerdictTampered, "missing"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.out.Timings = map[string]time.Duration{"run": 1500 * time.Millisecond}
-			res := grader.Score(ex, tc.out)
+			res := grader.Score(ex, tc.out, testKey)
 			if res.Score != tc.score || res.Verdict != tc.verdict || !strings.Contains(res.Reason, tc.reason) {
 				t.Fatalf("got %d %s %q, want %d %s ~%q", res.Score, res.Verdict, res.Reason, tc.score, tc.verdict, tc.reason)
 			}
@@ -221,7 +269,9 @@ func TestScore(t *testing.T) {
 }
 
 func TestScoreDetails(t *testing.T) {
-	res := grader.Score(testExercise(), grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("failed")), Timings: map[string]time.Duration{"run": 1500 * time.Millisecond}})
+	out := signed(1, report(t, hiddenTests("failed")))
+	out.Timings = map[string]time.Duration{"run": 1500 * time.Millisecond}
+	res := grader.Score(testExercise(), out, testKey)
 	if len(res.Tests) != 4 {
 		t.Fatalf("tests %+v", res.Tests)
 	}
@@ -240,4 +290,14 @@ func TestScoreDetails(t *testing.T) {
 	if res.Timings["run"] != 1500 {
 		t.Fatalf("timings %v", res.Timings)
 	}
+}
+
+// integrityReport builds a report JSON whose integrity list holds problems.
+func integrityReport(t *testing.T, tests []grader.ReportTest, problems ...string) []byte {
+	t.Helper()
+	b, err := json.Marshal(grader.Report{Version: 1, Tests: tests, Integrity: problems})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

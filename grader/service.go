@@ -3,6 +3,7 @@ package grader
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -298,6 +299,20 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	if err := WriteTar(&tarball, workspace); err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot pack the workspace")
 	}
+	// A fresh key per run signs the report; it and the hidden tests reach
+	// the plugin only on the private channel, never the workspace.
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, Wrap(err, EINTERNAL, "cannot make the report key")
+	}
+	hidden, err := HiddenFiles(ex)
+	if err != nil {
+		return nil, Wrap(err, EINTERNAL, "cannot read the hidden tests")
+	}
+	private, err := PrivatePayload(key, hidden)
+	if err != nil {
+		return nil, Wrap(err, EINTERNAL, "cannot pack the hidden tests")
+	}
 	progress("running the tests in the sandbox")
 	job := Job{
 		ID:         id,
@@ -306,6 +321,7 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 		Command:    PytestCommand,
 		ReportPath: ReportPath,
 		Postgres:   ex.Database == DatabasePostgres,
+		Private:    private,
 		Limits:     ex.Limits.WithDefaults(),
 	}
 	out, err := s.Sandbox.Run(ctx, job)
@@ -320,7 +336,7 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 		return nil, Wrap(err, EINTERNAL, "the sandbox failed: %v", err)
 	}
 	progress("scoring")
-	res := Score(ex, out)
+	res := Score(ex, out, key)
 	res.Refused = refused
 	res.Timings["total"] = time.Since(start).Milliseconds()
 	return res, nil

@@ -2,6 +2,7 @@ package grader_test
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -31,7 +32,11 @@ func (f *fakeSandbox) Run(ctx context.Context, job grader.Job) (grader.Outcome, 
 		{NodeID: "djgrade_hidden/test_h.py::a", Outcome: "passed", Points: 4, Category: "correctness"},
 		{NodeID: "djgrade_hidden/test_h.py::b", Outcome: "passed", Points: 6, Category: "performance"},
 	}})
-	return grader.Outcome{Verdict: grader.RunOK, Report: rep}, nil
+	// Signed with the run's key from the private channel, as the plugin does.
+	var private struct{ Key string }
+	json.Unmarshal(job.Private, &private)
+	key, _ := hex.DecodeString(private.Key)
+	return grader.Outcome{Verdict: grader.RunOK, Report: rep, ReportSignature: grader.SignReport(key, rep)}, nil
 }
 
 type oneCatalog struct{ ex *grader.Exercise }

@@ -3,12 +3,15 @@ package grader
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Reasons a candidate file is not applied.
@@ -129,21 +132,21 @@ func isReserved(p string) bool {
 	return false
 }
 
-// Assemble builds the workspace of one run: the starter, the candidate's
-// applicable files over it, and the hidden tests. It also returns the
-// candidate files it refused.
+// Assemble builds the workspace of one run: the starter and the candidate's
+// applicable files over it. It also returns the candidate files it refused.
+//
+// The hidden tests are not in it: a workspace is files the candidate's code
+// can read. Grade sends them on the private channel instead (see
+// PrivatePayload), and the plugin in the sandbox runs them from memory over
+// empty placeholders at their paths below HiddenDir.
 func Assemble(ex *Exercise, candidate []File) (workspace []File, refused []RefusedFile, err error) {
 	starter, err := StarterFiles(ex)
 	if err != nil {
 		return nil, nil, err
 	}
-	hidden, err := HiddenFiles(ex)
-	if err != nil {
-		return nil, nil, err
-	}
 	applied, refused := Apply(ex, starter, StripWrapper(candidate, starter))
-	merged := make(map[string]File, len(starter)+len(applied)+len(hidden))
-	for _, set := range [][]File{starter, applied, hidden} {
+	merged := make(map[string]File, len(starter)+len(applied))
+	for _, set := range [][]File{starter, applied} {
 		for _, f := range set {
 			merged[f.Path] = f
 		}
@@ -154,6 +157,30 @@ func Assemble(ex *Exercise, candidate []File) (workspace []File, refused []Refus
 	}
 	sort.Slice(workspace, func(i, j int) bool { return workspace[i].Path < workspace[j].Path })
 	return workspace, refused, nil
+}
+
+// privateHidden is one hidden file on the private channel.
+type privateHidden struct {
+	Path   string `json:"path"`
+	Source string `json:"source"`
+}
+
+// PrivatePayload is what a run's command receives on the private channel
+// (Job.Private), as JSON: {"key": "<hex>", "hidden": [{"path", "source"}]},
+// the report key and the hidden tests, paths below HiddenDir. A hidden file
+// that is not valid UTF-8 is refused: the plugin compiles sources as text.
+func PrivatePayload(key []byte, hidden []File) ([]byte, error) {
+	doc := struct {
+		Key    string          `json:"key"`
+		Hidden []privateHidden `json:"hidden"`
+	}{Key: hex.EncodeToString(key), Hidden: make([]privateHidden, 0, len(hidden))}
+	for _, f := range hidden {
+		if !utf8.Valid(f.Data) {
+			return nil, fmt.Errorf("hidden file %s is not UTF-8", f.Path)
+		}
+		doc.Hidden = append(doc.Hidden, privateHidden{Path: f.Path, Source: string(f.Data)})
+	}
+	return json.Marshal(doc)
 }
 
 // WriteTar writes files as a tar stream with their parent folders, owned by
