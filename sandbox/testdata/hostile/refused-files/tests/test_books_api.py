@@ -1,0 +1,2 @@
+def test_public_fails():
+    assert False, "a refused public test was applied"

@@ -1,0 +1,2 @@
+def test_extra():
+    assert False, "a refused new test was applied"
