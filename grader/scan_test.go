@@ -1,0 +1,185 @@
+package grader_test
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/djgrade/djgrade/exercises"
+	"github.com/djgrade/djgrade/grader"
+)
+
+func TestScanFindsGraderAttacks(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string // "line:what"
+	}{
+		{"import pytest", "import pytest\n", []string{"1:import pytest"}},
+		{"import _pytest submodule", "import json\nimport _pytest.runner as r\n", []string{"2:import _pytest.runner"}},
+		{"from pluggy", "from pluggy import HookimplMarker\n", []string{"1:import pluggy"}},
+		{"our plugin", "x = 1\nfrom djgrade_pytest import QueryRecorder\n", []string{"2:import djgrade_pytest"}},
+		{"our init", "import os, djgrade_init\n", []string{"1:import djgrade_init"}},
+		{"ctypes", "import ctypes.util\n", []string{"1:import ctypes.util"}},
+		{"several on one line", "import os; import pytest\n", []string{"1:import pytest"}},
+		{"in a function", "def f():\n    import pytest\n    pytest.skip('x')\n", []string{"2:import pytest"}},
+		{"sys.modules", "import sys\nplugin = sys.modules.get('json')\n", []string{"2:sys.modules"}},
+		{"sys aliased", "import sys as s\ns.modules['x'] = None\n", []string{"2:sys.modules"}},
+		{"from sys import modules", "from sys import modules as m\n", []string{"1:sys.modules"}},
+		{"gc.get_objects", "import gc\nfor o in gc.get_objects():\n    pass\n", []string{"2:gc.get_objects"}},
+		{"os._exit", "import os\n\ndef f():\n    os._exit(0)\n", []string{"4:os._exit"}},
+		{"os._exit spaced", "import os\nos . _exit ( 0 )\n", []string{"2:os._exit"}},
+		{"from os import _exit", "from os import path, _exit\n", []string{"1:os._exit"}},
+		{"from os import star", "from os import *\n", []string{"1:from os import *"}},
+		{"getattr", "import os\ngetattr(os, '_exit')(0)\n", []string{"2:os._exit"}},
+		{"import atexit", "import atexit\natexit.register(print)\n", []string{"1:import atexit", "2:atexit.register"}},
+		{"from atexit", "from atexit import register\n", []string{"1:atexit.register"}},
+		{"dynamic import", "mod = __import__('_pytest.reports')\n", []string{"1:reference to _pytest.reports"}},
+		{"importlib", "import importlib\nimportlib.import_module(\"pytest\")\n", []string{"2:reference to pytest"}},
+		{"continued line", "import os, \\\n    pytest\n", []string{"1:import pytest"}},
+		{"parenthesised from", "from _pytest.reports import (\n    TestReport,\n)\nx = 1\n", []string{"1:import _pytest.reports"}},
+		{"line after a triple-quoted string", "'''doc\nstring\n'''\nimport pytest\n", []string{"4:import pytest"}},
+		{"unterminated string", "x = 'abc\nimport pytest\n", []string{"2:import pytest"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := render(grader.Scan([]grader.File{{Path: "library/views.py", Data: []byte(tt.src)}}))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("Scan(%q) = %q, want %q", tt.src, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestScanIgnoresInnocentCode(t *testing.T) {
+	tests := []struct{ name, src string }{
+		{"comment", "# we test this with pytest and sys.modules\nx = 1\n"},
+		{"docstring", "def f():\n    \"\"\"Run pytest; never call os._exit.\"\"\"\n"},
+		{"string mentions", "msg = 'pytest is great'\n"},
+		{"other attribute", "import os\nos.path.join('a', 'b')\nos.environ.get('X')\n"},
+		{"chain tail", "self.os._exit = 1\nx.sys.modules = 2\n"},
+		{"a name like a module", "pytest_like = 1\nmy_gc = None\nmy_gc.get_objects()\n"},
+		{"relative import", "from . import selectors\nfrom .models import Book\n"},
+		{"f-string", "x = f\"pytest\"\n"},
+		{"not python", "import pytest\n"}, // in a .txt file, below
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := "library/views.py"
+			if tt.name == "not python" {
+				path = "library/notes.txt"
+			}
+			if got := grader.Scan([]grader.File{{Path: path, Data: []byte(tt.src)}}); len(got) != 0 {
+				t.Errorf("Scan(%q) = %v, want nothing", tt.src, got)
+			}
+		})
+	}
+}
+
+// TestScanCatalog scans what candidates are expected to write: every
+// starter's editable files and every solution must be clean; the variant
+// that silences the grader's query counter must not.
+func TestScanCatalog(t *testing.T) {
+	cat, err := exercises.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanned := 0
+	for _, ex := range cat.Exercises() {
+		starter, err := grader.StarterFiles(ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var editable []grader.File
+		for _, f := range starter {
+			if ex.IsEditable(f.Path) {
+				editable = append(editable, f)
+			}
+		}
+		if got := grader.Scan(editable); len(got) != 0 {
+			t.Errorf("%s starter: %v", ex.ID, got)
+		}
+		scanned += len(editable)
+		for _, s := range ex.Solutions {
+			files, err := grader.OverlayFiles(ex, "solutions/"+s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scanned += len(files)
+			if got := grader.Scan(files); len(got) != 0 {
+				t.Errorf("%s solution %s: %v", ex.ID, s, got)
+			}
+		}
+	}
+	if scanned < 10 {
+		t.Fatalf("scanned only %d files", scanned)
+	}
+
+	ex, err := cat.Exercise("n-plus-one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := grader.OverlayFiles(ex, "variants/silences-counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := render(grader.Scan(files))
+	if !contains(got, "sys.modules") || !contains(got, "reference to djgrade_pytest") {
+		t.Errorf("silences-counter: %q, want sys.modules and djgrade_pytest", got)
+	}
+}
+
+// TestScanHostileSuite checks the scan against the hostile submissions of
+// the sandbox's suite: each attack on the grade made from inside a
+// candidate module is found.
+func TestScanHostileSuite(t *testing.T) {
+	want := map[string]string{
+		"patch-pytest":        "import _pytest.reports",
+		"patch-plugin":        "sys.modules",
+		"exit-early":          "os._exit",
+		"forge-report-atexit": "import atexit",
+		"sleep-after-tests":   "import atexit",
+		"skip-in-view":        "import pytest",
+		"xfail-in-view":       "import pytest",
+		"read-hidden":         "sys.modules",
+	}
+	fsys := dirFS("../sandbox/testdata/hostile")
+	for name, what := range want {
+		var files []grader.File
+		err := fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := fs.ReadFile(fsys, p)
+			files = append(files, grader.File{Path: strings.TrimPrefix(p, name+"/"), Data: data})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(grader.Scan(files)); !contains(got, what) {
+			t.Errorf("%s: %q, want %q", name, got, what)
+		}
+	}
+}
+
+func render(fs []grader.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%d:%s", f.Line, f.What))
+	}
+	return out
+}
+
+func contains(list []string, what string) bool {
+	for _, s := range list {
+		if strings.HasSuffix(s, ":"+what) {
+			return true
+		}
+	}
+	return false
+}
+
+func dirFS(dir string) fs.FS { return os.DirFS(dir) }
