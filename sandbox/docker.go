@@ -80,6 +80,10 @@ type Docker struct {
 	// is negotiated once, under this lock, before any other request.
 	negMu      sync.Mutex
 	negotiated bool
+
+	// tracked holds the containers Runs are looking after; the janitor
+	// removes this instance's others (see janitor.go).
+	tracked tracker
 }
 
 var _ grader.Sandbox = (*Docker)(nil)
@@ -339,7 +343,9 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	}
 	nonce := randomID() + randomID()
 	cfg, host := d.config(job, lim, img)
+	track := d.tracked.creating()
 	created, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	track(created.ID)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
 			return out, internal(err, "sandbox image %s is missing (build it with `djgrade image build`)", img)
@@ -353,6 +359,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		rerr := d.cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		d.tracked.forget(id) // if the remove failed, the janitor's now
 		if rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
 			err = unavailable(rerr, "remove container %.12s", id)
 		}
