@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/bolt"
+	"github.com/djgrade/djgrade/sandbox"
+)
+
+// tinyCatalog writes a one-exercise catalog whose hidden test runs in well
+// under a second, so that hundreds of gradings stay affordable in a test.
+func tinyCatalog(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"tiny/exercise.yaml": `id: tiny
+title: Tiny
+summary: Return 42.
+version: 1
+topics: [python]
+difficulty: easy
+time_budget: 5m
+database: sqlite
+editable: [answer.py]
+limits: {timeout: 60s}
+categories:
+  - {name: correctness, points: 1}
+starter_score: {min: 0, max: 0}
+solutions: [reference]
+`,
+		"tiny/prompt.md":                     "# Tiny\n\nMake answer() return 42.\n",
+		"tiny/rubric.md":                     "# Tiny\n",
+		"tiny/starter/answer.py":             "def answer():\n    return 0\n",
+		"tiny/starter/pytest.ini":            "[pytest]\n",
+		"tiny/solutions/reference/answer.py": "def answer():\n    return 42\n",
+		"tiny/hidden/test_hidden_tiny.py": `import pytest
+from answer import answer
+
+
+@pytest.mark.djgrade(points=1, category="correctness", name="answer is 42")
+def test_answer():
+    assert answer() == 42
+`,
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// buildBinary builds djgrade into a temporary folder.
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "djgrade")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freeAddr returns a loopback address with a port nothing listens on now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// process is a `djgrade serve` run as a real process.
+type process struct {
+	cmd *exec.Cmd
+	log *os.File
+}
+
+// startProcess runs bin serve with args and waits until /healthz answers.
+func startProcess(t testing.TB, bin, addr, logPath string, env []string, args ...string) *process {
+	t.Helper()
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, log: logf}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+		logf.Close()
+	})
+	deadline := time.Now().Add(3 * time.Minute) // may build the sandbox image
+	for {
+		res, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			data, _ := os.ReadFile(logPath)
+			t.Fatalf("server did not come up: %v\n%s", err, data)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// postArchive uploads one submission and returns the status and the id of
+// an accepted one; err is set when no answer came (the server is down).
+func postArchive(base, token string, archive []byte, candidate string) (int, string, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("exercise", "tiny")
+	mw.WriteField("candidate", candidate)
+	fw, _ := mw.CreateFormFile("archive", "answer.zip")
+	fw.Write(archive)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/submissions", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, "", err
+	}
+	if res.StatusCode != http.StatusAccepted {
+		return res.StatusCode, "", nil
+	}
+	var sub struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(data, &sub); err != nil || sub.ID == "" {
+		return res.StatusCode, "", fmt.Errorf("202 without an id: %s", data)
+	}
+	return res.StatusCode, sub.ID, nil
+}
+
+// statusOf reads a submission's status through the API ("" when the server
+// does not answer).
+func statusOf(base, token, id string) string {
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/submissions/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer res.Body.Close()
+	var sub struct {
+		Status string `json:"status"`
+	}
+	json.NewDecoder(res.Body).Decode(&sub)
+	return sub.Status
+}
+
+// TestCrashedServerGradesEveryAcceptedSubmissionOnce is the durable queue's
+// proof: a burst of uploads to a real `djgrade serve` process, SIGKILL in
+// the middle of it (uploads in flight, gradings running), a restart, and
+// then every submission that got a 202 ends with exactly one result.
+func TestCrashedServerGradesEveryAcceptedSubmissionOnce(t *testing.T) {
+	skipShort(t)
+	const total = 200
+	bin := buildBinary(t)
+	catalog := tinyCatalog(t)
+	data := t.TempDir()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	logPath := filepath.Join(t.TempDir(), "serve.log")
+	token := "crash-test-admin-token-0123456789"
+	env := []string{"DJGRADE_ADMIN_TOKEN=" + token}
+	args := []string{"--data", data, "--exercises", catalog, "--concurrency", "4", "--shutdown-grace", "60s"}
+	defer func() {
+		if t.Failed() {
+			out, _ := os.ReadFile(logPath)
+			t.Logf("server log:\n%s", out)
+		}
+	}()
+
+	first := startProcess(t, bin, addr, logPath, env, args...)
+	archive := zipProject(t, "project", []grader.File{{Path: "answer.py", Data: []byte("def answer():\n    return 42\n")}})
+
+	var (
+		mu       sync.Mutex
+		accepted []string
+		refused  = map[int]int{}
+		failed   int // no answer: the server was down
+	)
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if count() >= total {
+					return
+				}
+				status, id, err := postArchive(base, token, archive, fmt.Sprintf("worker %d upload %d", w, n))
+				mu.Lock()
+				switch {
+				case err != nil:
+					failed++
+				case id != "":
+					accepted = append(accepted, id)
+				default:
+					refused[status]++
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(100 * time.Millisecond) // the server is restarting
+				} else {
+					time.Sleep(100 * time.Millisecond) // a burst, not a flood
+				}
+			}
+		}()
+	}
+
+	// Kill once part of the burst is in and some gradings have finished,
+	// so that the kill lands among uploads, running gradings and results.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if n := count(); n >= total/3 {
+			mu.Lock()
+			probe := accepted[0]
+			mu.Unlock()
+			if statusOf(base, token, probe) == "done" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("no progress before the kill: %d accepted", count())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.cmd.Wait()
+	killedAt := count()
+	t.Logf("SIGKILL after %d accepted uploads", killedAt)
+
+	second := startProcess(t, bin, addr, logPath, env, args...)
+	wg.Wait()
+	mu.Lock()
+	ids := append([]string(nil), accepted...)
+	t.Logf("accepted %d uploads (%d before the kill), %d got no answer, refused %v", len(ids), killedAt, failed, refused)
+	mu.Unlock()
+	if len(ids) < total {
+		t.Fatalf("only %d uploads accepted", len(ids))
+	}
+	if len(refused) > 0 {
+		t.Fatalf("uploads refused: %v", refused)
+	}
+
+	// Every accepted submission reaches a final status.
+	deadline = time.Now().Add(10 * time.Minute)
+	for _, id := range ids {
+		for st := statusOf(base, token, id); st != "done"; st = statusOf(base, token, id) {
+			if st == "error" || st == "cancelled" || time.Now().After(deadline) {
+				t.Fatalf("submission %s ended %q", id, st)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	// Stop gracefully, then read the store itself: the file is the truth.
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.cmd.Wait(); err != nil {
+		t.Fatalf("server after SIGTERM: %v", err)
+	}
+	store, err := bolt.Open(filepath.Join(data, DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	twice := 0
+	for _, id := range ids {
+		sub, err := store.Submission(ctx, id)
+		if err != nil {
+			t.Fatalf("accepted %s is lost: %v", id, err)
+		}
+		if sub.Status != grader.StatusDone || sub.Result == nil || sub.Result.Score != 1 || len(sub.History) != 0 {
+			t.Fatalf("submission %s: status %s, result %+v, %d earlier results", id, sub.Status, sub.Result, len(sub.History))
+		}
+		if sub.Attempts < 1 || sub.Attempts > 2 {
+			t.Fatalf("submission %s was started %d times", id, sub.Attempts)
+		}
+		if sub.Attempts == 2 {
+			twice++
+		}
+	}
+	t.Logf("%d submissions were interrupted by the kill and graded again from the start", twice)
+	// Nothing is left queued or running, including submissions whose 202
+	// was lost in the kill.
+	for _, st := range []grader.Status{grader.StatusQueued, grader.StatusRunning} {
+		if n, err := store.Count(ctx, st); err != nil || n != 0 {
+			t.Fatalf("%d submissions left %s (%v)", n, st, err)
+		}
+	}
+
+	// No container of this store is left behind.
+	abs, _ := filepath.Abs(data)
+	sum := sha256.Sum256([]byte(abs))
+	instance := "store-" + hex.EncodeToString(sum[:8])
+	sb, err := sandbox.New(sandbox.Options{Instance: instance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	left, err := sb.Client().ContainerList(ctx, container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", sandbox.LabelInstance+"="+instance))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Fatalf("%d containers left behind", len(left))
+	}
+	logText, _ := os.ReadFile(logPath)
+	if !strings.Contains(string(logText), "requeued interrupted submissions") && twice > 0 {
+		t.Fatalf("interrupted submissions were graded again without a requeue at start")
+	}
+}
