@@ -248,6 +248,12 @@ func TestCrashedServerGradesEveryAcceptedSubmissionOnce(t *testing.T) {
 					failed++
 				case id != "":
 					accepted = append(accepted, id)
+				case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+					// The token's rate limit or a full queue: the
+					// upload was refused whole; try again shortly.
+					mu.Unlock()
+					time.Sleep(500 * time.Millisecond)
+					continue
 				default:
 					refused[status]++
 				}
