@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/djgrade
 
-.PHONY: run test setup build image clean
+.PHONY: run test setup build image service-image clean
 
 ## setup: install what a fresh Debian machine lacks to build the sandbox image
 setup:
@@ -14,12 +14,18 @@ setup:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
 	@command -v docker >/dev/null || { echo "djgrade: a Docker Engine is required"; exit 1; }
 
+## build: a static binary, so that the service image can hold it on any base
 build:
-	$(GO) build -o $(BIN) ./cmd/djgrade
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/djgrade
 
 ## image: build the sandbox image if the one for the current inputs is missing
 image: setup build
 	$(BIN) image build
+
+## service-image: the image of the djgrade service itself (see Dockerfile), FROM
+## the base the sandbox image uses (pulled or bootstrapped from Debian)
+service-image: image
+	$(BIN) image build --service --tag djgrade:latest
 
 ## run: set up and serve on 127.0.0.1:8080 with the store in ./data
 run: image

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -356,9 +354,11 @@ func TestCrashedServerGradesEveryAcceptedSubmissionOnce(t *testing.T) {
 	}
 
 	// No container of this store is left behind.
-	abs, _ := filepath.Abs(data)
-	sum := sha256.Sum256([]byte(abs))
-	instance := "store-" + hex.EncodeToString(sum[:8])
+	storeID, err := store.ID()
+	if err != nil || storeID == "" {
+		t.Fatalf("store id %q: %v", storeID, err)
+	}
+	instance := "store-" + storeID
 	sb, err := sandbox.New(sandbox.Options{Instance: instance})
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,14 @@ import (
 // runImage builds the sandbox image.
 func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "build" {
-		return &exitError{2, "usage: djgrade image build [--rebuild] [--no-pull]"}
+		return &exitError{2, "usage: djgrade image build [--rebuild] [--no-pull] [--service [--tag T]]"}
 	}
 	fs := newFlagSet("image build", "image build [--rebuild] [--no-pull]", stderr)
 	rebuild := fs.Bool("rebuild", false, "build even if the image for these inputs exists")
 	noPull := fs.Bool("no-pull", false, "do not try to pull debian:trixie-slim; bootstrap the base locally")
+	service := fs.Bool("service", false, "build the image of the djgrade service itself (this binary and ./Dockerfile) instead")
+	serviceTag := fs.String("tag", DefaultServiceImage, "with --service: the tag of the service image")
+	dockerfile := fs.String("dockerfile", "Dockerfile", "with --service: the service's Dockerfile")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -29,6 +32,15 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	start := time.Now()
+	if *service {
+		tag, err := buildServiceImage(ctx, sb, *dockerfile, *serviceTag, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "djgrade: service image ready in %s\n", time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintln(stdout, tag)
+		return nil
+	}
 	tag, err := sb.EnsureImage(ctx, sandbox.BuildOptions{Rebuild: *rebuild, NoPull: *noPull}, stderr)
 	if err != nil {
 		return err

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -110,14 +108,14 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 			store.Close()
 		}
 	}()
-	// The instance is named after the store, so that a restarted server
-	// removes exactly the containers a crashed run of the same store left.
-	abs, err := filepath.Abs(cfg.Data)
+	// The instance is named after the store's id, so that a restarted
+	// server removes exactly the containers a crashed run of the same store
+	// left, even where every server's store is at /data (in a container).
+	storeID, err := store.ID()
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(abs))
-	sb, tag, err := openSandbox(ctx, "store-"+hex.EncodeToString(sum[:8]), progress)
+	sb, tag, err := openSandbox(ctx, "store-"+storeID, progress)
 	if err != nil {
 		return nil, err
 	}

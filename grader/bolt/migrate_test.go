@@ -170,3 +170,30 @@ func TestBackupOpensAsAStore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Each store gets its own id once; it survives reopening and migration.
+func TestStoreID(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(filepath.Join(dir, "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idA, err := a.ID()
+	a.Close()
+	if err != nil || len(idA) != 16 {
+		t.Fatalf("id %q, %v", idA, err)
+	}
+	a = MustOpenPath(t, filepath.Join(dir, "a.db"))
+	if again, _ := a.ID(); again != idA {
+		t.Fatalf("id changed on reopen: %q -> %q", idA, again)
+	}
+	b := MustOpenPath(t, filepath.Join(dir, "b.db"))
+	if idB, _ := b.ID(); idB == idA || idB == "" {
+		t.Fatalf("two stores share id %q", idA)
+	}
+	path := filepath.Join(dir, "old.db")
+	writeVersion0(t, path)
+	if id, _ := MustOpenPath(t, path).ID(); id == "" {
+		t.Fatal("a migrated file has no id")
+	}
+}

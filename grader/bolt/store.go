@@ -20,6 +20,8 @@ package bolt
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +48,7 @@ var (
 	bucketByExercise  = []byte("by_exercise")
 	bucketByCandidate = []byte("by_candidate")
 	keySchemaVersion  = []byte("schema_version")
+	keyStoreID        = []byte("store_id")
 )
 
 // statuses are the sub-buckets of the status index.
@@ -125,7 +128,7 @@ func migrate(tx *bbolt.Tx) error {
 			"store has schema version %d but this djgrade reads up to %d: upgrade djgrade", v, SchemaVersion)
 	}
 	if v == SchemaVersion {
-		return nil
+		return ensureStoreID(tx)
 	}
 	for ; v < SchemaVersion; v++ {
 		m, ok := migrations[v]
@@ -140,7 +143,46 @@ func migrate(tx *bbolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	return meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
+	if err := meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+		return err
+	}
+	return ensureStoreID(tx)
+}
+
+// ensureStoreID gives the file a random id once. It is not part of the
+// layout (files without one get one on open, at any version), so it needs
+// no migration.
+func ensureStoreID(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return errors.New("store has no meta bucket")
+	}
+	if len(meta.Get(keyStoreID)) > 0 {
+		return nil
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux (Go 1.24+)
+	return meta.Put(keyStoreID, []byte(hex.EncodeToString(b[:])))
+}
+
+// ID returns the store's random id, given to the file when it was first
+// opened. Servers name their sandbox containers after it, so that a server
+// removes the leftovers of its own store's crashed runs and of no other's,
+// even when every containerized server keeps its store at /data.
+func (s *Store) ID() (string, error) {
+	var id string
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return errors.New("store has no meta bucket")
+		}
+		id = string(meta.Get(keyStoreID))
+		return nil
+	})
+	if err != nil {
+		return "", storeErr(err, "read store id")
+	}
+	return id, nil
 }
 
 // toVersion1 is the migration from version 0 to 1: it creates the buckets
