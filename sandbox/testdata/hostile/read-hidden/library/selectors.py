@@ -28,6 +28,17 @@ def read(path):
 
 
 def probe():
+    # Each way on its own: one that blows up must not hide the others.
+    out = []
+    for way in (from_disk, from_modules, from_linecache, from_functions):
+        try:
+            out.extend(way())
+        except Exception as e:
+            out.append("PROBED:%s failed: %r" % (way.__name__, e))
+    return out
+
+
+def from_disk():
     out = []
     files = set(glob.glob("/work/**/*hidden*", recursive=True))
     files |= set(glob.glob("/work/**/conftest.py", recursive=True))
@@ -40,8 +51,19 @@ def probe():
     for path in sorted(files):
         if os.path.isfile(path):
             out.append("== %s\n%s" % (path, read(path)))
-    mods = [m for name, m in list(sys.modules.items()) if "hidden" in name or "hidden" in str(getattr(m, "__file__", ""))]
-    out.append("PROBED:hidden modules %s" % [m.__name__ for m in mods])
+    return out
+
+
+def from_modules():
+    out = []
+    mods = []
+    for name, m in list(sys.modules.items()):
+        try:
+            if "hidden" in name or "hidden" in str(getattr(m, "__file__", "")):
+                mods.append(m)
+        except Exception:
+            pass
+    out.append("PROBED:hidden modules %s" % [getattr(m, "__name__", "?") for m in mods])
     for m in mods:
         for how, get in (("inspect", lambda: inspect.getsource(m)),
                          ("loader", lambda: m.__loader__.get_source(m.__name__)),
@@ -50,13 +72,23 @@ def probe():
                 out.append("== %s %s\n%s" % (how, m.__name__, get()))
             except Exception as e:
                 out.append("== %s %s: %r" % (how, m.__name__, e))
+    return out
+
+
+def from_linecache():
+    out = []
     for path in list(linecache.cache):
         if "hidden" in path:
             out.append("== linecache %s\n%s" % (path, "".join(linecache.getlines(path))))
+    return out
+
+
+def from_functions():
+    out = []
     for obj in gc.get_objects():
         if inspect.isfunction(obj) and obj.__name__.startswith("test_"):
             code = obj.__code__
-            if "hidden" in code.co_filename or "hidden" in obj.__module__:
+            if "hidden" in code.co_filename or "hidden" in str(obj.__module__):
                 try:
                     out.append("== function %s\n%s" % (obj.__name__, inspect.getsource(obj)))
                 except Exception as e:
