@@ -709,7 +709,7 @@ def _build(key, hidden_files, load_problems):
     watch(_pytest.main, "pytest_runtestloop", "pytest_collection", "Session")
     watch(pluggy._callers, "_multicall")
     watch(pluggy.PluginManager, "_hookexec", "register", "unregister")
-    watch(pluggy.HookCaller, "__call__", "get_hookimpls", "_hookexec" if "_hookexec" in vars(pluggy.HookCaller) else "__call__")
+    watch(pluggy.HookCaller, "__call__", "get_hookimpls")
     watch(json, "dumps")
     watch(json.encoder, "c_make_encoder", "encode_basestring", "encode_basestring_ascii", "_make_iterencode")
     watch(json.encoder.JSONEncoder, "encode", "iterencode")
