@@ -3,17 +3,30 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/bolt"
 )
 
 // BenchmarkGradeVsPlainPytest measures, in one run, the time to grade the
 // n-plus-one reference solution end to end (workspace, container, report,
 // score) and the time of the same tests run by plain pytest inside the
-// image (the same container limits, no plugin, no scoring):
+// image (the same container and limits; our plugin loaded only because the
+// hidden tests use its marker and fixture; no report, no scoring):
 //
 //	go test -run '^$' -bench GradeVsPlainPytest -benchtime 5x ./cmd/djgrade
 func BenchmarkGradeVsPlainPytest(b *testing.B) {
@@ -56,7 +69,7 @@ func BenchmarkGradeVsPlainPytest(b *testing.B) {
 		grader.WriteTar(&tarball, workspace)
 		start = time.Now()
 		out, err := sb.Run(ctx, grader.Job{ID: "bench-plain", Image: tag, Workspace: &tarball,
-			Command: []string{"python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"}, Limits: ex.Limits.WithDefaults()})
+			Command: []string{"python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "djgrade_pytest"}, Limits: ex.Limits.WithDefaults()})
 		if err != nil || out.ExitCode != 0 {
 			b.Fatalf("plain pytest: %v exit %d\n%s", err, out.ExitCode, out.Stdout)
 		}
@@ -67,4 +80,152 @@ func BenchmarkGradeVsPlainPytest(b *testing.B) {
 	b.ReportMetric(float64((grade / n).Milliseconds()), "ms/grade")
 	b.ReportMetric(float64((plain / n).Milliseconds()), "ms/plain-pytest-container")
 	b.ReportMetric(float64((inside / n).Milliseconds()), "ms/plain-pytest-in-container")
+}
+
+// instantSandbox answers every run at once with an empty report: the
+// queue benchmark measures the store queue and the workers, not pytest.
+type instantSandbox struct{}
+
+func (instantSandbox) Run(ctx context.Context, job grader.Job) (grader.Outcome, error) {
+	return grader.Outcome{Verdict: grader.RunOK, Report: []byte(`{"version": 1, "tests": []}`)}, nil
+}
+
+// benchService is a grading service over a real bbolt file in a temporary
+// folder, with the tiny catalog and the instant sandbox.
+func benchService(b *testing.B) (*grader.Service, *bolt.Store) {
+	b.Helper()
+	catalog, err := loadCatalog(tinyCatalog(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := bolt.Open(filepath.Join(b.TempDir(), DBName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	svc := &grader.Service{Store: store, Sandbox: instantSandbox{}, Catalog: catalog, Image: "bench",
+		Logger: slog.New(slog.DiscardHandler), Poll: 10 * time.Millisecond}
+	return svc, store
+}
+
+var benchFiles = []grader.File{{Path: "answer.py", Data: []byte("def answer():\n    return 42\n")}}
+
+// BenchmarkQueueThroughput measures submissions per second through the
+// durable queue: each is created (one fsync'd commit), claimed and finished
+// (one more each) by the workers (one per CPU), with a sandbox that answers
+// at once. Submissions are created by 4 concurrent callers, as an API would.
+//
+//	go test -run '^$' -bench QueueThroughput -benchtime 2000x ./cmd/djgrade
+func BenchmarkQueueThroughput(b *testing.B) {
+	svc, store := benchService(b)
+	var finished atomic.Int64
+	done := make(chan struct{})
+	svc.Listen(func(e grader.Event) {
+		if e.Type == grader.EventFinished && finished.Add(1) == int64(b.N) {
+			close(done)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go svc.Run(ctx)
+	b.ResetTimer()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if _, err := svc.Submit(ctx, "tiny", "bench", benchFiles); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("only %d of %d finished", finished.Load(), b.N)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n, _ := store.Count(ctx, grader.StatusQueued); n != 0 {
+		b.Fatalf("%d left queued", n)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "submissions/s")
+}
+
+// BenchmarkAPILatency100k measures the HTTP API's latency, over real HTTP on
+// a loopback port, for getting one submission and listing a page, with
+// 100,000 submissions stored (loaded once, without fsync, for speed; the
+// reads are what is measured). It reports p50 and p99 of each.
+//
+//	go test -run '^$' -bench APILatency100k -benchtime 2000x ./cmd/djgrade
+func BenchmarkAPILatency100k(b *testing.B) {
+	const stored = 100_000
+	svc, store := benchService(b)
+	ctx := context.Background()
+	store.SetNoSync(true)
+	ids := make([]string, 0, stored)
+	for range stored {
+		sub, err := svc.Submit(ctx, "tiny", fmt.Sprintf("candidate %d", len(ids)%5000), benchFiles)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, sub.ID)
+	}
+	store.SetNoSync(false)
+	secret := grader.NewSecret()
+	if err := store.CreateToken(ctx, &grader.Token{Name: "bench", Role: grader.RoleAdmin, Hash: grader.HashSecret(secret)}); err != nil {
+		b.Fatal(err)
+	}
+	srv := api.New(api.Config{Grader: svc, Catalog: svc.Catalog, Auth: store, RatePerSecond: -1})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Shutdown(ctx)
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	call := func(url string) time.Duration {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		start := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		took := time.Since(start)
+		if err != nil || res.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d %v", url, res.StatusCode, err)
+		}
+		return took
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []struct {
+		name string
+		url  func() string
+	}{
+		{"get", func() string { return base + "/api/v1/submissions/" + ids[r.IntN(len(ids))] }},
+		{"list", func() string { return base + "/api/v1/submissions?limit=50" }},
+		{"list-candidate", func() string {
+			return base + "/api/v1/submissions?limit=50&candidate=" + url.QueryEscape(fmt.Sprintf("candidate %d", r.IntN(5000)))
+		}},
+	}
+	b.ResetTimer()
+	for _, c := range cases {
+		lat := make([]time.Duration, 0, b.N)
+		for range b.N {
+			lat = append(lat, call(c.url()))
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "µs-p50-"+c.name)
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "µs-p99-"+c.name)
+	}
 }
