@@ -16,12 +16,23 @@ import (
 // Grader is what the API needs from the grading service (implemented by
 // *grader.Service).
 type Grader interface {
-	// Submit validates and stores a submission (status queued) and returns
+	// Create validates and stores a submission (status queued) and returns
 	// it; errors are *grader.Error (EINVALID unknown exercise or bad files,
-	// ETOOLARGE, EUNAVAILABLE queue full).
-	Submit(ctx context.Context, exercise, candidate string, files []grader.File) (*grader.Submission, error)
+	// ETOOLARGE, EUNAVAILABLE queue full). A repeated idempotency key
+	// returns the first submission.
+	Create(ctx context.Context, req grader.SubmitRequest) (*grader.Submission, error)
 	// Submission returns the submission with the id, or an ENOTFOUND error.
 	Submission(ctx context.Context, id string) (*grader.Submission, error)
+	// ListSubmissions returns a page of submissions, newest first.
+	ListSubmissions(ctx context.Context, filter grader.SubmissionFilter) ([]*grader.Submission, error)
+	// SubmissionFiles returns the candidate's files of a submission.
+	SubmissionFiles(ctx context.Context, id string) ([]grader.File, error)
+	// Cancel cancels a queued submission (ECONFLICT otherwise).
+	Cancel(ctx context.Context, id string) (*grader.Submission, error)
+	// Regrade requeues a finished submission, keeping its old result.
+	Regrade(ctx context.Context, id string) (*grader.Submission, error)
+	// Listen registers fn to be told of every change of a submission.
+	Listen(fn func(grader.Event))
 }
 
 // Defaults for Config's zero fields.
@@ -32,10 +43,18 @@ const (
 	DefaultMaxConcurrentUploads = 8
 )
 
-// Config is what New needs. Grader and Catalog are required.
+// Config is what New needs. Grader, Catalog and Auth are required.
 type Config struct {
 	Grader  Grader
 	Catalog grader.Catalog
+	// Auth holds the API tokens and assignments; every /api/v1 route
+	// requires a token.
+	Auth grader.AuthStore
+	// RatePerSecond and RateBurst size each token's request bucket
+	// (defaults DefaultRatePerSecond and DefaultRateBurst); a negative
+	// RatePerSecond turns the limit off.
+	RatePerSecond float64
+	RateBurst     int
 	// Logger receives request logs and internal errors; nil discards them.
 	Logger *slog.Logger
 	// MaxUploadBytes caps the whole request body of an upload (multipart
@@ -57,10 +76,6 @@ type Config struct {
 	// MaxConcurrentUploads bounds uploads held in memory at once; more get
 	// 503 with Retry-After rather than exhausting memory.
 	MaxConcurrentUploads int
-	// RevealHidden shows the failure messages of hidden tests. It is off by
-	// default because candidates may read the API and must never see hidden
-	// assertions (see EXERCISES.md, "What the candidate sees").
-	RevealHidden bool
 }
 
 // Server is the HTTP API. Create it with New.
@@ -70,12 +85,18 @@ type Server struct {
 	http    *http.Server
 	log     *slog.Logger
 	uploads chan struct{}
+	hub     *hub
+	limiter *limiter
 }
 
 // Paths of the routes, shared with tests and Location headers.
 const (
 	pathSubmissions = "/api/v1/submissions"
 	pathExercises   = "/api/v1/exercises"
+	pathAssignments = "/api/v1/assignments"
+	pathTokens      = "/api/v1/tokens"
+	pathOpenAPI     = "/api/v1/openapi.yaml"
+	pathEvents      = pathSubmissions + "/:id/events"
 )
 
 // New returns a Server for cfg, with every zero field of cfg defaulted.
@@ -104,11 +125,22 @@ func New(cfg Config) *Server {
 	if cfg.MaxConcurrentUploads <= 0 {
 		cfg.MaxConcurrentUploads = DefaultMaxConcurrentUploads
 	}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond = DefaultRatePerSecond
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
 	s := &Server{
 		cfg:     cfg,
 		echo:    echo.New(),
 		log:     cfg.Logger,
 		uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
+		hub:     newHub(),
+		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+	}
+	if cfg.Grader != nil {
+		cfg.Grader.Listen(s.hub.publish)
 	}
 	e := s.echo
 	e.HideBanner = true
@@ -130,10 +162,7 @@ func New(cfg Config) *Server {
 	// Load balancers often probe with HEAD.
 	e.HEAD("/healthz", s.healthz)
 	e.HEAD("/readyz", s.readyz)
-	e.POST(pathSubmissions, s.createSubmission)
-	e.GET(pathSubmissions+"/:id", s.getSubmission)
-	e.GET(pathExercises, s.listExercises)
-	e.GET(pathExercises+"/:id", s.getExercise)
+	s.routes()
 
 	s.http = &http.Server{
 		Handler:           e,
@@ -170,6 +199,46 @@ func (s *Server) Serve(ln net.Listener) error {
 // requests in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.http.Shutdown(ctx)
+}
+
+// routes registers the /api/v1 routes. Every one authenticates a token
+// first; staff marks the routes that admins and interviewers only may use,
+// admin those for admins only. Candidates' narrower rights on the routes
+// they share (their own submissions, their assignments) are checked in the
+// handlers. api/openapi.yaml describes exactly these routes (a test checks).
+func (s *Server) routes() {
+	e, authn := s.echo, s.authenticate
+	admin := require(grader.RoleAdmin)
+	e.GET(pathOpenAPI, s.openAPI, authn)
+
+	e.POST(pathSubmissions, s.createSubmission, authn)
+	e.GET(pathSubmissions, s.listSubmissions, authn)
+	e.GET(pathSubmissions+"/:id", s.getSubmission, authn)
+	e.GET(pathEvents, s.submissionEvents, authn)
+	e.GET(pathSubmissions+"/:id/logs", s.submissionLogs, authn, staff)
+	e.GET(pathSubmissions+"/:id/files", s.submissionFiles, authn)
+	e.POST(pathSubmissions+"/:id/cancel", s.cancelSubmission, authn)
+	e.POST(pathSubmissions+"/:id/regrade", s.regradeSubmission, authn, staff)
+
+	e.GET(pathExercises, s.listExercises, authn)
+	e.GET(pathExercises+"/:id", s.getExercise, authn)
+	e.GET(pathExercises+"/:id/starter.zip", s.starterZip, authn)
+	e.GET(pathExercises+"/:id/starter.tar.gz", s.starterTarGz, authn)
+
+	e.POST(pathAssignments, s.createAssignment, authn, staff)
+	e.GET(pathAssignments, s.listAssignments, authn)
+	e.GET(pathAssignments+"/:id", s.getAssignment, authn)
+
+	e.POST(pathTokens, s.createToken, authn, admin)
+	e.GET(pathTokens, s.listTokens, authn, admin)
+	e.DELETE(pathTokens+"/:id", s.revokeToken, authn, admin)
+}
+
+// isLongPoll reports whether c may legitimately outlive RequestTimeout: an
+// event stream, or a GET of a submission with ?wait (bounded by maxWait).
+func isLongPoll(c echo.Context) bool {
+	return c.Path() == pathEvents ||
+		c.Request().Method == http.MethodGet && c.Path() == pathSubmissions+"/:id" && c.QueryParam("wait") != ""
 }
 
 // isUpload reports whether c is the upload route, which has its own body

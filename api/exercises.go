@@ -109,3 +109,38 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// starterFiles returns what a candidate downloads to start: the starter
+// project, which holds the public tests. Hidden tests, solutions and
+// variants live in other folders of the exercise and are never read here.
+func (s *Server) starterFiles(c echo.Context) (*grader.Exercise, []grader.File, error) {
+	id := c.Param("id")
+	if id == "" || len(id) > maxIDLen {
+		return nil, nil, grader.Errorf(grader.ENOTFOUND, "no such exercise")
+	}
+	e, err := s.cfg.Catalog.Exercise(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := grader.StarterFiles(e)
+	if err != nil {
+		return nil, nil, grader.Wrap(err, grader.EINTERNAL, "cannot read the starter")
+	}
+	return e, files, nil
+}
+
+func (s *Server) starterZip(c echo.Context) error {
+	e, files, err := s.starterFiles(c)
+	if err != nil {
+		return err
+	}
+	return sendZip(c, e.ID+"-starter.zip", files)
+}
+
+func (s *Server) starterTarGz(c echo.Context) error {
+	e, files, err := s.starterFiles(c)
+	if err != nil {
+		return err
+	}
+	return sendTarGz(c, e.ID+"-starter.tar.gz", files)
+}

@@ -133,7 +133,7 @@ func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // Config.RequestTimeout).
 func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if isUpload(c) {
+		if isUpload(c) || isLongPoll(c) {
 			return next(c)
 		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)

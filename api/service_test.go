@@ -47,7 +47,8 @@ func TestWithService(t *testing.T) {
 	}
 	t.Cleanup(func() { store.Close() })
 	svc := &grader.Service{Store: store, Catalog: cat, Logger: slog.New(slog.DiscardHandler)}
-	srv := httptest.NewServer(New(Config{Grader: svc, Catalog: cat}).Handler())
+	secret := addToken(t, store, grader.RoleInterviewer, "interviewer")
+	srv := httptest.NewServer(withBearer(New(Config{Grader: svc, Catalog: cat, Auth: store}).Handler(), secret))
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv}
 

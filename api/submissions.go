@@ -3,12 +3,17 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -50,16 +55,34 @@ func (s *Server) createSubmission(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	candidate, err := cleanCandidate(form.candidate)
+	idemKey, err := idempotencyKey(req.Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}
+	tok := caller(c)
 	exercise := strings.TrimSpace(form.exercise)
 	if _, err := s.cfg.Catalog.Exercise(exercise); err != nil {
 		if grader.ErrorCode(err) == grader.ENOTFOUND {
 			return grader.Errorf(grader.EINVALID, "unknown exercise %q", truncate(exercise, 64))
 		}
 		return err
+	}
+	sreq := grader.SubmitRequest{Exercise: exercise, Source: &grader.Source{Kind: grader.SourceUpload}, Owner: tok.ID, IdempotencyKey: idemKey}
+	if tok.Role == grader.RoleCandidate {
+		// A candidate submits under its assignment, whose name is recorded:
+		// the form's candidate field, if any, is not theirs to choose.
+		asg, err := s.assignmentFor(c, tok, exercise)
+		if err != nil {
+			return err
+		}
+		sreq.Candidate, sreq.Assignment, sreq.Late = asg.Candidate, asg.ID, asg.LateAt(time.Now())
+	} else {
+		if !form.hasCandidate {
+			return grader.Errorf(grader.EINVALID, "missing form field %q", fieldCandidate)
+		}
+		if sreq.Candidate, err = cleanCandidate(form.candidate); err != nil {
+			return err
+		}
 	}
 	files, err := readArchive(bytes.NewReader(form.archive), s.cfg.ArchiveLimits)
 	if err != nil {
@@ -68,14 +91,47 @@ func (s *Server) createSubmission(c echo.Context) error {
 	if len(files) == 0 {
 		return grader.Errorf(grader.EINVALID, "the archive holds no files")
 	}
+	sreq.Files = files
 	ctx, cancel := context.WithTimeout(req.Context(), s.cfg.SubmitTimeout)
 	defer cancel()
-	sub, err := s.cfg.Grader.Submit(ctx, exercise, candidate, files)
+	sub, err := s.cfg.Grader.Create(ctx, sreq)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, pathSubmissions+"/"+url.PathEscape(sub.ID))
-	return c.JSON(http.StatusAccepted, s.submissionResponse(sub))
+	return c.JSON(http.StatusAccepted, s.view(c, sub))
+}
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 200
+
+// idempotencyKey checks an Idempotency-Key header: empty, or 1 to 200
+// printable ASCII characters (it is stored and compared byte for byte).
+func idempotencyKey(k string) (string, error) {
+	if len(k) > maxIdempotencyKey {
+		return "", grader.Errorf(grader.EINVALID, "Idempotency-Key is longer than %d characters", maxIdempotencyKey)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "", grader.Errorf(grader.EINVALID, "Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return k, nil
+}
+
+// assignmentFor returns the candidate token's newest assignment to the
+// exercise, or EFORBIDDEN when it has none.
+func (s *Server) assignmentFor(c echo.Context, tok *grader.Token, exercise string) (*grader.Assignment, error) {
+	list, err := s.cfg.Auth.Assignments(c.Request().Context(), tok.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range list {
+		if a.Exercise == exercise {
+			return a, nil
+		}
+	}
+	return nil, grader.Errorf(grader.EFORBIDDEN, "this token was not assigned exercise %q", truncate(exercise, 64))
 }
 
 // upload is the parsed multipart form of createSubmission.
@@ -136,10 +192,12 @@ func (s *Server) readUpload(mr *multipart.Reader) (*upload, error) {
 		}
 		_ = part.Close()
 	}
+	// The candidate field is checked by the caller: a candidate token's
+	// submissions are named by its assignment.
 	for _, f := range []struct {
 		name string
 		ok   bool
-	}{{fieldExercise, u.hasExercise}, {fieldCandidate, u.hasCandidate}, {fieldArchive, u.hasArchive}} {
+	}{{fieldExercise, u.hasExercise}, {fieldArchive, u.hasArchive}} {
 		if !f.ok {
 			return nil, grader.Errorf(grader.EINVALID, "missing form field %q", f.name)
 		}
@@ -196,20 +254,289 @@ func truncate(s string, n int) string {
 // maxIDLen bounds ids taken from the path before they reach the grader.
 const maxIDLen = 128
 
-func (s *Server) getSubmission(c echo.Context) error {
+// visible returns the submission with the path's id if the caller may see
+// it. A candidate asking for another's submission gets the same 404 as for
+// one that does not exist, so ids reveal nothing.
+func (s *Server) visible(c echo.Context) (*grader.Submission, error) {
 	id := c.Param("id")
 	if id == "" || len(id) > maxIDLen || strings.ContainsFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return grader.Errorf(grader.ENOTFOUND, "no such submission")
+		return nil, grader.Errorf(grader.ENOTFOUND, "no such submission")
 	}
 	sub, err := s.cfg.Grader.Submission(c.Request().Context(), id)
 	if err != nil {
+		return nil, err
+	}
+	if !maysee(caller(c), sub) {
+		return nil, grader.Errorf(grader.ENOTFOUND, "no such submission")
+	}
+	return sub, nil
+}
+
+// maysee reports whether tok may see sub: staff see all, a candidate its own.
+func maysee(tok *grader.Token, sub *grader.Submission) bool {
+	return tok != nil && (tok.Role.Staff() || sub.Owner != "" && sub.Owner == tok.ID)
+}
+
+// maxWait caps ?wait on a submission's GET.
+const maxWait = 60 * time.Second
+
+func (s *Server) getSubmission(c echo.Context) error {
+	sub, err := s.visible(c)
+	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.submissionResponse(sub))
+	if w := c.QueryParam("wait"); w != "" && !sub.Status.Final() {
+		d, err := time.ParseDuration(w)
+		if err != nil || d < 0 {
+			return grader.Errorf(grader.EINVALID, "wait must be a duration such as 30s")
+		}
+		if sub, err = s.waitFinal(c, sub, min(d, maxWait)); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, s.view(c, sub))
+}
+
+// waitFinal blocks until sub is final, d passes or the client leaves, woken
+// by the grader's events rather than polling, and returns the latest state.
+func (s *Server) waitFinal(c echo.Context, sub *grader.Submission, d time.Duration) (*grader.Submission, error) {
+	ctx := c.Request().Context()
+	events, stop := s.hub.subscribe(sub.ID)
+	defer stop()
+	// Re-read after subscribing: an end between the first read and the
+	// subscription would otherwise be missed.
+	cur, err := s.cfg.Grader.Submission(ctx, sub.ID)
+	if err != nil {
+		return nil, err
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for !cur.Status.Final() {
+		select {
+		case e := <-events:
+			cur = e.Submission
+		case <-timer.C:
+			return cur, nil
+		case <-ctx.Done():
+			return cur, nil
+		}
+	}
+	// The event's snapshot may predate the stored result: read it back.
+	if fresh, err := s.cfg.Grader.Submission(ctx, sub.ID); err == nil {
+		cur = fresh
+	}
+	return cur, nil
+}
+
+// listJSON is a page of submissions. NextCursor is null on the last page.
+type listJSON struct {
+	Submissions []submissionJSON `json:"submissions"`
+	NextCursor  *string          `json:"next_cursor"`
+}
+
+// cursorPrefix versions the opaque cursor so that its format may change.
+const cursorPrefix = "v1:"
+
+func encodeCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + id))
+}
+
+func decodeCursor(s string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	id, ok := strings.CutPrefix(string(b), cursorPrefix)
+	if err != nil || !ok || id == "" || len(id) > maxIDLen {
+		return "", grader.Errorf(grader.EINVALID, "malformed cursor")
+	}
+	return id, nil
+}
+
+// verdicts are the values the verdict filter accepts.
+var verdicts = []grader.Verdict{
+	grader.VerdictPassed, grader.VerdictFailed, grader.VerdictError, grader.VerdictTimeout, grader.VerdictOOM,
+	grader.VerdictOutputLimit, grader.VerdictProcessLimit, grader.VerdictTampered, grader.VerdictInfraError,
+}
+
+// listSubmissions lists submissions newest first, a page at a time. A
+// candidate's listing is always narrowed to its own submissions.
+func (s *Server) listSubmissions(c echo.Context) error {
+	q := c.QueryParams()
+	f := grader.SubmissionFilter{
+		Exercise:  q.Get("exercise"),
+		Candidate: q.Get("candidate"),
+		Status:    grader.Status(q.Get("status")),
+		Verdict:   grader.Verdict(q.Get("verdict")),
+		Limit:     50,
+	}
+	if f.Verdict != "" && !slices.Contains(verdicts, f.Verdict) {
+		return grader.Errorf(grader.EINVALID, "unknown verdict %q", truncate(string(f.Verdict), 32))
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return grader.Errorf(grader.EINVALID, "%s must be an RFC 3339 time such as 2025-03-01T10:00:00Z", p.name)
+			}
+			*p.dst = t
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return grader.Errorf(grader.EINVALID, "limit must be 1 to 100")
+		}
+		f.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		id, err := decodeCursor(v)
+		if err != nil {
+			return err
+		}
+		f.Before = id
+	}
+	if tok := caller(c); !tok.Role.Staff() {
+		f.Owner = tok.ID
+	}
+	subs, err := s.cfg.Grader.ListSubmissions(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := listJSON{Submissions: make([]submissionJSON, 0, len(subs))}
+	for _, sub := range subs {
+		out.Submissions = append(out.Submissions, s.view(c, sub))
+	}
+	if len(subs) == f.Limit {
+		next := encodeCursor(subs[len(subs)-1].ID)
+		out.NextCursor = &next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// submissionLogs returns the run's captured output as text. It is for
+// staff only: the log holds hidden tests' assertion output.
+func (s *Server) submissionLogs(c echo.Context) error {
+	sub, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	log := ""
+	if sub.Result != nil {
+		log = sub.Result.Log
+	}
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(log))
+}
+
+// submissionFiles returns the candidate's files as stored, as a tar.gz.
+func (s *Server) submissionFiles(c echo.Context) error {
+	sub, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	files, err := s.cfg.Grader.SubmissionFiles(c.Request().Context(), sub.ID)
+	if err != nil {
+		return err
+	}
+	return sendTarGz(c, sub.ID+".tar.gz", files)
+}
+
+func (s *Server) cancelSubmission(c echo.Context) error {
+	sub, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	if sub, err = s.cfg.Grader.Cancel(c.Request().Context(), sub.ID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.view(c, sub))
+}
+
+func (s *Server) regradeSubmission(c echo.Context) error {
+	sub, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	if sub, err = s.cfg.Grader.Regrade(c.Request().Context(), sub.ID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, s.view(c, sub))
+}
+
+// Bounds of one event stream: clients reconnect after maxStream, and a
+// comment every heartbeat keeps proxies from closing an idle stream.
+const (
+	maxStream = 10 * time.Minute
+	heartbeat = 15 * time.Second
+)
+
+// submissionEvents streams a submission's progress as server-sent events:
+// first its current state (event "status"), then "queued", "running" and
+// "finished" as they happen; the stream ends after a final state.
+func (s *Server) submissionEvents(c echo.Context) error {
+	sub, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	events, stop := s.hub.subscribe(sub.ID)
+	defer stop()
+	if sub, err = s.cfg.Grader.Submission(ctx, sub.ID); err != nil {
+		return err
+	}
+	res := c.Response()
+	rc := http.NewResponseController(res.Writer)
+	h := res.Header()
+	h.Set(echo.HeaderContentType, "text/event-stream")
+	h.Set("X-Accel-Buffering", "no")
+	res.WriteHeader(http.StatusOK)
+	send := func(event string, sub *grader.Submission) error {
+		data, err := json.Marshal(s.view(c, sub))
+		if err != nil {
+			return err
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(heartbeat * 2))
+		if _, err := fmt.Fprintf(res, "event: %s\ndata: %s\n\n", event, data); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	if err := send("status", sub); err != nil || sub.Status.Final() {
+		return nil
+	}
+	end := time.NewTimer(maxStream)
+	defer end.Stop()
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case e := <-events:
+			cur := e.Submission
+			if e.Type == grader.EventFinished {
+				if fresh, err := s.cfg.Grader.Submission(ctx, sub.ID); err == nil {
+					cur = fresh
+				}
+			}
+			if err := send(e.Type, cur); err != nil || cur.Status.Final() {
+				return nil
+			}
+		case <-tick.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(heartbeat * 2))
+			if _, err := io.WriteString(res, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+			_ = rc.Flush()
+		case <-end.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // submissionJSON is the API's view of a submission. Score fields are null
-// until the submission is done.
+// until the submission is done. What a caller sees depends on its role and,
+// for a candidate, the assignment's mode (see view).
 type submissionJSON struct {
 	ID         string         `json:"id"`
 	Exercise   string         `json:"exercise"`
@@ -226,6 +553,20 @@ type submissionJSON struct {
 	Categories []categoryJSON `json:"categories"`
 	Tests      []testJSON     `json:"tests"`
 	Refused    []refusedJSON  `json:"refused"`
+	Assignment string         `json:"assignment,omitempty"`
+	Mode       string         `json:"mode,omitempty"`
+	Late       bool           `json:"late,omitempty"`
+	// FailedChecks names the failed hidden checks (assessment mode).
+	FailedChecks []string `json:"failed_checks,omitempty"`
+	// History summarises the earlier results of a regraded submission.
+	History []historyJSON `json:"history,omitempty"`
+}
+
+type historyJSON struct {
+	Score    int    `json:"score"`
+	MaxScore int    `json:"max_score"`
+	Verdict  string `json:"verdict"`
+	Reason   string `json:"reason"`
 }
 
 type categoryJSON struct {
@@ -255,7 +596,38 @@ type refusedJSON struct {
 // reason is an infrastructure failure whose text is for operators only.
 const errorStatusMessage = "grading failed on the server; this is not the candidate's fault"
 
-func (s *Server) submissionResponse(sub *grader.Submission) submissionJSON {
+// audience is who a view is rendered for.
+type audience int
+
+const (
+	forStaff      audience = iota // every test, hidden messages included
+	forPractice                   // every test; hidden messages blank
+	forAssessment                 // categories and names of failed hidden checks
+)
+
+// view renders sub for the request's caller. Staff are the grader's users
+// and see everything but logs and node ids; a candidate sees what the mode
+// of the submission's assignment allows, never a hidden check's message
+// (without an assignment, the stricter assessment view applies).
+func (s *Server) view(c echo.Context, sub *grader.Submission) submissionJSON {
+	tok := caller(c)
+	aud, mode := forAssessment, ""
+	if tok != nil && tok.Role.Staff() {
+		aud = forStaff
+	} else if sub.Assignment != "" {
+		if a, err := s.cfg.Auth.Assignment(c.Request().Context(), sub.Assignment); err == nil {
+			mode = a.Mode
+			if a.Mode == grader.ModePractice {
+				aud = forPractice
+			}
+		}
+	}
+	out := render(sub, aud)
+	out.Mode = mode
+	return out
+}
+
+func render(sub *grader.Submission, aud audience) submissionJSON {
 	out := submissionJSON{
 		ID:         sub.ID,
 		Exercise:   sub.Exercise,
@@ -267,6 +639,8 @@ func (s *Server) submissionResponse(sub *grader.Submission) submissionJSON {
 		Categories: []categoryJSON{},
 		Tests:      []testJSON{},
 		Refused:    []refusedJSON{},
+		Assignment: sub.Assignment,
+		Late:       sub.Late,
 	}
 	if sub.Status == grader.StatusError {
 		out.Error = errorStatusMessage
@@ -280,6 +654,12 @@ func (s *Server) submissionResponse(sub *grader.Submission) submissionJSON {
 			out.Categories = append(out.Categories, categoryJSON{Name: cs.Name, Score: cs.Score, MaxScore: cs.MaxScore})
 		}
 		for _, t := range r.Tests {
+			if aud == forAssessment {
+				if t.Hidden && t.Outcome != "passed" {
+					out.FailedChecks = append(out.FailedChecks, t.Name)
+				}
+				continue
+			}
 			tj := testJSON{
 				Name:      t.Name,
 				Category:  t.Category,
@@ -291,13 +671,20 @@ func (s *Server) submissionResponse(sub *grader.Submission) submissionJSON {
 				Hidden:    t.Hidden,
 				Duration:  t.Duration,
 			}
-			if t.Hidden && !s.cfg.RevealHidden {
+			if t.Hidden && aud != forStaff {
 				tj.Message = ""
 			}
 			out.Tests = append(out.Tests, tj)
 		}
 		if len(r.Refused) > 0 {
 			refused = r.Refused
+		}
+	}
+	if aud == forStaff {
+		for _, h := range sub.History {
+			if h != nil {
+				out.History = append(out.History, historyJSON{Score: h.Score, MaxScore: h.MaxScore, Verdict: string(h.Verdict), Reason: h.Reason})
+			}
 		}
 	}
 	for _, rf := range refused {

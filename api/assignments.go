@@ -1,0 +1,158 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// assignmentJSON is an assignment as the API shows it. TokenSecret is set
+// only in the answer that created the candidate's token with it.
+type assignmentJSON struct {
+	ID          string     `json:"id"`
+	Exercise    string     `json:"exercise"`
+	Candidate   string     `json:"candidate"`
+	Token       string     `json:"token_id"`
+	Mode        string     `json:"mode"`
+	Deadline    *time.Time `json:"deadline"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CreatedBy   string     `json:"created_by"`
+	TokenSecret string     `json:"token,omitempty"`
+}
+
+func assignmentView(a *grader.Assignment) assignmentJSON {
+	return assignmentJSON{ID: a.ID, Exercise: a.Exercise, Candidate: a.Candidate, Token: a.Token, Mode: a.Mode,
+		Deadline: timePtr(a.Deadline), CreatedAt: a.CreatedAt.UTC(), CreatedBy: a.CreatedBy}
+}
+
+// assignmentRequest creates an assignment. Without token_id a candidate
+// token is created for it and returned once.
+type assignmentRequest struct {
+	Exercise  string     `json:"exercise"`
+	Candidate string     `json:"candidate"`
+	Mode      string     `json:"mode"`
+	Deadline  *time.Time `json:"deadline"`
+	TokenID   string     `json:"token_id"`
+}
+
+func (s *Server) createAssignment(c echo.Context) error {
+	var req assignmentRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	ex, err := s.cfg.Catalog.Exercise(strings.TrimSpace(req.Exercise))
+	if err != nil {
+		if grader.ErrorCode(err) == grader.ENOTFOUND {
+			return grader.Errorf(grader.EINVALID, "unknown exercise %q", truncate(req.Exercise, 64))
+		}
+		return err
+	}
+	if req.Mode == "" {
+		req.Mode = grader.ModeAssessment
+	}
+	if req.Mode != grader.ModePractice && req.Mode != grader.ModeAssessment {
+		return grader.Errorf(grader.EINVALID, "mode must be practice or assessment")
+	}
+	name, err := cleanCandidate(req.Candidate)
+	if err != nil {
+		return err
+	}
+	a := &grader.Assignment{Exercise: ex.ID, Candidate: name, Mode: req.Mode, CreatedBy: caller(c).ID}
+	if req.Deadline != nil {
+		a.Deadline = req.Deadline.UTC()
+	}
+	ctx := c.Request().Context()
+	secret := ""
+	if req.TokenID != "" {
+		tok, err := s.cfg.Auth.Token(ctx, req.TokenID)
+		if err != nil {
+			if grader.ErrorCode(err) == grader.ENOTFOUND {
+				return grader.Errorf(grader.EINVALID, "no token %q", truncate(req.TokenID, 64))
+			}
+			return err
+		}
+		if tok.Role != grader.RoleCandidate || tok.Revoked() {
+			return grader.Errorf(grader.EINVALID, "token %s is not an active candidate token", tok.ID)
+		}
+		a.Token = tok.ID
+	} else {
+		tok, sec, err := s.issueToken(c, grader.RoleCandidate, name)
+		if err != nil {
+			return err
+		}
+		a.Token, secret = tok.ID, sec
+	}
+	if err := s.cfg.Auth.CreateAssignment(ctx, a); err != nil {
+		return err
+	}
+	out := assignmentView(a)
+	out.TokenSecret = secret
+	return c.JSON(http.StatusCreated, out)
+}
+
+type assignmentListJSON struct {
+	Assignments []assignmentJSON `json:"assignments"`
+}
+
+// listAssignments lists every assignment for staff and a candidate's own.
+func (s *Server) listAssignments(c echo.Context) error {
+	owner := ""
+	if tok := caller(c); !tok.Role.Staff() {
+		owner = tok.ID
+	}
+	list, err := s.cfg.Auth.Assignments(c.Request().Context(), owner)
+	if err != nil {
+		return err
+	}
+	out := assignmentListJSON{Assignments: make([]assignmentJSON, 0, len(list))}
+	for _, a := range list {
+		out.Assignments = append(out.Assignments, assignmentView(a))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// getAssignment shows one; a candidate asking for another's gets 404.
+func (s *Server) getAssignment(c echo.Context) error {
+	a, err := s.cfg.Auth.Assignment(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if tok := caller(c); !tok.Role.Staff() && a.Token != tok.ID {
+		return grader.Errorf(grader.ENOTFOUND, "assignment not found")
+	}
+	return c.JSON(http.StatusOK, assignmentView(a))
+}
+
+// bindJSON decodes a JSON body strictly: unknown fields and trailing data
+// are errors, so that a typo in a field name is not silently ignored.
+func bindJSON(c echo.Context, v any) error {
+	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be application/json")
+	}
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyJSONError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return grader.Errorf(grader.EINVALID, "the body must hold one JSON object")
+	}
+	return nil
+}
+
+func bodyJSONError(err error) error {
+	var merr *http.MaxBytesError
+	if errors.As(err, &merr) {
+		return tooLarge(merr.Limit)
+	}
+	return grader.Wrap(err, grader.EINVALID, "malformed JSON body: %s", truncate(err.Error(), 200))
+}

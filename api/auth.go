@@ -1,0 +1,144 @@
+package api
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+const ctxToken = "djgrade.token"
+
+// Defaults of the per-token rate limit.
+const (
+	DefaultRatePerSecond = 20
+	DefaultRateBurst     = 40
+)
+
+// authenticate requires "Authorization: Bearer <token>" naming an unrevoked
+// token, and keeps the token in the context. Every failure is the same 401:
+// which of missing, unknown or revoked it was helps only an attacker.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		scheme, secret, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="djgrade"`)
+			return grader.Errorf(grader.EUNAUTHORIZED, "an API token is required: Authorization: Bearer <token>")
+		}
+		if s.cfg.Auth == nil {
+			// A server built without a token store serves no /api/v1 route.
+			return grader.Errorf(grader.EUNAUTHORIZED, "this server has no API tokens configured")
+		}
+		tok, err := s.cfg.Auth.TokenBySecret(c.Request().Context(), strings.TrimSpace(secret))
+		if err != nil {
+			if grader.ErrorCode(err) == grader.EUNAUTHORIZED {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="djgrade", error="invalid_token"`)
+			}
+			return err
+		}
+		c.Set(ctxToken, tok)
+		if wait, ok := s.limiter.take(tok.ID, time.Now()); !ok {
+			return &retryError{
+				err:   grader.Errorf(grader.ERATELIMIT, "too many requests with this token; slow down"),
+				after: wait,
+			}
+		}
+		return next(c)
+	}
+}
+
+// require lets only the given roles through; others get 403. It runs after
+// authenticate.
+func require(roles ...grader.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			tok := caller(c)
+			for _, r := range roles {
+				if tok != nil && tok.Role == r {
+					return next(c)
+				}
+			}
+			return grader.Errorf(grader.EFORBIDDEN, "this token's role may not do that")
+		}
+	}
+}
+
+// staff lets admins and interviewers through.
+var staff = require(grader.RoleAdmin, grader.RoleInterviewer)
+
+// caller returns the authenticated token of the request, or nil.
+func caller(c echo.Context) *grader.Token {
+	t, _ := c.Get(ctxToken).(*grader.Token)
+	return t
+}
+
+// retryError is an error whose response carries Retry-After.
+type retryError struct {
+	err   error
+	after time.Duration
+}
+
+func (r *retryError) Error() string { return r.err.Error() }
+func (r *retryError) Unwrap() error { return r.err }
+
+// retryAfterSeconds renders a wait as Retry-After's whole seconds, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
+}
+
+// limiter is a token bucket per API token, in memory: a restart forgives
+// everyone, which is fine for a limit meant to stop runaway clients.
+type limiter struct {
+	mu      sync.Mutex
+	rate    float64 // tokens added per second
+	burst   float64
+	buckets map[string]*bucket
+	lastGC  time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
+}
+
+// take spends one request of key's bucket; when it is empty it returns how
+// long until one is available and false.
+func (l *limiter) take(key string, now time.Time) (time.Duration, bool) {
+	if l == nil || l.rate <= 0 {
+		return 0, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastGC) > time.Minute {
+		// A full bucket is the same as none: dropping them bounds memory
+		// by the tokens active in the last minute or so.
+		for k, b := range l.buckets {
+			if now.Sub(b.last).Seconds()*l.rate >= l.burst {
+				delete(l.buckets, k)
+			}
+		}
+		l.lastGC = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
+	}
+	b.tokens--
+	return 0, true
+}

@@ -1,0 +1,57 @@
+package api
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"io/fs"
+	"mime"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// sendTarGz answers with files as a gzip'd tar to be saved as name.
+func sendTarGz(c echo.Context, name string, files []grader.File) error {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	if err := grader.WriteTar(gz, files); err != nil {
+		return grader.Wrap(err, grader.EINTERNAL, "cannot pack the files")
+	}
+	if err := gz.Close(); err != nil {
+		return grader.Wrap(err, grader.EINTERNAL, "cannot pack the files")
+	}
+	return sendFile(c, name, "application/gzip", buf.Bytes())
+}
+
+// sendZip answers with files as a zip archive to be saved as name.
+func sendZip(c echo.Context, name string, files []grader.File) error {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		h := &zip.FileHeader{Name: f.Path, Method: zip.Deflate}
+		mode := fs.FileMode(0o644)
+		if f.Exec {
+			mode = 0o755
+		}
+		h.SetMode(mode)
+		w, err := zw.CreateHeader(h)
+		if err == nil {
+			_, err = w.Write(f.Data)
+		}
+		if err != nil {
+			return grader.Wrap(err, grader.EINTERNAL, "cannot pack the files")
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return grader.Wrap(err, grader.EINTERNAL, "cannot pack the files")
+	}
+	return sendFile(c, name, "application/zip", buf.Bytes())
+}
+
+func sendFile(c echo.Context, name, ctype string, data []byte) error {
+	c.Response().Header().Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	return c.Blob(http.StatusOK, ctype, data)
+}
