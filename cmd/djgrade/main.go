@@ -31,6 +31,8 @@ Usage:
   djgrade grade      --exercise ID [--json] PATH      (PATH: a project folder, .zip, .tar.gz or .tgz)
   djgrade exercises  list [--json]
   djgrade exercises  validate [--repeat N] [--parallel N] [--json] [ID...]
+  djgrade token      create --role admin|interviewer|candidate [--name N] [--data DIR | --server URL --token T]
+  djgrade token      list|revoke ID [--data DIR | --server URL --token T]
   djgrade image      build [--rebuild] [--no-pull]
   djgrade takehome   create --exercise ID --candidate-login LOGIN --repo OWNER/NAME [--deadline RFC3339]
   djgrade backup     [--data ./data] [--server URL] FILE
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runImage(ctx, rest, stdout, stderr)
 	case "backup":
 		err = runBackup(ctx, rest, stdout, stderr)
+	case "token":
+		err = runToken(ctx, rest, stdout, stderr)
 	default:
 		err = &exitError{2, fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
 	}

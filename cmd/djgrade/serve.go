@@ -136,9 +136,14 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	if err != nil {
 		return nil, err
 	}
+	if err := bootstrapAdmin(ctx, store, cfg.AdminToken, logger); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	httpAPI := api.New(api.Config{
 		Grader:  svc,
 		Catalog: catalog,
+		Auth:    store,
 		Logger:  logger,
 		ReadyCheck: api.ReadyChecks(
 			api.Check{Name: "docker", Fn: sb.Ping},
