@@ -285,10 +285,13 @@ func (s *Server) getSubmission(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if w := c.QueryParam("wait"); w != "" && !sub.Status.Final() {
+	if w := c.QueryParam("wait"); w != "" {
 		d, err := time.ParseDuration(w)
 		if err != nil || d < 0 {
 			return grader.Errorf(grader.EINVALID, "wait must be a duration such as 30s")
+		}
+		if sub.Status.Final() {
+			return c.JSON(http.StatusOK, s.view(c, sub))
 		}
 		if sub, err = s.waitFinal(c, sub, min(d, maxWait)); err != nil {
 			return err
