@@ -99,16 +99,19 @@ type RefusedFile struct {
 
 // Result is the graded outcome of a submission.
 type Result struct {
-	Score      int              `json:"score"`
-	MaxScore   int              `json:"max_score"`
-	Verdict    Verdict          `json:"verdict"`
-	Reason     string           `json:"reason"`
-	Categories []CategoryScore  `json:"categories"`
-	Tests      []TestResult     `json:"tests"`
-	Refused    []RefusedFile    `json:"refused,omitempty"`
-	Log        string           `json:"log,omitempty"`
-	Timings    map[string]int64 `json:"timings_ms,omitempty"`
-	ExitCode   int              `json:"exit_code"`
+	Score      int             `json:"score"`
+	MaxScore   int             `json:"max_score"`
+	Verdict    Verdict         `json:"verdict"`
+	Reason     string          `json:"reason"`
+	Categories []CategoryScore `json:"categories"`
+	Tests      []TestResult    `json:"tests"`
+	Refused    []RefusedFile   `json:"refused,omitempty"`
+	// Findings are places in the candidate's files that reach into the
+	// grader (see Scan); any makes the verdict tampered.
+	Findings []Finding        `json:"findings,omitempty"`
+	Log      string           `json:"log,omitempty"`
+	Timings  map[string]int64 `json:"timings_ms,omitempty"`
+	ExitCode int              `json:"exit_code"`
 }
 
 // CategoryScore is the score within one rubric category.

@@ -338,8 +338,24 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	progress("scoring")
 	res := Score(ex, out, key)
 	res.Refused = refused
+	// A tripwire beside the signed report: code that imports the test
+	// runner's or djgrade's machinery is trying the grader, not the task.
+	if findings := Scan(candidateFiles(ex, files)); len(findings) > 0 {
+		res.fail(VerdictTampered, fmt.Sprintf("the submission reaches into the grader: %s at %s:%d", findings[0].What, findings[0].Path, findings[0].Line))
+		res.Findings = findings
+	}
 	res.Timings["total"] = time.Since(start).Milliseconds()
 	return res, nil
+}
+
+// candidateFiles returns the candidate's files that Assemble applies.
+func candidateFiles(ex *Exercise, files []File) []File {
+	starter, err := StarterFiles(ex)
+	if err != nil {
+		return files
+	}
+	applied, _ := Apply(ex, starter, StripWrapper(files, starter))
+	return applied
 }
 
 // String renders a verdict for people.

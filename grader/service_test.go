@@ -155,3 +155,25 @@ func TestServiceSubmitValidation(t *testing.T) {
 		t.Fatalf("refused submissions were stored: %d", len(list))
 	}
 }
+
+func TestGradeScanTripwire(t *testing.T) {
+	svc, _ := newService(t, &fakeSandbox{})
+	ex := testExercise()
+	clean, err := svc.Grade(context.Background(), ex, []grader.File{{Path: "app/views.py", Data: []byte("import json\n")}}, "t1", nil)
+	if err != nil || clean.Verdict != grader.VerdictPassed || len(clean.Findings) != 0 {
+		t.Fatalf("clean answer: %v %+v", err, clean)
+	}
+	// The sandbox reports full marks; the candidate's file reaches into pytest.
+	res, err := svc.Grade(context.Background(), ex, []grader.File{{Path: "app/views.py", Data: []byte("import json\nfrom _pytest import runner\n")}}, "t2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != grader.VerdictTampered || res.Score != 0 || len(res.Findings) != 1 || res.Findings[0].Line != 2 {
+		t.Fatalf("got %s %d %+v", res.Verdict, res.Score, res.Findings)
+	}
+	// A file the grader refused is not the candidate's code and is not scanned.
+	res, err = svc.Grade(context.Background(), ex, []grader.File{{Path: "app/views.py", Data: []byte("x = 1\n")}, {Path: "tests/conftest.py", Data: []byte("import _pytest\n")}}, "t3", nil)
+	if err != nil || res.Verdict != grader.VerdictPassed || len(res.Refused) != 1 {
+		t.Fatalf("refused file scanned: %v %+v", err, res)
+	}
+}
