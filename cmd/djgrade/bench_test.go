@@ -54,6 +54,12 @@ func BenchmarkGradeVsPlainPytest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The plain run reads the hidden tests as ordinary files.
+	hidden, err := grader.HiddenFiles(ex)
+	if err != nil {
+		b.Fatal(err)
+	}
+	workspace = append(workspace, hidden...)
 
 	var grade, plain, inside time.Duration
 	b.ResetTimer()
