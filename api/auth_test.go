@@ -489,7 +489,9 @@ func TestQueueFullAndRateLimit(t *testing.T) {
 // the event stream delivers running, then finished.
 func TestWaitAndEvents(t *testing.T) {
 	sb := &gateSandbox{release: make(chan struct{}), started: make(chan string, 4)}
-	w := newWorld(t, sb, true, nil)
+	// The workers start once the stream is open, so that the stream sees
+	// the submission queued and every change after.
+	w := newWorld(t, sb, false, nil)
 	_, sub := w.submit(t, grader.ModePractice, nil)
 	id := sub["id"].(string)
 
@@ -519,6 +521,21 @@ func TestWaitAndEvents(t *testing.T) {
 			}
 		}
 	}()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(events)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no first event")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	workers := make(chan struct{})
+	go func() { defer close(workers); w.svc.Run(ctx) }()
+	defer func() { cancel(); <-workers }()
 	select {
 	case <-sb.started:
 	case <-time.After(10 * time.Second):
