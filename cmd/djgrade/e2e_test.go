@@ -206,6 +206,32 @@ func TestServeGradesAnUploadEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A regrade through the real sandbox keeps the first result in the
+	// history and ends with a second full-marks result; ?wait blocks for it.
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/submissions/"+id+"/regrade", nil)
+	req.Header.Set("Authorization", "Bearer "+e2eAdminToken)
+	rres, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rres.Body.Close()
+	if rres.StatusCode != http.StatusAccepted {
+		t.Fatalf("regrade: %d", rres.StatusCode)
+	}
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		_, got = getJSON(t, base+"/api/v1/submissions/"+id+"?wait=50s")
+		if got["status"] == "done" || got["status"] == "error" || time.Now().After(deadline) {
+			break
+		}
+	}
+	hist, _ := got["history"].([]any)
+	if got["status"] != "done" || got["verdict"] != "passed" || len(hist) != 1 || hist[0].(map[string]any)["verdict"] != "passed" {
+		t.Fatalf("regraded: %v", got)
+	}
+	if stored, _ := srv.store.Submission(ctx, id); stored == nil || stored.Attempts != 2 || len(stored.History) != 1 {
+		t.Fatalf("stored after regrade: %+v", stored)
+	}
+
 	// Garbage gets a clear 4xx and stores nothing.
 	before, _ := srv.store.ListSubmissions(ctx, grader.SubmissionFilter{})
 	resp, body := upload(t, base, map[string]string{"exercise": "n-plus-one", "candidate": "Mallory"}, "x.zip", []byte("definitely not a zip"))
