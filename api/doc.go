@@ -2,15 +2,13 @@
 // submissions as archives, reports their grading, lists the exercise
 // catalog, and answers liveness and readiness probes.
 //
-// Routes:
-//
-//	POST /api/v1/submissions       multipart/form-data: exercise, candidate, archive (file)
-//	                               -> 202, Location: /api/v1/submissions/{id}, submission JSON
-//	GET  /api/v1/submissions/{id}  -> 200 submission JSON
-//	GET  /api/v1/exercises         -> 200 {"exercises": [summary, ...]}
-//	GET  /api/v1/exercises/{id}    -> 200 summary + version, editable, prompt (markdown)
-//	GET  /healthz                  -> 200 {"status":"ok"} while the process serves
-//	GET  /readyz                   -> 200 {"status":"ready"}, or 503 when Config.ReadyCheck fails
+// Routes: api/openapi.yaml describes every route (served at
+// /api/v1/openapi.yaml; a test checks it against the router both ways), and
+// Server.routes registers them. Every /api/v1 route authenticates a bearer
+// token (auth.go): admin manages tokens; interviewer sees every submission
+// and result and creates assignments; candidate submits to
+// assigned exercises and sees only its own submissions, rendered by the
+// assignment's mode (view in submissions.go). /healthz and /readyz are open.
 //
 // A submission's JSON holds id, exercise, candidate, status (queued, running,
 // done, error, cancelled), score, max_score and verdict (null until done),
@@ -18,8 +16,8 @@
 // and finished_at (null until set), categories [{name, score, max_score}],
 // tests [{name, category, outcome, points, max_points, message, queries,
 // hidden, duration}] and refused [{path, reason}]. Messages of hidden tests
-// are blank unless Config.RevealHidden is set; node ids, logs, attempts and
-// timings are never shown.
+// are shown to staff only; node ids, attempts and timings are never shown,
+// and logs only on the staff-only logs route.
 //
 // An exercise summary holds id, title, summary, max_score, topics,
 // difficulty, time_budget (a Go duration such as "45m", "" if none),
