@@ -340,9 +340,14 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	res.Refused = refused
 	// A tripwire beside the signed report: code that imports the test
 	// runner's or djgrade's machinery is trying the grader, not the task.
+	// A run stopped at a limit keeps that verdict: it says how the run
+	// ended, and scores nothing either way.
 	if findings := Scan(candidateFiles(ex, files)); len(findings) > 0 {
-		res.fail(VerdictTampered, fmt.Sprintf("the submission reaches into the grader: %s at %s:%d", findings[0].What, findings[0].Path, findings[0].Line))
 		res.Findings = findings
+		switch res.Verdict {
+		case VerdictPassed, VerdictFailed, VerdictError:
+			res.fail(VerdictTampered, fmt.Sprintf("the submission reaches into the grader: %s at %s:%d", findings[0].What, findings[0].Path, findings[0].Line))
+		}
 	}
 	res.Timings["total"] = time.Since(start).Milliseconds()
 	return res, nil
