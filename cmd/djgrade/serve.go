@@ -136,7 +136,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	if err != nil {
 		return nil, err
 	}
-	if err := bootstrapAdmin(ctx, store, cfg.AdminToken, logger); err != nil {
+	if err := bootstrapAdmin(ctx, store, cfg.AdminToken, logger, progress); err != nil {
 		ln.Close()
 		return nil, err
 	}

@@ -21,8 +21,19 @@ import (
 // the store (its hash only), so that a fresh deployment has someone who can
 // issue the other tokens. An empty secret does nothing; a short one is
 // refused, because it would be guessable.
-func bootstrapAdmin(ctx context.Context, store *bolt.Store, secret string, log *slog.Logger) error {
+func bootstrapAdmin(ctx context.Context, store *bolt.Store, secret string, log *slog.Logger, announce io.Writer) error {
 	if secret == "" {
+		// A new store with no token at all could never be used: make the
+		// first admin token and show its secret this once.
+		tokens, err := store.Tokens(ctx)
+		if err != nil || len(tokens) > 0 {
+			return err
+		}
+		secret = grader.NewSecret()
+		if err := store.CreateToken(ctx, &grader.Token{Name: "first admin", Role: grader.RoleAdmin, Hash: grader.HashSecret(secret)}); err != nil {
+			return err
+		}
+		fmt.Fprintf(announce, "djgrade: a new store: created the first admin token (shown once, keep it):\n\n    %s\n\n", secret)
 		return nil
 	}
 	if len(secret) < grader.MinTokenLen {
