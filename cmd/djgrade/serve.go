@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/djgrade/djgrade/api"
+	"github.com/djgrade/djgrade/api/web"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
 	"github.com/djgrade/djgrade/sandbox"
@@ -158,6 +159,14 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	svc.Listen(metrics.Observe)
 	metrics.Mount(httpAPI)
 	mountBackup(httpAPI.Echo(), store, cfg.AdminToken)
+	// The dashboard and the candidates' pages (/ui/), ahead of the API's
+	// middleware: they set their own CSP, body caps and timeouts.
+	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	dashboard.Mount(httpAPI.Echo())
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	if err := wireGitHub(wctx, cfg.GitHub, ln.Addr().String(), httpAPI, svc, store, catalog, logger); err != nil {
 		cancel()

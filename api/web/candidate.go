@@ -1,0 +1,364 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// myAssignments lists the signed-in candidate's assignments (staff see
+// every assignment on their own page).
+func (h *Handler) myAssignments(w http.ResponseWriter, r *http.Request) {
+	s := sessionOf(r)
+	if s.Staff() {
+		http.Redirect(w, r, Prefix+"/assignments", http.StatusSeeOther)
+		return
+	}
+	list, err := h.cfg.Auth.Assignments(r.Context(), s.tokenID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	type row struct {
+		A  *grader.Assignment
+		Ex *grader.Exercise
+	}
+	var rows []row
+	for _, a := range list {
+		ex, _ := h.cfg.Catalog.Exercise(a.Exercise)
+		rows = append(rows, row{A: a, Ex: ex})
+	}
+	h.render(w, r, http.StatusOK, "myassignments", &page{Title: "Your assignments", Nav: "mine", Data: rows})
+}
+
+// ownAssignment returns the path's assignment if the session may see it:
+// its candidate, or staff (who see a read-only preview). Anyone else gets
+// the same 404 as for an id that does not exist.
+func (h *Handler) ownAssignment(r *http.Request) (*grader.Assignment, *grader.Exercise, error) {
+	id := r.PathValue("id")
+	notFound := grader.Errorf(grader.ENOTFOUND, "there is no such assignment")
+	if id == "" || len(id) > 128 {
+		return nil, nil, notFound
+	}
+	a, err := h.cfg.Auth.Assignment(r.Context(), id)
+	if err != nil {
+		if grader.ErrorCode(err) == grader.ENOTFOUND {
+			return nil, nil, notFound
+		}
+		return nil, nil, err
+	}
+	s := sessionOf(r)
+	if !s.Staff() && a.Token != s.tokenID {
+		return nil, nil, notFound
+	}
+	ex, err := h.cfg.Catalog.Exercise(a.Exercise)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, ex, nil
+}
+
+type assignmentData struct {
+	A       *grader.Assignment
+	Ex      *grader.Exercise
+	Subs    []*grader.Submission
+	Preview bool
+	Late    bool
+	Nonce   string
+	Error   string
+	Accept  string
+	MaxSize string
+}
+
+func (h *Handler) assignment(w http.ResponseWriter, r *http.Request) {
+	h.renderAssignment(w, r, http.StatusOK, "")
+}
+
+func (h *Handler) renderAssignment(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	a, ex, err := h.ownAssignment(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	s := sessionOf(r)
+	d := assignmentData{A: a, Ex: ex, Preview: s.Staff(), Late: a.LateAt(h.cfg.Now()), Nonce: randomID(), Error: msg,
+		Accept: ".zip,.tar.gz,.tgz", MaxSize: grader.FormatBytes(h.cfg.MaxUploadBytes)}
+	if !s.Staff() {
+		h.opened.mark(a.ID, h.cfg.Now())
+	}
+	subs, err := h.cfg.Grader.ListSubmissions(r.Context(), grader.SubmissionFilter{Owner: a.Token, Exercise: a.Exercise, Limit: 100})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, sub := range subs {
+		if sub.Assignment == a.ID {
+			d.Subs = append(d.Subs, sub)
+		}
+	}
+	h.render(w, r, status, "assignment", &page{Title: ex.Title, Nav: "mine", Data: d})
+}
+
+// starter downloads the starter project (public tests included; hidden
+// tests, solutions and variants live elsewhere in the exercise).
+func (h *Handler) starter(w http.ResponseWriter, r *http.Request) {
+	_, ex, err := h.ownAssignment(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	files, err := grader.StarterFiles(ex)
+	if err != nil {
+		h.fail(w, r, grader.Wrap(err, grader.EINTERNAL, "read the starter"))
+		return
+	}
+	data, err := zipFiles(files)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": ex.ID + "-starter.zip"}))
+	_, _ = w.Write(data)
+}
+
+// submit takes the candidate's upload under the assignment.
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
+	a, _, err := h.ownAssignment(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	s := sessionOf(r)
+	if s.Staff() {
+		h.fail(w, r, grader.Errorf(grader.EFORBIDDEN, "staff preview assignments; only the candidate submits"))
+		return
+	}
+	form, err := readUpload(r)
+	if err != nil {
+		if !validCSRF(s, form.csrf) {
+			h.fail(w, r, errCSRF)
+			return
+		}
+		h.renderAssignment(w, r, statusOf[grader.ErrorCode(err)], grader.ErrorMessage(err))
+		return
+	}
+	if !validCSRF(s, form.csrf) {
+		h.fail(w, r, errCSRF)
+		return
+	}
+	files, err := grader.ReadArchive(bytes.NewReader(form.archive), h.cfg.ArchiveLimits)
+	if err != nil {
+		msg := "The file cannot be read; upload a .zip, .tar.gz or .tgz archive."
+		var gerr *grader.Error
+		if errors.As(err, &gerr) && gerr.Code != grader.EINTERNAL {
+			msg = gerr.Message
+		}
+		h.renderAssignment(w, r, http.StatusBadRequest, msg)
+		return
+	}
+	sub, err := h.cfg.Grader.Create(r.Context(), grader.SubmitRequest{
+		Exercise: a.Exercise, Candidate: a.Candidate, Files: files,
+		Source: &grader.Source{Kind: grader.SourceUpload}, Owner: s.tokenID, Assignment: a.ID,
+		Late: a.LateAt(h.cfg.Now()), IdempotencyKey: "web:" + form.nonce,
+	})
+	if err != nil {
+		code := grader.ErrorCode(err)
+		if code == grader.EINTERNAL {
+			h.fail(w, r, err)
+			return
+		}
+		h.renderAssignment(w, r, statusOf[code], grader.ErrorMessage(err))
+		return
+	}
+	http.Redirect(w, r, Prefix+"/a/"+url.PathEscape(a.ID)+"/s/"+url.PathEscape(sub.ID), http.StatusSeeOther)
+}
+
+type uploadForm struct {
+	csrf, nonce string
+	archive     []byte
+}
+
+// readUpload streams the multipart form (nothing spooled to disk; the body
+// cap bounds the archive) and keeps the fields the upload form has.
+func readUpload(r *http.Request) (uploadForm, error) {
+	var u uploadForm
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return u, grader.Errorf(grader.EINVALID, "the form must be sent as multipart/form-data")
+	}
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	hasArchive := false
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var merr *http.MaxBytesError
+			if errors.As(err, &merr) {
+				return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", grader.FormatBytes(merr.Limit))
+			}
+			return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
+		}
+		switch part.FormName() {
+		case fieldCSRF, "nonce":
+			b, err := io.ReadAll(io.LimitReader(part, 256))
+			if err != nil {
+				return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
+			}
+			if part.FormName() == fieldCSRF {
+				u.csrf = string(b)
+			} else {
+				u.nonce = string(b)
+			}
+		case "archive":
+			b, err := io.ReadAll(part)
+			if err != nil {
+				var merr *http.MaxBytesError
+				if errors.As(err, &merr) {
+					return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", grader.FormatBytes(merr.Limit))
+				}
+				return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
+			}
+			u.archive, hasArchive = b, part.FileName() != ""
+		}
+		_ = part.Close()
+	}
+	if !hasArchive || len(u.archive) == 0 {
+		return u, grader.Errorf(grader.EINVALID, "choose an archive (.zip, .tar.gz or .tgz) to upload")
+	}
+	if u.nonce == "" || len(u.nonce) > 64 || strings.ContainsFunc(u.nonce, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		u.nonce = randomID()
+	}
+	return u, nil
+}
+
+// candidateResult is a submission as its candidate may see it under the
+// assignment's mode. It is built here, field by field, so that nothing
+// hidden (a check's message, the log, node ids) can reach the template.
+type candidateResult struct {
+	ID, Status             string
+	CreatedAt              time.Time
+	Late                   bool
+	Final, Done, Failed    bool
+	Score, MaxScore        int
+	Verdict, Reason, Error string
+	Mode                   string
+	Categories             []grader.CategoryScore
+	Public                 []publicTest
+	Checks                 []checkOutcome
+	FailedChecks           []string
+	Refused                []grader.RefusedFile
+}
+
+type publicTest struct {
+	Name, Outcome, Message string
+	Queries                int
+}
+
+type checkOutcome struct {
+	Name, Outcome, Category string
+	Points, MaxPoints       int
+}
+
+func candidateView(sub *grader.Submission, mode string) candidateResult {
+	out := candidateResult{ID: sub.ID, Status: string(sub.Status), CreatedAt: sub.CreatedAt, Late: sub.Late, Final: sub.Status.Final(), Mode: mode, Refused: sub.Refused}
+	switch sub.Status {
+	case grader.StatusError:
+		out.Failed = true
+		out.Error = "Grading failed on the server. This is not your fault; the interviewer can regrade it."
+	case grader.StatusCancelled:
+		out.Error = "This submission was cancelled before it was graded."
+	}
+	r := sub.Result
+	if r == nil || sub.Status != grader.StatusDone {
+		return out
+	}
+	out.Done = true
+	out.Score, out.MaxScore, out.Verdict, out.Reason = r.Score, r.MaxScore, string(r.Verdict), r.Reason
+	out.Categories = r.Categories
+	if len(r.Refused) > 0 {
+		out.Refused = r.Refused
+	}
+	for _, t := range r.Tests {
+		switch {
+		case t.Hidden && mode == grader.ModePractice:
+			out.Checks = append(out.Checks, checkOutcome{Name: t.Name, Outcome: t.Outcome, Category: t.Category, Points: t.Points, MaxPoints: t.MaxPoints})
+		case t.Hidden:
+			if t.Outcome != grader.OutcomePassed {
+				out.FailedChecks = append(out.FailedChecks, t.Name)
+			}
+		case mode == grader.ModePractice:
+			out.Public = append(out.Public, publicTest{Name: t.Name, Outcome: t.Outcome, Message: t.Message, Queries: t.Queries})
+		}
+	}
+	return out
+}
+
+// ownSubmission returns the path's submission if it belongs to the
+// session's candidate under the path's assignment.
+func (h *Handler) ownSubmission(r *http.Request) (*grader.Assignment, *grader.Submission, error) {
+	a, _, err := h.ownAssignment(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	notFound := grader.Errorf(grader.ENOTFOUND, "there is no such submission")
+	sid := r.PathValue("sid")
+	if sid == "" || len(sid) > 128 {
+		return nil, nil, notFound
+	}
+	sub, err := h.cfg.Grader.Submission(r.Context(), sid)
+	if err != nil {
+		if grader.ErrorCode(err) == grader.ENOTFOUND {
+			return nil, nil, notFound
+		}
+		return nil, nil, err
+	}
+	s := sessionOf(r)
+	if sub.Assignment != a.ID || !s.Staff() && sub.Owner != s.tokenID {
+		return nil, nil, notFound
+	}
+	return a, sub, nil
+}
+
+type resultData struct {
+	A   *grader.Assignment
+	Ex  *grader.Exercise
+	R   candidateResult
+	URL string
+}
+
+func (h *Handler) result(w http.ResponseWriter, r *http.Request) {
+	a, sub, err := h.ownSubmission(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if sessionOf(r).Staff() {
+		http.Redirect(w, r, Prefix+"/submissions/"+url.PathEscape(sub.ID), http.StatusSeeOther)
+		return
+	}
+	ex, _ := h.cfg.Catalog.Exercise(a.Exercise)
+	d := resultData{A: a, Ex: ex, R: candidateView(sub, a.Mode), URL: Prefix + "/a/" + url.PathEscape(a.ID) + "/s/" + url.PathEscape(sub.ID)}
+	h.render(w, r, http.StatusOK, "result", &page{Title: "Your submission", Nav: "mine", Script: !sub.Status.Final(), Data: d})
+}
+
+// resultEvents streams the status (never the result) of the candidate's
+// submission; the page reloads to show the result once it is final.
+func (h *Handler) resultEvents(w http.ResponseWriter, r *http.Request) {
+	_, sub, err := h.ownSubmission(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.hub.stream(w, r, sub.ID, sub, h.reread(r), false)
+}

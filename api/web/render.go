@@ -1,0 +1,139 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// page is what every template gets: the layout reads Title, Session, CSRF
+// and Nav; the page's own template reads Data.
+type page struct {
+	Title   string
+	Session *session
+	CSRF    string
+	Nav     string
+	Script  bool
+	Data    any
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"dur": func(a, b time.Time) string {
+		if a.IsZero() || b.IsZero() {
+			return "—"
+		}
+		return b.Sub(a).Round(100 * time.Millisecond).String()
+	},
+	"pct": func(n, of int) int {
+		if of <= 0 {
+			return 0
+		}
+		return n * 100 / of
+	},
+	"markdown": renderMarkdown,
+	"ok":       func(outcome string) bool { return outcome == grader.OutcomePassed },
+	"add":      func(a, b int) int { return a + b },
+}
+
+// parseTemplates parses the layout with each page into a set of its own,
+// so that every page can define "content" and "title".
+func parseTemplates() (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(path.Base(n), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", n, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// render writes a page; the template runs into a buffer first so that a
+// template error becomes a clean error page, not half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	if p.Session == nil {
+		p.Session = sessionOf(r)
+	}
+	if p.CSRF == "" && p.Session != nil {
+		p.CSRF = p.Session.csrf
+	}
+	t, ok := h.pages[name]
+	if !ok {
+		h.fail(w, r, grader.Errorf(grader.EINTERNAL, "no template %q", name))
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		h.log.Error("web: render", "page", name, "err", err)
+		if name != "error" {
+			h.fail(w, r, grader.Errorf(grader.EINTERNAL, "render %s", name))
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// statusOf maps the grader's error codes to HTTP statuses, as the API does.
+var statusOf = map[string]int{
+	grader.EINVALID:      http.StatusBadRequest,
+	grader.ENOTFOUND:     http.StatusNotFound,
+	grader.ECONFLICT:     http.StatusConflict,
+	grader.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	grader.EUNAUTHORIZED: http.StatusUnauthorized,
+	grader.EFORBIDDEN:    http.StatusForbidden,
+	grader.ERATELIMIT:    http.StatusTooManyRequests,
+	grader.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	grader.EINTERNAL:     http.StatusInternalServerError,
+	grader.ENOTIMPL:      http.StatusNotImplemented,
+}
+
+type errorData struct {
+	Status  int
+	Message string
+}
+
+// fail renders an error page. Internal errors show a generic message; the
+// cause goes to the log.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := grader.ErrorCode(err)
+	status, ok := statusOf[code]
+	msg := grader.ErrorMessage(err)
+	if !ok || status == http.StatusInternalServerError {
+		h.log.Error("web: request failed", "path", r.URL.Path, "err", err)
+		status, msg = http.StatusInternalServerError, "Something went wrong on the server. Try again; if it persists, tell the people running djgrade."
+	}
+	if isStream(r) {
+		http.Error(w, msg, status)
+		return
+	}
+	h.render(w, r, status, "error", &page{Title: http.StatusText(status), Session: h.current(r), Data: errorData{Status: status, Message: msg}})
+}

@@ -1,0 +1,335 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// Cookie names. The "__Host-" prefix would pin the cookie to the host but
+// requires Secure, which plain-HTTP deployments cannot set.
+const (
+	cookieSession = "djgrade_session"
+	cookieLogin   = "djgrade_login" // the sign-in form's CSRF value, before any session
+	fieldCSRF     = "csrf"
+)
+
+// session is a signed-in browser. It holds the token's id, never its
+// secret: the secret is used once, at sign-in, and forgotten.
+type session struct {
+	id      string
+	csrf    string
+	tokenID string
+	name    string
+	role    grader.Role
+	created time.Time
+	seen    time.Time
+}
+
+// Staff reports whether the session sees every submission.
+func (s *session) Staff() bool { return s != nil && s.role.Staff() }
+
+// sessions is the in-memory session table: a restart signs everyone out,
+// which costs a candidate one more paste of their token.
+type sessions struct {
+	mu        sync.Mutex
+	byID      map[string]*session
+	idle, max time.Duration
+	now       func() time.Time
+}
+
+func newSessions(idle, max time.Duration, now func() time.Time) *sessions {
+	return &sessions{byID: map[string]*session{}, idle: idle, max: max, now: now}
+}
+
+// randomID returns 32 random bytes as unpadded URL-safe base64.
+func randomID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (ss *sessions) create(tok *grader.Token) *session {
+	now := ss.now()
+	s := &session{id: randomID(), csrf: randomID(), tokenID: tok.ID, name: tok.Name, role: tok.Role, created: now, seen: now}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for id, old := range ss.byID {
+		if ss.expired(old, now) {
+			delete(ss.byID, id)
+		}
+	}
+	ss.byID[s.id] = s
+	return s
+}
+
+func (ss *sessions) expired(s *session, now time.Time) bool {
+	return now.Sub(s.seen) > ss.idle || now.Sub(s.created) > ss.max
+}
+
+// get returns the live session with the id and marks it seen.
+func (ss *sessions) get(id string) *session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byID[id]
+	if !ok {
+		return nil
+	}
+	now := ss.now()
+	if ss.expired(s, now) {
+		delete(ss.byID, id)
+		return nil
+	}
+	s.seen = now
+	cp := *s
+	return &cp
+}
+
+func (ss *sessions) delete(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.byID, id)
+}
+
+// current returns the request's session, or nil. The token behind it is
+// looked up on every request, so that revoking a token ends its sessions.
+func (h *Handler) current(r *http.Request) *session {
+	c, err := r.Cookie(cookieSession)
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return nil
+	}
+	s := h.sessions.get(c.Value)
+	if s == nil {
+		return nil
+	}
+	tok, err := h.cfg.Auth.Token(r.Context(), s.tokenID)
+	if err != nil || tok.Revoked() {
+		h.sessions.delete(s.id)
+		return nil
+	}
+	return s
+}
+
+type sessionKey struct{}
+
+func sessionOf(r *http.Request) *session {
+	s, _ := r.Context().Value(sessionKey{}).(*session)
+	return s
+}
+
+// signedIn requires a session: a GET without one goes to the sign-in page
+// and comes back after; a POST must carry the session's CSRF token.
+func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := h.current(r)
+		if s == nil {
+			if r.Method == http.MethodGet && !isStream(r) {
+				http.Redirect(w, r, Prefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			h.fail(w, r, grader.Errorf(grader.EUNAUTHORIZED, "your session has ended; sign in again"))
+			return
+		}
+		// The upload is multipart: its handler checks the token itself,
+		// after reading the form, before acting on it.
+		if r.Method == http.MethodPost && !strings.HasSuffix(r.URL.Path, "/submit") && !validCSRF(s, r.PostFormValue(fieldCSRF)) {
+			h.fail(w, r, errCSRF)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
+	}
+}
+
+// errCSRF refuses a form without the session's token.
+var errCSRF = grader.Errorf(grader.EFORBIDDEN, "the form has expired or did not come from this site; reload the page and try again")
+
+func validCSRF(s *session, got string) bool {
+	return s != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) == 1
+}
+
+// staff is signedIn for admins and interviewers only; a candidate gets the
+// same 404 as for a page that does not exist.
+func (h *Handler) staff(next http.HandlerFunc) http.HandlerFunc {
+	return h.signedIn(func(w http.ResponseWriter, r *http.Request) {
+		if !sessionOf(r).Staff() {
+			h.fail(w, r, grader.Errorf(grader.ENOTFOUND, "there is no such page"))
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: Prefix + "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+type loginData struct {
+	Next  string
+	Error string
+}
+
+// home sends staff to the submissions and candidates to their assignments.
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	s := h.current(r)
+	switch {
+	case s == nil:
+		http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
+	case s.Staff():
+		http.Redirect(w, r, Prefix+"/submissions", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, Prefix+"/a/", http.StatusSeeOther)
+	}
+}
+
+// loginForm shows the token form. Its CSRF value lives in a cookie of its
+// own (double submit), since there is no session yet.
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	h.renderLogin(w, r, http.StatusOK, safeNext(r.URL.Query().Get("next")), "")
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, next, msg string) {
+	v := randomID()
+	h.setCookie(w, cookieLogin, v, 3600)
+	h.render(w, r, status, "login", &page{Title: "Sign in", CSRF: v, Data: loginData{Next: next, Error: msg}})
+}
+
+// safeNext keeps a redirect target only if it is a path of this site's
+// pages, so that the sign-in form cannot be used as an open redirect.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, Prefix+"/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return ""
+	}
+	return next
+}
+
+// login exchanges a token for a session.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(cookieLogin)
+	form := r.PostFormValue(fieldCSRF)
+	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
+		h.fail(w, r, errCSRF)
+		return
+	}
+	next := safeNext(r.PostFormValue("next"))
+	ip := clientIP(r)
+	if !h.logins.allow(ip, h.cfg.Now()) {
+		h.renderLogin(w, r, http.StatusTooManyRequests, next, "Too many failed sign-ins from here; wait a minute and try again.")
+		return
+	}
+	secret := strings.TrimSpace(r.PostFormValue("token"))
+	tok, err := h.cfg.Auth.TokenBySecret(r.Context(), secret)
+	if secret == "" || err != nil {
+		if err != nil && grader.ErrorCode(err) != grader.EUNAUTHORIZED {
+			h.fail(w, r, err)
+			return
+		}
+		h.logins.failed(ip, h.cfg.Now())
+		h.renderLogin(w, r, http.StatusUnauthorized, next, "That token is not valid. Check that you pasted all of it.")
+		return
+	}
+	if old, err := r.Cookie(cookieSession); err == nil {
+		h.sessions.delete(old.Value)
+	}
+	s := h.sessions.create(tok)
+	h.setCookie(w, cookieSession, s.id, int(h.cfg.SessionMax.Seconds()))
+	h.setCookie(w, cookieLogin, "", -1)
+	if next == "" {
+		next = Prefix + "/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	h.sessions.delete(sessionOf(r).id)
+	h.setCookie(w, cookieSession, "", -1)
+	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// loginLimiter allows maxFailures failed sign-ins per address per minute.
+// Tokens carry 256 random bits, so this only keeps a guesser from filling
+// the logs.
+type loginLimiter struct {
+	mu   sync.Mutex
+	fail map[string][]time.Time
+}
+
+const maxFailures = 10
+
+func newLoginLimiter() *loginLimiter { return &loginLimiter{fail: map[string][]time.Time{}} }
+
+func (l *loginLimiter) recent(ip string, now time.Time) []time.Time {
+	var keep []time.Time
+	for _, t := range l.fail[ip] {
+		if now.Sub(t) < time.Minute {
+			keep = append(keep, t)
+		}
+	}
+	if keep == nil {
+		delete(l.fail, ip)
+	} else {
+		l.fail[ip] = keep
+	}
+	return keep
+}
+
+func (l *loginLimiter) allow(ip string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent(ip, now)) < maxFailures
+}
+
+func (l *loginLimiter) failed(ip string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fail[ip] = append(l.recent(ip, now), now)
+}
+
+// openedSet remembers when each assignment was first opened by its
+// candidate, for the interviewer's "started" column. It is in memory: after
+// a restart "started" is known again from the first visit or submission.
+type openedSet struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func newOpenedSet() *openedSet { return &openedSet{at: map[string]time.Time{}} }
+
+func (o *openedSet) mark(id string, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.at[id]; !ok {
+		o.at[id] = now
+	}
+}
+
+func (o *openedSet) get(id string) time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.at[id]
+}
+
+// Name is the token's name, shown in the page header.
+func (s *session) Name() string { return s.name }
+
+// Role is the token's role, shown in the page header.
+func (s *session) Role() grader.Role { return s.role }
