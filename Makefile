@@ -8,10 +8,14 @@ BIN := bin/djgrade
 .PHONY: run test setup build image service-image clean
 
 ## setup: install what a fresh Debian machine lacks to build the sandbox image
+## and to run the browser tests (Debian's chromium)
 setup:
 	@command -v debootstrap >/dev/null || { \
 	  echo "djgrade: installing debootstrap (to make the sandbox's base image without a registry)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
+	@command -v chromium >/dev/null || { \
+	  echo "djgrade: installing chromium (headless, for the dashboard's browser tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@command -v docker >/dev/null || { echo "djgrade: a Docker Engine is required"; exit 1; }
 
 ## build: a static binary, so that the service image can hold it on any base

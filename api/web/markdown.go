@@ -9,7 +9,7 @@ import (
 
 // renderMarkdown renders the small subset of markdown that prompts and
 // rubrics use: ATX headings, paragraphs, "-"/"*" and "1." lists, fenced
-// code blocks, and inline code, **strong**, *emphasis* and [links](url).
+// code blocks, pipe tables, and inline code, **strong**, *emphasis* and [links](url).
 // Everything else, raw HTML included, is escaped and shown as text: the
 // source is trusted more than a candidate's code, but a prompt should never
 // be able to run script in an interviewer's browser.
@@ -50,6 +50,23 @@ func renderMarkdown(src string) template.HTML {
 		case trim == "":
 			flushPara()
 			closeList()
+		case strings.HasPrefix(trim, "|") && i+1 < len(lines) && isTableRule(lines[i+1]):
+			flushPara()
+			closeList()
+			b.WriteString("<div class=\"table-wrap\"><table class=\"data\">\n<thead><tr>")
+			for _, c := range tableCells(trim) {
+				b.WriteString("<th scope=\"col\">" + inline(c) + "</th>")
+			}
+			b.WriteString("</tr></thead>\n<tbody>\n")
+			for i += 2; i < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i]), "|"); i++ {
+				b.WriteString("<tr>")
+				for _, c := range tableCells(strings.TrimSpace(lines[i])) {
+					b.WriteString("<td>" + inline(c) + "</td>")
+				}
+				b.WriteString("</tr>\n")
+			}
+			i--
+			b.WriteString("</tbody></table></div>\n")
 		case heading(trim) > 0:
 			flushPara()
 			closeList()
@@ -90,6 +107,25 @@ func renderMarkdown(src string) template.HTML {
 	flushPara()
 	closeList()
 	return template.HTML(b.String())
+}
+
+// isTableRule reports whether line is a table's header rule: |---|:--:|.
+func isTableRule(line string) bool {
+	t := strings.TrimSpace(line)
+	if !strings.HasPrefix(t, "|") || !strings.Contains(t, "-") {
+		return false
+	}
+	return strings.Trim(t, "|-: ") == ""
+}
+
+// tableCells splits a table row on the pipes between cells.
+func tableCells(row string) []string {
+	row = strings.TrimSuffix(strings.TrimPrefix(row, "|"), "|")
+	cells := strings.Split(row, "|")
+	for i := range cells {
+		cells[i] = strings.TrimSpace(cells[i])
+	}
+	return cells
 }
 
 func isWord(s string) bool {

@@ -549,10 +549,10 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestMarkdown(t *testing.T) {
-	got := string(renderMarkdown("# Title\n\nSome *em* and **strong** and `a<b>` and [x](javascript:alert(1)) and [ok](https://example.com).\n<script>alert(1)</script>\n\n- one\n- two_three_four\n\n1. first\n2. second\n\n```python\nif a < b:\n    print('<i>')\n```\n"))
+	got := string(renderMarkdown("# Title\n\nSome *em* and **strong** and `a<b>` and [x](javascript:alert(1)) and [ok](https://example.com).\n<script>alert(1)</script>\n\n- one\n- two_three_four\n\n1. first\n2. second\n\n```python\nif a < b:\n    print('<i>')\n```\n\n| check | points |\n|---|--:|\n| `a` <x> | 2 |\n"))
 	for _, want := range []string{"<h2>Title</h2>", "<em>em</em>", "<strong>strong</strong>", "<code>a&lt;b&gt;</code>",
 		`<a href="https://example.com" rel="noopener noreferrer">ok</a>`, "&lt;script&gt;", "<ul>\n<li>one</li>\n<li>two_three_four</li>\n</ul>",
-		"<ol>\n<li>first</li>", `<pre><code class="language-python">if a &lt; b:`} {
+		"<ol>\n<li>first</li>", `<pre><code class="language-python">if a &lt; b:`, `<th scope="col">check</th>`, "<td>2</td>", "&lt;x&gt;"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, got)
 		}
