@@ -269,6 +269,14 @@ func TestCrashedServerGradesEveryAcceptedSubmissionOnce(t *testing.T) {
 	// so that the kill lands among uploads, running gradings and results.
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
+		mu.Lock()
+		bad := len(refused)
+		mu.Unlock()
+		if bad > 0 {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("uploads refused: %v", refused)
+		}
 		if n := count(); n >= total/3 {
 			mu.Lock()
 			probe := accepted[0]
