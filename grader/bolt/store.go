@@ -297,6 +297,12 @@ func (s *Store) Count(ctx context.Context, st grader.Status) (int, error) {
 	return n, nil
 }
 
+// SetNoSync turns fsync after each commit off (true) or back on (false),
+// for bulk loads such as imports and benchmarks: with it off, a crash of
+// the machine may lose the last commits. Call it only while no transaction
+// runs; production never turns it off.
+func (s *Store) SetNoSync(off bool) { s.db.NoSync = off }
+
 // Close releases the file and its lock.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
