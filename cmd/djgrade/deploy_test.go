@@ -48,7 +48,7 @@ func TestServiceImage(t *testing.T) {
 	addr := freeAddr(t)
 	docker(t, "volume", "create", volume)
 	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", volume).Run() })
-	id := docker(t, "run", "-d", "-p", addr+":8080",
+	id := docker(t, "run", "-d", "-p", addr+":8080", "-e", "DJGRADE_ADMIN_TOKEN=admin-"+suffix+suffix+suffix,
 		"-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", volume+":/data", tag)
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", id).Run() })
 	defer func() {
@@ -82,6 +82,12 @@ func TestServiceImage(t *testing.T) {
 		t.Fatalf("grade inside the service container: %v\n%s", err, out)
 	}
 
+	// A backup through the running server, as the README shows.
+	if out, err := exec.Command("docker", "exec", id, "djgrade", "backup", "/data/backup.db").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "streamed from the server") {
+		t.Fatalf("backup inside the service container: %v\n%s", err, out)
+	}
+
 	// docker stop sends SIGTERM: the service drains and exits cleanly.
 	docker(t, "stop", "--time", "60", id)
 	if code := docker(t, "inspect", "--format", "{{.State.ExitCode}}", id); code != "0" {
@@ -89,7 +95,7 @@ func TestServiceImage(t *testing.T) {
 	}
 	// The store outlives the container on its volume.
 	ls := docker(t, "run", "--rm", "--entrypoint", "ls", "-v", volume+":/data", tag, "/data")
-	if !strings.Contains(ls, DBName) {
+	if !strings.Contains(ls, DBName) || !strings.Contains(ls, "backup.db") {
 		t.Fatalf("the volume holds %q, not the store", ls)
 	}
 }
