@@ -385,3 +385,95 @@ func TestCrashedServerGradesEveryAcceptedSubmissionOnce(t *testing.T) {
 		t.Fatalf("interrupted submissions were graded again without a requeue at start")
 	}
 }
+
+// TestSIGTERMDrainsOrRequeues stops a real `djgrade serve` with SIGTERM
+// while it grades: with a grace period longer than a grading, the running
+// ones finish before it exits; with a grace period too short, they are
+// cancelled, left running in the store, and graded once after a restart.
+func TestSIGTERMDrainsOrRequeues(t *testing.T) {
+	skipShort(t)
+	bin := buildBinary(t)
+	catalog := tinyCatalog(t)
+	archive := zipProject(t, "project", []grader.File{{Path: "answer.py", Data: []byte("def answer():\n    return 42\n")}})
+	token := "sigterm-test-admin-token-0123456789"
+	env := []string{"DJGRADE_ADMIN_TOKEN=" + token}
+	for _, tc := range []struct {
+		grace    string
+		finished bool // the running gradings end before the exit
+	}{{"60s", true}, {"1ms", false}} {
+		t.Run("grace="+tc.grace, func(t *testing.T) {
+			data := t.TempDir()
+			addr := freeAddr(t)
+			base := "http://" + addr
+			logPath := filepath.Join(t.TempDir(), "serve.log")
+			defer func() {
+				if t.Failed() {
+					out, _ := os.ReadFile(logPath)
+					t.Logf("server log:\n%s", out)
+				}
+			}()
+			args := []string{"--data", data, "--exercises", catalog, "--concurrency", "2", "--shutdown-grace", tc.grace}
+			p := startProcess(t, bin, addr, logPath, env, args...)
+			var ids []string
+			for i := range 4 {
+				status, id, err := postArchive(base, token, archive, fmt.Sprintf("sigterm %d", i))
+				if err != nil || id == "" {
+					t.Fatalf("upload: %d %v", status, err)
+				}
+				ids = append(ids, id)
+			}
+			// Wait until a grading is under way, then SIGTERM.
+			deadline := time.Now().Add(time.Minute)
+			for statusOf(base, token, ids[0]) != "running" {
+				if time.Now().After(deadline) {
+					t.Fatal("the first submission never started")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.cmd.Wait(); err != nil {
+				t.Fatalf("exit after SIGTERM: %v", err)
+			}
+			store, err := bolt.Open(filepath.Join(data, DBName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := store.Submission(context.Background(), ids[0])
+			store.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.finished && first.Status != grader.StatusDone {
+				t.Fatalf("with grace %s the running grading ended %s", tc.grace, first.Status)
+			}
+			if !tc.finished && first.Status != grader.StatusRunning {
+				t.Fatalf("with grace %s the cancelled grading is %s, want running", tc.grace, first.Status)
+			}
+
+			// The next start grades whatever is left, each once.
+			p = startProcess(t, bin, addr, logPath, env, args...)
+			for _, id := range ids {
+				deadline := time.Now().Add(2 * time.Minute)
+				for statusOf(base, token, id) != "done" {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s not done after the restart", id)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			p.cmd.Wait()
+			store, err = bolt.Open(filepath.Join(data, DBName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			first, _ = store.Submission(context.Background(), ids[0])
+			if want := map[bool]int{true: 1, false: 2}[tc.finished]; first.Attempts != want || len(first.History) != 0 {
+				t.Fatalf("first submission: %d attempts (want %d), %d earlier results", first.Attempts, want, len(first.History))
+			}
+		})
+	}
+}
