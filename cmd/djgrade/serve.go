@@ -48,7 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := serveConfig{Concurrency: runtime.NumCPU()}
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&cfg.Data, "data", "./data", "folder for the store ("+DBName+")")
-	fs.Var(positiveInt{&cfg.Concurrency}, "concurrency", "number of submissions graded at once (default: one per CPU)")
+	fs.Var(positiveInt{&cfg.Concurrency}, "concurrency", "number of submissions graded at once (default here: one per CPU)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text for people, json for programs")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running gradings may take to finish before they are cancelled and left for the next start")
 	addGitHubFlags(fs, &cfg.GitHub)
