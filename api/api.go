@@ -31,8 +31,9 @@ type Grader interface {
 	Cancel(ctx context.Context, id string) (*grader.Submission, error)
 	// Regrade requeues a finished submission, keeping its old result.
 	Regrade(ctx context.Context, id string) (*grader.Submission, error)
-	// Listen registers fn to be told of every change of a submission.
-	Listen(fn func(grader.Event))
+	// Subscribe returns a channel of a submission's events and a function
+	// that ends the subscription.
+	Subscribe(id string) (<-chan grader.Event, func())
 }
 
 // Defaults for Config's zero fields.
@@ -85,7 +86,6 @@ type Server struct {
 	http    *http.Server
 	log     *slog.Logger
 	uploads chan struct{}
-	hub     *hub
 	limiter *limiter
 }
 
@@ -136,11 +136,7 @@ func New(cfg Config) *Server {
 		echo:    echo.New(),
 		log:     cfg.Logger,
 		uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
-		hub:     newHub(),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
-	}
-	if cfg.Grader != nil {
-		cfg.Grader.Listen(s.hub.publish)
 	}
 	e := s.echo
 	e.HideBanner = true

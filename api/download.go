@@ -1,10 +1,8 @@
 package api
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"io/fs"
 	"mime"
 	"net/http"
 
@@ -29,23 +27,7 @@ func sendTarGz(c echo.Context, name string, files []grader.File) error {
 // sendZip answers with files as a zip archive to be saved as name.
 func sendZip(c echo.Context, name string, files []grader.File) error {
 	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range files {
-		h := &zip.FileHeader{Name: f.Path, Method: zip.Deflate}
-		mode := fs.FileMode(0o644)
-		if f.Exec {
-			mode = 0o755
-		}
-		h.SetMode(mode)
-		w, err := zw.CreateHeader(h)
-		if err == nil {
-			_, err = w.Write(f.Data)
-		}
-		if err != nil {
-			return grader.Wrap(err, grader.EINTERNAL, "cannot pack the files")
-		}
-	}
-	if err := zw.Close(); err != nil {
+	if err := grader.WriteZip(&buf, files); err != nil {
 		return grader.Wrap(err, grader.EINTERNAL, "cannot pack the files")
 	}
 	return sendFile(c, name, "application/zip", buf.Bytes())

@@ -82,6 +82,14 @@ func tooLarge(limit int64) error {
 
 // classify turns any error a handler or middleware returned into a status,
 // a code and a message safe to show.
+// StatusOf returns the HTTP status for a grader error code, and false for a
+// code the table lacks. Pages and webhooks answer through it too, so that
+// the table stays the one place codes meet statuses.
+func StatusOf(code string) (int, bool) {
+	status, ok := statusOf[code]
+	return status, ok
+}
+
 func classify(err error) (status int, code, message string) {
 	var (
 		gerr *grader.Error

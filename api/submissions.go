@@ -304,7 +304,7 @@ func (s *Server) getSubmission(c echo.Context) error {
 // by the grader's events rather than polling, and returns the latest state.
 func (s *Server) waitFinal(c echo.Context, sub *grader.Submission, d time.Duration) (*grader.Submission, error) {
 	ctx := c.Request().Context()
-	events, stop := s.hub.subscribe(sub.ID)
+	events, stop := s.cfg.Grader.Subscribe(sub.ID)
 	defer stop()
 	// Re-read after subscribing: an end between the first read and the
 	// subscription would otherwise be missed.
@@ -482,7 +482,7 @@ func (s *Server) submissionEvents(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	events, stop := s.hub.subscribe(sub.ID)
+	events, stop := s.cfg.Grader.Subscribe(sub.ID)
 	defer stop()
 	if sub, err = s.cfg.Grader.Submission(ctx, sub.ID); err != nil {
 		return err

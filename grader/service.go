@@ -49,6 +49,7 @@ type Service struct {
 	drainOnce sync.Once
 	once      sync.Once
 	listeners listeners
+	hub       hub
 }
 
 func (s *Service) init() {

@@ -177,3 +177,48 @@ func TestGradeScanTripwire(t *testing.T) {
 		t.Fatalf("refused file scanned: %v %+v", err, res)
 	}
 }
+
+func TestSubscribe(t *testing.T) {
+	svc, _ := newService(t, &fakeSandbox{})
+	all, stopAll := svc.Subscribe("")
+	defer stopAll()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	defer func() { cancel(); <-done }()
+
+	sub, err := svc.Submit(ctx, "demo", "x", []grader.File{{Path: "app/views.py", Data: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, stopOne := svc.Subscribe(sub.ID)
+	other, stopOther := svc.Subscribe("someone-else")
+	defer stopOther()
+	go func() { svc.Run(ctx); close(done) }()
+
+	next := func(ch <-chan grader.Event) grader.Event {
+		select {
+		case e := <-ch:
+			return e
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event")
+		}
+		return grader.Event{}
+	}
+	if e := next(all); e.Type != grader.EventQueued {
+		t.Fatalf("all: first %s", e.Type)
+	}
+	for _, want := range []string{grader.EventRunning, grader.EventFinished} {
+		if e := next(one); e.Type != want || e.Submission.ID != sub.ID {
+			t.Fatalf("one: %s, want %s", e.Type, want)
+		}
+		if e := next(all); e.Type != want {
+			t.Fatalf("all: %s, want %s", e.Type, want)
+		}
+	}
+	stopOne()
+	select {
+	case e := <-other:
+		t.Fatalf("another submission's subscriber got %s", e.Type)
+	default:
+	}
+}

@@ -2,6 +2,7 @@ package grader
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
@@ -216,4 +217,26 @@ func WriteTar(w io.Writer, files []File) error {
 		}
 	}
 	return tw.Close()
+}
+
+// WriteZip writes files as a zip archive, for people who download a starter
+// or a submission's files.
+func WriteZip(w io.Writer, files []File) error {
+	zw := zip.NewWriter(w)
+	for _, f := range files {
+		h := &zip.FileHeader{Name: f.Path, Method: zip.Deflate}
+		mode := fs.FileMode(0o644)
+		if f.Exec {
+			mode = 0o755
+		}
+		h.SetMode(mode)
+		fw, err := zw.CreateHeader(h)
+		if err != nil {
+			return err
+		}
+		if _, err := fw.Write(f.Data); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
 }

@@ -120,14 +120,14 @@ func (h *Handler) starter(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, grader.Wrap(err, grader.EINTERNAL, "read the starter"))
 		return
 	}
-	data, err := zipFiles(files)
-	if err != nil {
-		h.fail(w, r, err)
+	var buf bytes.Buffer
+	if err := grader.WriteZip(&buf, files); err != nil {
+		h.fail(w, r, grader.Wrap(err, grader.EINTERNAL, "pack the starter"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": ex.ID + "-starter.zip"}))
-	_, _ = w.Write(data)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // submit takes the candidate's upload under the assignment.
@@ -148,7 +148,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, errCSRF)
 			return
 		}
-		h.renderAssignment(w, r, statusOf[grader.ErrorCode(err)], grader.ErrorMessage(err))
+		h.renderAssignment(w, r, statusOf(grader.ErrorCode(err)), grader.ErrorMessage(err))
 		return
 	}
 	if !validCSRF(s, form.csrf) {
@@ -176,7 +176,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.renderAssignment(w, r, statusOf[code], grader.ErrorMessage(err))
+		h.renderAssignment(w, r, statusOf(code), grader.ErrorMessage(err))
 		return
 	}
 	http.Redirect(w, r, Prefix+"/a/"+url.PathEscape(a.ID)+"/s/"+url.PathEscape(sub.ID), http.StatusSeeOther)
@@ -360,5 +360,5 @@ func (h *Handler) resultEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.hub.stream(w, r, sub.ID, sub, h.reread(r), false)
+	h.stream(w, r, sub.ID, sub, h.reread(r), false)
 }

@@ -5,57 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
 )
-
-// hub fans the grader's events out to open event streams. key "" receives
-// every submission's events (the staff table); any other key one
-// submission's.
-type hub struct {
-	mu   sync.Mutex
-	subs map[string]map[chan grader.Event]struct{}
-}
-
-func newHub() *hub { return &hub{subs: map[string]map[chan grader.Event]struct{}{}} }
-
-// publish runs in the grader's goroutine and never blocks: a stream that is
-// behind misses an event, and the page reads the final state on reload.
-func (h *hub) publish(e grader.Event) {
-	if e.Submission == nil {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, key := range []string{"", e.Submission.ID} {
-		for ch := range h.subs[key] {
-			select {
-			case ch <- e:
-			default:
-			}
-		}
-	}
-}
-
-func (h *hub) subscribe(key string) (<-chan grader.Event, func()) {
-	ch := make(chan grader.Event, 32)
-	h.mu.Lock()
-	if h.subs[key] == nil {
-		h.subs[key] = map[chan grader.Event]struct{}{}
-	}
-	h.subs[key][ch] = struct{}{}
-	h.mu.Unlock()
-	return ch, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.subs[key], ch)
-		if len(h.subs[key]) == 0 {
-			delete(h.subs, key)
-		}
-	}
-}
 
 // statusJSON is what a stream says about a submission: enough to update a
 // table row or a progress line, nothing a candidate may not see.
@@ -84,8 +37,8 @@ const (
 // stream writes server-sent events: first the current state of sub (if
 // any), then one "status" event per change that keep accepts, until a
 // final state of sub, maxStream, or the client leaving.
-func (h *hub) stream(w http.ResponseWriter, r *http.Request, key string, first *grader.Submission, reread func(string) *grader.Submission, withScore bool) {
-	events, stop := h.subscribe(key)
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, key string, first *grader.Submission, reread func(string) *grader.Submission, withScore bool) {
+	events, stop := h.cfg.Grader.Subscribe(key)
 	defer stop()
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -159,7 +112,7 @@ func (h *Handler) reread(r *http.Request) func(string) *grader.Submission {
 func (h *Handler) staffEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
 	if id == "" {
-		h.hub.stream(w, r, "", nil, h.reread(r), true)
+		h.stream(w, r, "", nil, h.reread(r), true)
 		return
 	}
 	sub, err := h.cfg.Grader.Submission(r.Context(), id)
@@ -167,5 +120,5 @@ func (h *Handler) staffEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.hub.stream(w, r, sub.ID, sub, h.reread(r), true)
+	h.stream(w, r, sub.ID, sub, h.reread(r), true)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
 )
 
@@ -102,18 +103,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	_, _ = w.Write(buf.Bytes())
 }
 
-// statusOf maps the grader's error codes to HTTP statuses, as the API does.
-var statusOf = map[string]int{
-	grader.EINVALID:      http.StatusBadRequest,
-	grader.ENOTFOUND:     http.StatusNotFound,
-	grader.ECONFLICT:     http.StatusConflict,
-	grader.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	grader.EUNAUTHORIZED: http.StatusUnauthorized,
-	grader.EFORBIDDEN:    http.StatusForbidden,
-	grader.ERATELIMIT:    http.StatusTooManyRequests,
-	grader.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	grader.EINTERNAL:     http.StatusInternalServerError,
-	grader.ENOTIMPL:      http.StatusNotImplemented,
+// statusOf is the API's one table from error codes to HTTP statuses.
+func statusOf(code string) int {
+	if status, ok := api.StatusOf(code); ok {
+		return status
+	}
+	return http.StatusInternalServerError
 }
 
 type errorData struct {
@@ -125,9 +120,9 @@ type errorData struct {
 // cause goes to the log.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := grader.ErrorCode(err)
-	status, ok := statusOf[code]
+	status := statusOf(code)
 	msg := grader.ErrorMessage(err)
-	if !ok || status == http.StatusInternalServerError {
+	if status == http.StatusInternalServerError {
 		h.log.Error("web: request failed", "path", r.URL.Path, "err", err)
 		status, msg = http.StatusInternalServerError, "Something went wrong on the server. Try again; if it persists, tell the people running djgrade."
 	}

@@ -49,8 +49,9 @@ type Grader interface {
 	Cancel(ctx context.Context, id string) (*grader.Submission, error)
 	// Regrade requeues a finished submission, keeping its old result.
 	Regrade(ctx context.Context, id string) (*grader.Submission, error)
-	// Listen registers fn to be told of every change of a submission.
-	Listen(fn func(grader.Event))
+	// Subscribe returns a channel of the events of one submission ("" for
+	// all) and a function that ends the subscription.
+	Subscribe(id string) (<-chan grader.Event, func())
 }
 
 // Prefix is the path every page lives under.
@@ -95,12 +96,11 @@ type Handler struct {
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	sessions *sessions
-	hub      *hub
 	logins   *loginLimiter
 	opened   *openedSet
 }
 
-// New returns a Handler for cfg and registers its listener with the grader.
+// New returns a Handler for cfg.
 func New(cfg Config) (*Handler, error) {
 	if cfg.Grader == nil || cfg.Catalog == nil || cfg.Auth == nil {
 		return nil, errors.New("web: Grader, Catalog and Auth are required")
@@ -133,11 +133,9 @@ func New(cfg Config) (*Handler, error) {
 		mux:      http.NewServeMux(),
 		pages:    pages,
 		sessions: newSessions(cfg.SessionIdle, cfg.SessionMax, cfg.Now),
-		hub:      newHub(),
 		logins:   newLoginLimiter(),
 		opened:   newOpenedSet(),
 	}
-	cfg.Grader.Listen(h.hub.publish)
 	h.routes()
 	return h, nil
 }
