@@ -301,3 +301,27 @@ func integrityReport(t *testing.T, tests []grader.ReportTest, problems ...string
 	}
 	return b
 }
+
+func TestRedactHidden(t *testing.T) {
+	hidden := []grader.File{{Path: "djgrade_hidden/test_h.py", Data: []byte("def test_secret():\n    assert compute_the_answer() == 42, 'distinctive'\n    x = 1\n")}}
+	msg := "AssertionError: boom\nE   leaked:     assert compute_the_answer() == 42, 'distinctive'\nE   x = 1\n"
+	got := grader.RedactHidden(msg, hidden)
+	if strings.Contains(got, "compute_the_answer") || !strings.Contains(got, "AssertionError: boom") || !strings.Contains(got, "x = 1") {
+		t.Fatalf("redacted:\n%s", got)
+	}
+	if grader.RedactHidden("plain message", hidden) != "plain message" {
+		t.Fatal("changed a clean message")
+	}
+}
+
+func TestPublicReasonHidesRunText(t *testing.T) {
+	for _, v := range []grader.Verdict{grader.VerdictPassed, grader.VerdictFailed, grader.VerdictError, grader.VerdictTampered, grader.VerdictInfraError} {
+		r := &grader.Result{Verdict: v, Reason: "SECRET hidden source line", Tests: []grader.TestResult{{Hidden: true, Outcome: "passed"}, {Hidden: true, Outcome: "failed"}}}
+		if got := r.PublicReason(); got == "" || strings.Contains(got, "SECRET") {
+			t.Errorf("%s: %q", v, got)
+		}
+	}
+	if got := grader.PublicName(grader.TestResult{Hidden: true, Name: "djgrade_hidden/x.py::t", NodeID: "djgrade_hidden/x.py::t"}, 2); got != "hidden check 3" {
+		t.Fatalf("PublicName %q", got)
+	}
+}

@@ -339,6 +339,7 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	progress("scoring")
 	res := Score(ex, out, key)
 	res.Refused = refused
+	res.redactPublic(hidden)
 	// A tripwire beside the signed report: code that imports the test
 	// runner's or djgrade's machinery is trying the grader, not the task.
 	// A run stopped at a limit keeps that verdict: it says how the run

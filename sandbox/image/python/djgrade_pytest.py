@@ -634,6 +634,11 @@ def _build(key, hidden_files, load_problems):
         if os.path.basename(path) != "conftest.py":
             ensure_conftests(folder, config)
         source = sources[path]
+        if source is None:
+            raise ImportError("hidden module %s failed to load before" % os.path.relpath(path, root))
+        # The source is dropped once compiled: what stays in memory is code,
+        # so candidate code that walks this closure finds no text to leak.
+        sources[path] = None
         mod = types.ModuleType(module_name(path))
         mod.__file__ = path
         bdict = dict(vars(builtins))
@@ -642,6 +647,7 @@ def _build(key, hidden_files, load_problems):
         tree = ast.parse(source, filename=path)
         rewrite_asserts(tree, source.encode("utf-8"), path, config)
         code = compile(tree, path, "exec", dont_inherit=True)
+        del tree, source
         modules[path] = mod
         sys.modules[mod.__name__] = mod
         try:
