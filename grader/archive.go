@@ -70,7 +70,9 @@ func ReadArchive(r io.Reader, limits ArchiveLimits) ([]File, error) {
 		if zr, err = gzip.NewReader(bytes.NewReader(data)); err != nil {
 			return nil, Wrap(err, EINVALID, "the archive is not a valid gzip stream")
 		}
-		err = c.readTar(zr)
+		// Everything inflated counts, entries left out too: a .git folder
+		// of zeros must not cost the server gigabytes of CPU.
+		err = c.readTar(&inflateLimit{r: zr, left: limits.MaxTotalBytes + int64(limits.MaxFiles)*tarEntryOverhead})
 	case len(data) > 262 && string(data[257:262]) == "ustar":
 		err = c.readTar(bytes.NewReader(data))
 	default:
@@ -121,6 +123,34 @@ func ReadDir(root string, limits ArchiveLimits) ([]File, error) {
 	return c.finish()
 }
 
+// tarEntryOverhead bounds the header and padding bytes of one tar entry
+// (a PAX header and a 512-byte header, rounded up generously).
+const tarEntryOverhead = 4096
+
+// maxEntriesPerFile bounds entries of any kind (folders, links, left-out
+// noise) per regular file allowed.
+const maxEntriesPerFile = 4
+
+// inflateLimit fails a decompressed stream that grows past left bytes.
+type inflateLimit struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *inflateLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errInflated
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+var errInflated = errors.New("inflated past the limit")
+
 // collector gathers validated files under the limits.
 type collector struct {
 	limits ArchiveLimits
@@ -137,6 +167,9 @@ func (c *collector) readZip(data []byte) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return Wrap(err, EINVALID, "the archive is not a valid zip file")
+	}
+	if len(zr.File) > c.limits.MaxFiles*maxEntriesPerFile {
+		return Errorf(ETOOLARGE, "the archive holds more than %d entries", c.limits.MaxFiles*maxEntriesPerFile)
 	}
 	for _, zf := range zr.File {
 		mode := zf.Mode()
@@ -179,12 +212,17 @@ func readZipLink(zf *zip.File) string {
 
 func (c *collector) readTar(r io.Reader) error {
 	tr := tar.NewReader(r)
-	for {
+	for entries := 0; ; entries++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
+		} else if errors.Is(err, errInflated) {
+			return c.inflatedTooMuch()
 		} else if err != nil {
 			return Wrap(err, EINVALID, "the archive is not a valid tar file")
+		}
+		if entries >= c.limits.MaxFiles*maxEntriesPerFile {
+			return Errorf(ETOOLARGE, "the archive holds more than %d entries", c.limits.MaxFiles*maxEntriesPerFile)
 		}
 		switch h.Typeflag {
 		case tar.TypeReg, tar.TypeRegA:
@@ -248,7 +286,9 @@ func (c *collector) add(name string, r io.Reader, exec bool) error {
 	}
 	budget := min(c.limits.MaxFileBytes, c.limits.MaxTotalBytes-c.total)
 	data, err := io.ReadAll(io.LimitReader(r, budget+1))
-	if err != nil {
+	if errors.Is(err, errInflated) {
+		return c.inflatedTooMuch()
+	} else if err != nil {
 		return Wrap(err, EINVALID, "cannot read %q from the archive", p)
 	}
 	if int64(len(data)) > budget {
@@ -261,6 +301,10 @@ func (c *collector) add(name string, r io.Reader, exec bool) error {
 	c.seen[p] = true
 	c.files = append(c.files, File{Path: p, Data: data, Exec: exec})
 	return nil
+}
+
+func (c *collector) inflatedTooMuch() error {
+	return Errorf(ETOOLARGE, "the archive inflates to more than %s", FormatBytes(c.limits.MaxTotalBytes))
 }
 
 func (c *collector) finish() ([]File, error) {

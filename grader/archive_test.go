@@ -237,3 +237,41 @@ func FuzzReadArchive(f *testing.F) {
 		}
 	})
 }
+
+// Entries left out (.git, caches) still cost inflating: a gzip'd tar of a
+// few hundred KiB that inflates to 48 MiB of zeros in .git is refused, not
+// inflated to the end.
+func TestReadArchiveInflateLimitCountsSkippedEntries(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "library/views.py", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+	tw.Write([]byte("x"))
+	const big = 48 << 20
+	tw.WriteHeader(&tar.Header{Name: ".git/objects/pack/big", Mode: 0o644, Size: big, Typeflag: tar.TypeReg})
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < big>>20; i++ {
+		tw.Write(zeros)
+	}
+	tw.Close()
+	zw.Close()
+	if buf.Len() > 1<<20 {
+		t.Fatalf("not compact: %d", buf.Len())
+	}
+	_, err := read(t, buf.Bytes())
+	if grader.ErrorCode(err) != grader.ETOOLARGE || !strings.Contains(grader.ErrorMessage(err), "inflates") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestReadArchiveEntryCount(t *testing.T) {
+	var es []entry
+	for i := 0; i < grader.DefaultArchiveLimits.MaxFiles*4+1; i++ {
+		es = append(es, entry{name: "d" + strings.Repeat("x", i%40) + "/" + string(rune('a'+i%26)) + "/", typeflag: tar.TypeDir})
+	}
+	es = append(es, entry{name: "library/views.py", body: "x"})
+	_, err := read(t, makeTar(t, true, es...))
+	if grader.ErrorCode(err) != grader.ETOOLARGE {
+		t.Fatalf("got %v", err)
+	}
+}
