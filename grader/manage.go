@@ -15,6 +15,29 @@ func (s *Service) maxQueued() int {
 	return s.MaxQueued
 }
 
+// DefaultMaxQueuedPerOwner is the per-token cap of waiting submissions when
+// Service.MaxQueuedPerOwner is zero.
+const DefaultMaxQueuedPerOwner = 5
+
+// MaxAttempts is how many times a submission is started before the grader
+// gives up on it (each attempt ended with the server stopping mid-grade).
+const MaxAttempts = 3
+
+// MaxHistory is how many earlier results a regraded submission keeps.
+const MaxHistory = 10
+
+func (s *Service) maxQueuedPerOwner(req SubmitRequest) int {
+	switch {
+	case req.Assignment == "" || req.Owner == "":
+		return 0
+	case s.MaxQueuedPerOwner == 0:
+		return DefaultMaxQueuedPerOwner
+	case s.MaxQueuedPerOwner < 0:
+		return 0
+	}
+	return s.MaxQueuedPerOwner
+}
+
 // ListSubmissions returns submissions matching the filter, newest first.
 func (s *Service) ListSubmissions(ctx context.Context, filter SubmissionFilter) ([]*Submission, error) {
 	return s.Store.ListSubmissions(ctx, filter)

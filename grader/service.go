@@ -43,6 +43,11 @@ type Service struct {
 	// MaxQueued caps the submissions waiting to be graded: more are refused
 	// with EUNAVAILABLE. Zero means DefaultMaxQueued; negative, no cap.
 	MaxQueued int
+	// MaxQueuedPerOwner caps the submissions a candidate's token (one
+	// submitting under an assignment) may have waiting; zero means
+	// DefaultMaxQueuedPerOwner, negative no cap. Staff trying an exercise
+	// are not capped.
+	MaxQueuedPerOwner int
 
 	wake      chan struct{}
 	draining  chan struct{} // closed by Drain
@@ -125,7 +130,7 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 		Assignment: req.Assignment,
 		Late:       req.Late,
 	}
-	created, err := s.Store.CreateSubmissionWith(ctx, sub, files, CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued()})
+	created, err := s.Store.CreateSubmissionWith(ctx, sub, files, CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued(), MaxQueuedPerOwner: s.maxQueuedPerOwner(req)})
 	if err != nil {
 		return nil, err
 	} else if !created {

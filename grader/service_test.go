@@ -222,3 +222,31 @@ func TestSubscribe(t *testing.T) {
 	default:
 	}
 }
+
+func TestPerCandidateQueueCap(t *testing.T) {
+	svc, _ := newService(t, &fakeSandbox{})
+	svc.MaxQueuedPerOwner = 2
+	ctx := context.Background()
+	files := []grader.File{{Path: "app/views.py", Data: []byte("x")}}
+	req := grader.SubmitRequest{Exercise: "demo", Candidate: "c", Files: files, Owner: "tok_cand", Assignment: "asg_1"}
+	for i := 0; i < 2; i++ {
+		if _, err := svc.Create(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Create(ctx, req); grader.ErrorCode(err) != grader.ERATELIMIT {
+		t.Fatalf("third waiting submission of one candidate: %v", err)
+	}
+	other := req
+	other.Owner = "tok_other"
+	if _, err := svc.Create(ctx, other); err != nil {
+		t.Fatalf("another candidate was held up: %v", err)
+	}
+	staff := req
+	staff.Assignment = ""
+	for i := 0; i < 3; i++ {
+		if _, err := svc.Create(ctx, staff); err != nil {
+			t.Fatalf("staff capped: %v", err)
+		}
+	}
+}

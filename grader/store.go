@@ -72,4 +72,7 @@ type CreateOptions struct {
 	IdempotencyKey string
 	// MaxQueued, if positive, refuses a new submission while that many wait.
 	MaxQueued int
+	// MaxQueuedPerOwner, if positive, refuses (ERATELIMIT) a new submission
+	// of an Owner who has that many waiting: one token cannot fill the queue.
+	MaxQueuedPerOwner int
 }

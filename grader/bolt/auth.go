@@ -327,7 +327,14 @@ func (s *Store) RequeueSubmission(ctx context.Context, idText string) (*grader.S
 			return grader.Errorf(grader.ECONFLICT, "a %s submission cannot be regraded until it ends", sub.Status)
 		}
 		if sub.Result != nil {
-			sub.History = append(sub.History, sub.Result)
+			// History keeps what a timeline shows, not every log: a
+			// submission regraded many times stays a small record.
+			old := *sub.Result
+			old.Log = ""
+			sub.History = append(sub.History, &old)
+			if len(sub.History) > grader.MaxHistory {
+				sub.History = sub.History[len(sub.History)-grader.MaxHistory:]
+			}
 		}
 		sub.Status = grader.StatusQueued
 		sub.Result, sub.Error = nil, ""

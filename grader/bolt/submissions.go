@@ -99,6 +99,13 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 				return grader.Errorf(grader.EUNAVAILABLE, "the grading queue is full (%d waiting); try again later", n)
 			}
 		}
+		if opts.MaxQueuedPerOwner > 0 && rec.Owner != "" {
+			if n, err := ownerQueued(tx, b, rec.Owner, opts.MaxQueuedPerOwner); err != nil {
+				return err
+			} else if n >= opts.MaxQueuedPerOwner {
+				return grader.Errorf(grader.ERATELIMIT, "you have %d submissions waiting to be graded; submit again when one is done", n)
+			}
+		}
 		// The clock is read inside the transaction so that, transactions
 		// being serial, CreatedAt never decreases in key order.
 		now := s.now().UTC()
@@ -417,6 +424,18 @@ func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 				}
 				continue
 			}
+			if sub.Attempts >= grader.MaxAttempts {
+				// Every attempt ended with the server gone: grading it
+				// again would only take the server down again.
+				sub.Status = grader.StatusError
+				sub.FinishedAt = s.now().UTC()
+				sub.Error = fmt.Sprintf("gave up after %d attempts: the server stopped while grading it each time", sub.Attempts)
+				sub.Result = &grader.Result{Verdict: grader.VerdictInfraError, Reason: "djgrade could not grade this submission: " + sub.Error}
+				if err := save(b, key, sub, grader.StatusRunning); err != nil {
+					return err
+				}
+				continue
+			}
 			sub.Status = grader.StatusQueued
 			sub.StartedAt = time.Time{}
 			if err := save(b, key, sub, grader.StatusRunning); err != nil {
@@ -616,6 +635,41 @@ func fieldPrefix(value string) []byte {
 	p := make([]byte, 2, 2+len(value))
 	binary.BigEndian.PutUint16(p, uint16(len(value)))
 	return append(p, value...)
+}
+
+// ownerScanLimit bounds how many of an owner's submissions, newest first,
+// ownerQueued looks at: queued ones are the newest, so a long history of
+// graded ones does not make every create slower.
+const ownerScanLimit = 1000
+
+// ownerQueued counts the owner's queued submissions, stopping at max.
+func ownerQueued(tx *bbolt.Tx, b buckets, owner string, max int) (int, error) {
+	byOwner := tx.Bucket(bucketByOwner)
+	if byOwner == nil {
+		return 0, nil
+	}
+	queue, err := b.index(grader.StatusQueued)
+	if err != nil {
+		return 0, err
+	}
+	prefix := fieldPrefix(owner)
+	// Seek past the owner's last key, then walk back over its keys.
+	end := append(append([]byte{}, prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	c := byOwner.Cursor()
+	k, _ := c.Seek(end)
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	n := 0
+	for seen := 0; k != nil && bytes.HasPrefix(k, prefix) && n < max && seen < ownerScanLimit; seen++ {
+		if queue.Get(k[len(prefix):]) != nil {
+			n++
+		}
+		k, _ = c.Prev()
+	}
+	return n, nil
 }
 
 // fieldKey is the index key of the submission key under a field's value.
