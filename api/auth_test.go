@@ -67,6 +67,14 @@ type world struct {
 
 const hiddenMsg = "HIDDEN-ASSERTION-MESSAGE"
 
+// reasonMarker stands for text the candidate's run wrote into the result's
+// reason (a collect error quoting a hidden test); nameMarker for a hidden
+// check without a published name, whose node id names the hidden file.
+const (
+	reasonMarker = "REASON-LEAK-MARKER"
+	nameMarker   = "NAME-LEAK-MARKER"
+)
+
 func newWorld(t *testing.T, sb grader.Sandbox, run bool, edit func(*Config)) *world {
 	t.Helper()
 	cat, err := exercises.Embedded()
@@ -163,11 +171,13 @@ func (w *world) finish(t *testing.T, id string) {
 	if err != nil || sub == nil || sub.ID != id {
 		t.Fatalf("claim %s: got %v, %v", id, sub, err)
 	}
-	res := &grader.Result{Score: 4, MaxScore: 10, Verdict: grader.VerdictFailed, Reason: "1 of 2 hidden checks passed",
+	res := &grader.Result{Score: 4, MaxScore: 10, Verdict: grader.VerdictFailed, Reason: "collect error " + reasonMarker + ": def test_q(): " + hiddenMsg,
 		Categories: []grader.CategoryScore{{Name: "correctness", Score: 4, MaxScore: 4}, {Name: "performance", Score: 0, MaxScore: 6}},
 		Tests: []grader.TestResult{
 			{Name: "Book list runs a constant number of queries", NodeID: "djgrade_hidden/test_hidden_performance.py::test_q", Hidden: true,
 				Category: "performance", Outcome: "failed", MaxPoints: 6, Message: hiddenMsg + ": 12 != 3"},
+			{Name: "hidden/test_" + nameMarker + ".py::test_n", NodeID: "hidden/test_" + nameMarker + ".py::test_n", Hidden: true,
+				Category: "performance", Outcome: "failed"},
 			{Name: "tests/test_books_api.py::test_list", NodeID: "tests/test_books_api.py::test_list", Category: "correctness",
 				Outcome: "failed", Message: "PUBLIC-MESSAGE"},
 		},
@@ -315,9 +325,16 @@ func TestCandidateViews(t *testing.T) {
 	for mode, id := range ids {
 		for _, path := range []string{"/api/v1/submissions/" + id, "/api/v1/submissions?limit=10", "/api/v1/submissions/" + id + "/events"} {
 			_, body := w.do(t, mode, "GET", path, "", nil, nil)
-			for _, leak := range []string{hiddenMsg, "djgrade_hidden", "SANDBOX-LOG", "node_id"} {
+			for _, leak := range []string{hiddenMsg, "djgrade_hidden", "SANDBOX-LOG", "node_id", reasonMarker, nameMarker} {
 				if strings.Contains(string(body), leak) {
 					t.Errorf("%s %s leaks %q: %s", mode, path, leak, body)
+				}
+			}
+			if path != "/api/v1/submissions/"+id+"/events" {
+				for _, want := range []string{"0 of 2 hidden checks passed", "hidden check 2"} {
+					if !strings.Contains(string(body), want) {
+						t.Errorf("%s %s lacks %q: %s", mode, path, want, body)
+					}
 				}
 			}
 			if mode == grader.ModePractice && !strings.Contains(string(body), "PUBLIC-MESSAGE") {
@@ -349,8 +366,10 @@ func TestCandidateViews(t *testing.T) {
 		wantError(t, res, body, 404, grader.ENOTFOUND)
 	}
 	_, body := w.do(t, "interviewer", "GET", "/api/v1/submissions/"+ids[grader.ModeAssessment], "", nil, nil)
-	if !strings.Contains(string(body), hiddenMsg) {
-		t.Errorf("interviewer does not see the hidden message: %s", body)
+	for _, want := range []string{hiddenMsg, reasonMarker, nameMarker} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("interviewer does not see %q: %s", want, body)
+		}
 	}
 	_, body = w.do(t, "interviewer", "GET", "/api/v1/submissions/"+ids[grader.ModeAssessment]+"/logs", "", nil, nil)
 	if !strings.Contains(string(body), "SANDBOX-LOG") {

@@ -653,18 +653,31 @@ func render(sub *grader.Submission, aud audience) submissionJSON {
 		score, maxScore, verdict := r.Score, r.MaxScore, string(r.Verdict)
 		out.Score, out.MaxScore, out.Verdict = &score, &maxScore, &verdict
 		out.Reason = r.Reason
+		if aud != forStaff {
+			// The run's own reason holds text the candidate's code wrote
+			// (collect errors, integrity findings): candidates get fixed words.
+			out.Reason = r.PublicReason()
+		}
 		for _, cs := range r.Categories {
 			out.Categories = append(out.Categories, categoryJSON{Name: cs.Name, Score: cs.Score, MaxScore: cs.MaxScore})
 		}
+		hidden := 0
 		for _, t := range r.Tests {
+			name := t.Name
+			if t.Hidden {
+				if aud != forStaff {
+					name = grader.PublicName(t, hidden)
+				}
+				hidden++
+			}
 			if aud == forAssessment {
-				if t.Hidden && t.Outcome != "passed" {
-					out.FailedChecks = append(out.FailedChecks, t.Name)
+				if t.Hidden && t.Outcome != grader.OutcomePassed {
+					out.FailedChecks = append(out.FailedChecks, name)
 				}
 				continue
 			}
 			tj := testJSON{
-				Name:      t.Name,
+				Name:      name,
 				Category:  t.Category,
 				Outcome:   t.Outcome,
 				Points:    t.Points,

@@ -188,7 +188,8 @@ func outcome(sub *grader.Submission) (state, conclusion, description string) {
 	if sub.Status != grader.StatusDone || res == nil || res.Verdict == grader.VerdictInfraError {
 		return StateError, "neutral", "djgrade could not grade this commit (not the candidate's fault)"
 	}
-	desc := fmt.Sprintf("%d/%d %s: %s", res.Score, res.MaxScore, res.Verdict, res.Reason)
+	// Candidates read the status: fixed words, never the run's own reason.
+	desc := fmt.Sprintf("%d/%d %s: %s", res.Score, res.MaxScore, res.Verdict, res.PublicReason())
 	if sub.Late {
 		desc = "late: " + desc
 	}
@@ -226,8 +227,8 @@ func Summary(sub *grader.Submission, ex *grader.Exercise, resultURL string) stri
 		b.WriteString(" — **submitted after the deadline**")
 	}
 	b.WriteString("\n\n")
-	if res.Reason != "" {
-		fmt.Fprintf(&b, "%s\n\n", inline(res.Reason))
+	if reason := res.PublicReason(); reason != "" {
+		fmt.Fprintf(&b, "%s\n\n", inline(reason))
 	}
 	if len(res.Categories) > 0 {
 		b.WriteString("| Category | Score |\n|---|---|\n")
@@ -236,12 +237,15 @@ func Summary(sub *grader.Submission, ex *grader.Exercise, resultURL string) stri
 		}
 		b.WriteString("\n")
 	}
-	var public, failedHidden []grader.TestResult
+	var public []grader.TestResult
+	var failedHidden []hiddenCheck
+	hidden := 0
 	for _, t := range res.Tests {
 		if t.Hidden {
 			if t.Outcome != grader.OutcomePassed {
-				failedHidden = append(failedHidden, t)
+				failedHidden = append(failedHidden, hiddenCheck{t, grader.PublicName(t, hidden)})
 			}
+			hidden++
 		} else {
 			public = append(public, t)
 		}
@@ -255,14 +259,10 @@ func Summary(sub *grader.Submission, ex *grader.Exercise, resultURL string) stri
 	}
 	if len(failedHidden) > 0 {
 		b.WriteString("**Hidden checks not passed**\n\n")
-		for i, t := range failedHidden {
-			name := t.Name
-			if name == "" || name == t.NodeID {
-				// A check without a published name is shown by number
-				// only: its node id would name the hidden file.
-				name = fmt.Sprintf("hidden check %d", i+1)
-			}
-			fmt.Fprintf(&b, "- %s (%s, %d points)\n", inline(name), inline(t.Category), t.MaxPoints)
+		for _, h := range failedHidden {
+			// A check without a published name is shown by number only:
+			// its node id would name the hidden file.
+			fmt.Fprintf(&b, "- %s (%s, %d points)\n", inline(h.name), inline(h.t.Category), h.t.MaxPoints)
 		}
 		b.WriteString("\n")
 	}
@@ -273,6 +273,12 @@ func Summary(sub *grader.Submission, ex *grader.Exercise, resultURL string) stri
 		fmt.Fprintf(&b, "[Full result](%s)\n", resultURL)
 	}
 	return b.String()
+}
+
+// hiddenCheck is a failed hidden check and the name candidates may see.
+type hiddenCheck struct {
+	t    grader.TestResult
+	name string
 }
 
 // inline makes text from a run safe inside a markdown table cell or line:

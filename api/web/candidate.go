@@ -284,18 +284,25 @@ func candidateView(sub *grader.Submission, mode string) candidateResult {
 		return out
 	}
 	out.Done = true
-	out.Score, out.MaxScore, out.Verdict, out.Reason = r.Score, r.MaxScore, string(r.Verdict), r.Reason
+	out.Score, out.MaxScore, out.Verdict, out.Reason = r.Score, r.MaxScore, string(r.Verdict), r.PublicReason()
 	out.Categories = r.Categories
 	if len(r.Refused) > 0 {
 		out.Refused = r.Refused
 	}
+	hidden := 0
 	for _, t := range r.Tests {
+		name := t.Name
+		if t.Hidden {
+			// Never a node id: it names the hidden file.
+			name = grader.PublicName(t, hidden)
+			hidden++
+		}
 		switch {
 		case t.Hidden && mode == grader.ModePractice:
-			out.Checks = append(out.Checks, checkOutcome{Name: t.Name, Outcome: t.Outcome, Category: t.Category, Points: t.Points, MaxPoints: t.MaxPoints})
+			out.Checks = append(out.Checks, checkOutcome{Name: name, Outcome: t.Outcome, Category: t.Category, Points: t.Points, MaxPoints: t.MaxPoints})
 		case t.Hidden:
 			if t.Outcome != grader.OutcomePassed {
-				out.FailedChecks = append(out.FailedChecks, t.Name)
+				out.FailedChecks = append(out.FailedChecks, name)
 			}
 		case mode == grader.ModePractice:
 			out.Public = append(out.Public, publicTest{Name: t.Name, Outcome: t.Outcome, Message: t.Message, Queries: t.Queries})

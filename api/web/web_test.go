@@ -201,12 +201,15 @@ func (e *env) finish() *grader.Submission {
 	if err != nil || sub == nil {
 		e.t.Fatalf("claim: %v %v", sub, err)
 	}
-	res := &grader.Result{Score: 3, MaxScore: 10, Verdict: grader.VerdictFailed, Reason: "1 of 2 hidden checks passed",
+	// The reason stands for text the candidate's run wrote (a collect error
+	// quoting hidden source); the last hidden check has no published name.
+	res := &grader.Result{Score: 3, MaxScore: 10, Verdict: grader.VerdictFailed, Reason: "collect error REASON-LEAK-MARKER",
 		Categories: []grader.CategoryScore{{Name: "performance", Score: 3, MaxScore: 6}, {Name: "correctness", Score: 0, MaxScore: 4}},
 		Tests: []grader.TestResult{
 			{Name: "List runs constant queries", NodeID: "djgrade_hidden/test_perf.py::test_const", Hidden: true, Category: "performance", Outcome: "passed", Points: 3, MaxPoints: 3, Queries: 4},
 			{Name: "Detail unchanged", NodeID: "djgrade_hidden/test_api.py::test_detail", Hidden: true, Category: "correctness", Outcome: "failed", MaxPoints: 4, Message: "HIDDEN-SECRET-MESSAGE", Queries: 2},
 			{Name: "tests/test_public.py::test_list", NodeID: "tests/test_public.py::test_list", Category: "public", Outcome: "failed", Message: "PUBLIC-MESSAGE", Queries: 31},
+			{Name: "djgrade_hidden/test_NAME-LEAK-MARKER.py::test_x", NodeID: "djgrade_hidden/test_NAME-LEAK-MARKER.py::test_x", Hidden: true, Category: "correctness", Outcome: "failed"},
 		},
 		Log: "LOG-WITH-HIDDEN-OUTPUT"}
 	if err := e.store.Finish(ctx, sub.ID, grader.StatusDone, res, ""); err != nil {
@@ -255,12 +258,12 @@ func TestRoles(t *testing.T) {
 	// Assessment: category scores and the failed check's name only.
 	res, body = ab.get(aliceResult)
 	wantStatus(t, "alice's result", res, body, 200)
-	for _, want := range []string{"3<small> / 10</small>", "performance", "Detail unchanged"} {
+	for _, want := range []string{"3<small> / 10</small>", "performance", "Detail unchanged", "1 of 3 hidden checks passed", "hidden check 3"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("alice's result lacks %q", want)
 		}
 	}
-	for _, secret := range []string{"HIDDEN-SECRET-MESSAGE", "LOG-WITH-HIDDEN-OUTPUT", "djgrade_hidden", "PUBLIC-MESSAGE", "List runs constant queries"} {
+	for _, secret := range []string{"HIDDEN-SECRET-MESSAGE", "LOG-WITH-HIDDEN-OUTPUT", "djgrade_hidden", "PUBLIC-MESSAGE", "List runs constant queries", "LEAK-MARKER"} {
 		if strings.Contains(body, secret) {
 			t.Errorf("assessment result shows %q", secret)
 		}
@@ -268,12 +271,12 @@ func TestRoles(t *testing.T) {
 	// Practice: public tests in detail, hidden checks by name, no hidden message.
 	res, body = bb.get(bobResult)
 	wantStatus(t, "bob's result", res, body, 200)
-	for _, want := range []string{"PUBLIC-MESSAGE", "Detail unchanged", "List runs constant queries"} {
+	for _, want := range []string{"PUBLIC-MESSAGE", "Detail unchanged", "List runs constant queries", "1 of 3 hidden checks passed", "hidden check 3"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("bob's practice result lacks %q", want)
 		}
 	}
-	for _, secret := range []string{"HIDDEN-SECRET-MESSAGE", "LOG-WITH-HIDDEN-OUTPUT", "djgrade_hidden"} {
+	for _, secret := range []string{"HIDDEN-SECRET-MESSAGE", "LOG-WITH-HIDDEN-OUTPUT", "djgrade_hidden", "LEAK-MARKER"} {
 		if strings.Contains(body, secret) {
 			t.Errorf("practice result shows %q", secret)
 		}
@@ -313,7 +316,7 @@ func TestRoles(t *testing.T) {
 		wantStatus(t, "staff GET "+p, res, body, 200)
 	}
 	res, body = sb.get("/ui/submissions/" + aliceSub.ID)
-	for _, want := range []string{"HIDDEN-SECRET-MESSAGE", "LOG-WITH-HIDDEN-OUTPUT", "data-queries>4<", "data-queries>31<", "Regrade", "class=\"diff\"", "Attempts by Alice Candidate"} {
+	for _, want := range []string{"HIDDEN-SECRET-MESSAGE", "LOG-WITH-HIDDEN-OUTPUT", "REASON-LEAK-MARKER", "NAME-LEAK-MARKER", "data-queries>4<", "data-queries>31<", "Regrade", "class=\"diff\"", "Attempts by Alice Candidate"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("staff submission page lacks %q", want)
 		}
