@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"net/http"
@@ -152,16 +151,14 @@ type tokenChecker interface {
 	TokenBySecret(ctx context.Context, secret string) (*grader.Token, error)
 }
 
-// isAdmin reports whether the request carries an admin's bearer token: the
-// bootstrap DJGRADE_ADMIN_TOKEN (compared in constant time) or a stored token
-// with the admin role. It returns the error to answer with otherwise.
-func isAdmin(ctx context.Context, r *http.Request, bootstrap string, tokens tokenChecker) error {
+// isAdmin reports whether the request carries the bearer secret of a stored,
+// unrevoked admin token. The store is the only authority: the bootstrap
+// DJGRADE_ADMIN_TOKEN is stored at start (by its hash) and, once revoked
+// there, is refused here too. It returns the error to answer with otherwise.
+func isAdmin(ctx context.Context, r *http.Request, tokens tokenChecker) error {
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || secret == "" {
 		return grader.Errorf(grader.EUNAUTHORIZED, "an admin bearer token is required")
-	}
-	if len(bootstrap) >= grader.MinTokenLen && subtle.ConstantTimeCompare([]byte(secret), []byte(bootstrap)) == 1 {
-		return nil
 	}
 	if tokens != nil {
 		if tok, err := tokens.TokenBySecret(ctx, secret); err == nil {
@@ -177,10 +174,10 @@ func isAdmin(ctx context.Context, r *http.Request, bootstrap string, tokens toke
 // mountBackup adds the backup route to the server: an admin streams a
 // consistent copy of the store, taken in one read transaction (writers carry
 // on meanwhile). X-Backup-Size lets the client notice a cut stream.
-func mountBackup(e *echo.Echo, store *bolt.Store, bootstrap string) {
+func mountBackup(e *echo.Echo, store *bolt.Store) {
 	e.GET(pathBackup, func(c echo.Context) error {
 		req := c.Request()
-		if err := isAdmin(req.Context(), req, bootstrap, store); err != nil {
+		if err := isAdmin(req.Context(), req, store); err != nil {
 			return err
 		}
 		return store.Snapshot(func(size int64, write func(io.Writer) error) error {

@@ -112,6 +112,18 @@ func TestBackupOfALiveStore(t *testing.T) {
 		}
 		openCopy(t, dest, ids)
 	}
+	// The store is the only authority: a revoked bootstrap token is refused
+	// although the server still has it in its environment.
+	tok, err := srv.store.TokenBySecret(ctx, bootstrap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.store.RevokeToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := backup(bootstrap); code != 1 || !strings.Contains(msg, "401") {
+		t.Errorf("revoked bootstrap token: exit %d %q, want 1 and 401", code, msg)
+	}
 	// The server kept working: its store still takes writes.
 	storeSubmissions(t, srv.store, 1)
 }

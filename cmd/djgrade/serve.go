@@ -33,8 +33,9 @@ type serveConfig struct {
 	// ShutdownGrace is how long running gradings may take to finish after
 	// a SIGTERM before they are cancelled (and requeued at the next start).
 	ShutdownGrace time.Duration
-	// AdminToken is the bootstrap admin secret (DJGRADE_ADMIN_TOKEN); the
-	// backup route accepts it.
+	// AdminToken is the bootstrap admin secret (DJGRADE_ADMIN_TOKEN), stored
+	// as an admin token at start; routes check the store, so revoking it there
+	// ends it.
 	AdminToken string
 	// GitHub configures the take-home webhook (cmd/djgrade/github.go).
 	GitHub githubConfig
@@ -158,7 +159,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	metrics := api.NewMetrics(store)
 	svc.Listen(metrics.Observe)
 	metrics.Mount(httpAPI)
-	mountBackup(httpAPI.Echo(), store, cfg.AdminToken)
+	mountBackup(httpAPI.Echo(), store)
 	// The dashboard and the candidates' pages (/ui/), ahead of the API's
 	// middleware: they set their own CSP, body caps and timeouts.
 	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Logger: logger})
