@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
@@ -66,6 +67,10 @@ type Options struct {
 	// PostgresGrace is added on top of Grace when a job starts PostgreSQL,
 	// whose start-up is outside the inner limit (default 30s).
 	PostgresGrace time.Duration
+	// SetupTimeout bounds the engine calls before the job runs (version
+	// negotiation, create, attach, start; default 60s): an engine that
+	// accepts connections and never answers must not hold a worker forever.
+	SetupTimeout time.Duration
 }
 
 // Docker is a grader.Sandbox that runs each job in its own container. It is
@@ -107,6 +112,9 @@ func New(opts Options) (*Docker, error) {
 	}
 	if opts.PostgresGrace <= 0 {
 		opts.PostgresGrace = 30 * time.Second
+	}
+	if opts.SetupTimeout <= 0 {
+		opts.SetupTimeout = 60 * time.Second
 	}
 	d := &Docker{cli: cli, opts: opts}
 	// Best effort: an engine that is down now is negotiated with later.
@@ -338,13 +346,15 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 		phase = now
 	}
 
-	if err := d.negotiate(ctx); err != nil {
+	setup, cancelSetup := context.WithTimeout(ctx, d.opts.SetupTimeout)
+	defer cancelSetup()
+	if err := d.negotiate(setup); err != nil {
 		return out, err
 	}
 	nonce := randomID() + randomID()
 	cfg, host := d.config(job, lim, img)
 	track := d.tracked.creating()
-	created, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	created, err := d.cli.ContainerCreate(setup, cfg, host, nil, nil, "")
 	track(created.ID)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
@@ -367,7 +377,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	}()
 	lap("create")
 
-	hj, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	hj, err := d.attach(setup, id)
 	if err != nil {
 		return out, unavailable(err, "attach container")
 	}
@@ -380,7 +390,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	waitC, waitErrC := d.cli.ContainerWait(wctx, id, container.WaitConditionNextExit)
 	lap("attach")
 
-	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+	if err := d.cli.ContainerStart(setup, id, container.StartOptions{}); err != nil {
 		return out, unavailable(err, "start container")
 	}
 	lap("start")
@@ -529,6 +539,33 @@ func fillFromEnvelope(out *grader.Outcome, env *envelope) {
 	out.Timings["extract"] = ms(env.TimingsMS.Extract)
 	out.Timings["postgres"] = ms(env.TimingsMS.Postgres)
 	out.Timings["command"] = ms(env.TimingsMS.Run)
+}
+
+// attach attaches to the container's streams within ctx's deadline. The
+// client honours ctx while dialling but not while it reads the upgrade
+// answer, so a wedged engine is waited for here, not there; an attach that
+// answers after we gave up is closed.
+func (d *Docker) attach(ctx context.Context, id string) (types.HijackedResponse, error) {
+	type result struct {
+		hj  types.HijackedResponse
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		hj, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+		done <- result{hj, err}
+	}()
+	select {
+	case r := <-done:
+		return r.hj, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil {
+				r.hj.Close()
+			}
+		}()
+		return types.HijackedResponse{}, ctx.Err()
+	}
 }
 
 // SweepScope chooses which labelled containers Sweep removes.
