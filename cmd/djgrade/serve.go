@@ -13,8 +13,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 
 	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/api/web"
@@ -175,7 +173,10 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		return nil, err
 	}
 	s := &server{addr: ln.Addr().String(), store: store, sandbox: sb, api: httpAPI, service: svc, cancel: cancel, done: make(chan struct{}), logger: logger, metrics: metrics}
-	go janitor(wctx, sb, logger)
+	// Containers of this instance that no Run tracks: a create a killed
+	// earlier run left in flight, a remove that failed while the engine
+	// restarted.
+	go sb.Janitor(wctx, time.Minute)
 	go func() {
 		defer close(s.done)
 		if err := svc.Run(wctx); err != nil {
@@ -229,42 +230,3 @@ func (s *server) Shutdown(grace time.Duration) error {
 	return errors.Join(err, s.store.Close())
 }
 
-// janitorAge is how long a container may stay created but never started
-// before the janitor removes it. The sandbox starts a container right after
-// creating it, so one still not started after this long was created for a
-// process that died in between.
-const janitorAge = 2 * time.Minute
-
-// janitor removes, every janitorAge until ctx ends, this instance's
-// containers that were created but never started: a request to create one
-// that a killed earlier run left in flight can complete after the start-up
-// sweep, and nothing would ever start or remove it.
-func janitor(ctx context.Context, sb *sandbox.Docker, logger *slog.Logger) {
-	tick := time.NewTicker(janitorAge)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		list, err := sb.Client().ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
-			filters.Arg("label", sandbox.LabelInstance+"="+sb.Instance()),
-			filters.Arg("status", "created"),
-		)})
-		if err != nil {
-			logger.Warn("janitor: list containers", "err", err)
-			continue
-		}
-		for _, c := range list {
-			if time.Since(time.Unix(c.Created, 0)) < janitorAge {
-				continue
-			}
-			if err := sb.Client().ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
-				logger.Warn("janitor: remove a container never started", "container", c.ID, "err", err)
-			} else {
-				logger.Info("janitor: removed a container never started", "container", c.ID, "submission", c.Labels[sandbox.LabelJob])
-			}
-		}
-	}
-}
