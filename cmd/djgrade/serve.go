@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"time"
 
-
 	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/api/web"
 	"github.com/djgrade/djgrade/grader"
@@ -229,4 +228,3 @@ func (s *server) Shutdown(grace time.Duration) error {
 	s.sandbox.Close()
 	return errors.Join(err, s.store.Close())
 }
-
