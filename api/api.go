@@ -77,6 +77,10 @@ type Config struct {
 	// MaxConcurrentUploads bounds uploads held in memory at once; more get
 	// 503 with Retry-After rather than exhausting memory.
 	MaxConcurrentUploads int
+	// MaxUploadsPerToken bounds one token's uploads in progress (default
+	// DefaultMaxUploadsPerToken), so that a few slow connections from one
+	// token cannot hold every slot.
+	MaxUploadsPerToken int
 }
 
 // Server is the HTTP API. Create it with New.
@@ -85,8 +89,7 @@ type Server struct {
 	echo    *echo.Echo
 	http    *http.Server
 	log     *slog.Logger
-	uploads chan struct{}
-	limiter *limiter
+	limits  *Limits
 }
 
 // Paths of the routes, shared with tests and Location headers.
@@ -125,6 +128,9 @@ func New(cfg Config) *Server {
 	if cfg.MaxConcurrentUploads <= 0 {
 		cfg.MaxConcurrentUploads = DefaultMaxConcurrentUploads
 	}
+	if cfg.MaxUploadsPerToken <= 0 {
+		cfg.MaxUploadsPerToken = DefaultMaxUploadsPerToken
+	}
 	if cfg.RatePerSecond == 0 {
 		cfg.RatePerSecond = DefaultRatePerSecond
 	}
@@ -132,11 +138,10 @@ func New(cfg Config) *Server {
 		cfg.RateBurst = DefaultRateBurst
 	}
 	s := &Server{
-		cfg:     cfg,
-		echo:    echo.New(),
-		log:     cfg.Logger,
-		uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
-		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		cfg:    cfg,
+		echo:   echo.New(),
+		log:    cfg.Logger,
+		limits: NewLimits(cfg.RatePerSecond, cfg.RateBurst, cfg.MaxConcurrentUploads, cfg.MaxUploadsPerToken),
 	}
 	e := s.echo
 	e.HideBanner = true
@@ -173,6 +178,10 @@ func New(cfg Config) *Server {
 	}
 	return s
 }
+
+// Limits returns the server's rate limit and upload slots, for the other
+// front doors that take uploads (the candidates' pages) to share.
+func (s *Server) Limits() *Limits { return s.limits }
 
 // Handler returns the API as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.echo }

@@ -980,3 +980,76 @@ func TestServeShutdown(t *testing.T) {
 		t.Error("still accepting connections after Shutdown")
 	}
 }
+
+// inUse counts the upload slots the limits hold for token ids.
+func (l *Limits) inUse() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, v := range l.active {
+		n += v
+	}
+	return n
+}
+
+// TestUploadSlotsPerToken: two slow uploads (bodies that never end) take
+// all of one token's slots, not the server's: a third upload with that
+// token gets 503, another token's upload goes through, and the slots come
+// back when the slow connections end.
+func TestUploadSlotsPerToken(t *testing.T) {
+	var auth grader.AuthStore
+	e := newEnv(t, func(c *Config) { auth = c.Auth })
+	other := addToken(t, auth, grader.RoleInterviewer, "other")
+	var pipes []*io.PipeWriter
+	done := make(chan struct{}, DefaultMaxUploadsPerToken)
+	for range DefaultMaxUploadsPerToken {
+		pr, pw := io.Pipe()
+		pipes = append(pipes, pw)
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+pathSubmissions, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "multipart/form-data; boundary=slow")
+		go func() {
+			if res, err := http.DefaultClient.Do(req); err == nil {
+				res.Body.Close()
+			}
+			done <- struct{}{}
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); e.api.limits.inUse() < DefaultMaxUploadsPerToken; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("slow uploads hold %d slots, want %d", e.api.limits.inUse(), DefaultMaxUploadsPerToken)
+		}
+	}
+	archive := zipArchive(t, candidateFiles)
+	res, body := e.upload(t, validParts("a.zip", archive)...)
+	wantError(t, res, body, http.StatusServiceUnavailable, grader.EUNAVAILABLE)
+	if res.Header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
+	}
+	mp, ctype := multipartBody(t, validParts("a.zip", archive)...)
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+pathSubmissions, mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Authorization", "Bearer "+other)
+	if res, body := do(t, req); res.StatusCode != http.StatusAccepted {
+		t.Errorf("another token's upload: %d %s", res.StatusCode, body)
+	}
+	for _, pw := range pipes {
+		pw.CloseWithError(errors.New("the slow client gave up"))
+	}
+	for range pipes {
+		<-done
+	}
+	for deadline := time.Now().Add(5 * time.Second); e.api.limits.inUse() > 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d slots still held after the slow clients left", e.api.limits.inUse())
+		}
+	}
+	if res, body := e.upload(t, validParts("a.zip", archive)...); res.StatusCode != http.StatusAccepted {
+		t.Errorf("after the slow clients left: %d %s", res.StatusCode, body)
+	}
+}

@@ -43,11 +43,8 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(ctxToken, tok)
-		if wait, ok := s.limiter.take(tok.ID, time.Now()); !ok {
-			return &retryError{
-				err:   grader.Errorf(grader.ERATELIMIT, "too many requests with this token; slow down"),
-				after: wait,
-			}
+		if err := s.limits.Allow(tok.ID); err != nil {
+			return err
 		}
 		return next(c)
 	}

@@ -147,12 +147,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("request failed", "request_id", rid, "status", status, "code", code, "err", err)
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
-		after := "5"
-		var rerr *retryError
-		if errors.As(err, &rerr) {
-			after = retryAfterSeconds(rerr.after)
-		}
-		c.Response().Header().Set("Retry-After", after)
+		c.Response().Header().Set("Retry-After", RetryAfter(err))
 	}
 	if status == http.StatusRequestEntityTooLarge {
 		// The unread rest of the body cannot be trusted to be drained

@@ -40,12 +40,12 @@ const maxTextField = 4 << 10
 // An unknown exercise is a 400 invalid (not a 404): the resource addressed,
 // /api/v1/submissions, exists; it is a field of the request that is wrong.
 func (s *Server) createSubmission(c echo.Context) error {
-	select {
-	case s.uploads <- struct{}{}:
-		defer func() { <-s.uploads }()
-	default:
-		return grader.Errorf(grader.EUNAVAILABLE, "too many uploads in progress; try again shortly")
+	// A slot of the token's and of the server's, before the body is read.
+	release, err := s.limits.Upload(caller(c).ID)
+	if err != nil {
+		return err
 	}
+	defer release()
 	req := c.Request()
 	mediatype, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if err != nil || mediatype != "multipart/form-data" || params["boundary"] == "" {

@@ -130,18 +130,30 @@ func (h *Handler) starter(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// submit takes the candidate's upload under the assignment.
+// submit takes the candidate's upload under the assignment. It takes the
+// token's rate and an upload slot (the API's, shared) before the body is
+// read, so the pages are no way around the API's caps.
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
+	s := sessionOf(r)
+	if err := h.cfg.Limits.Allow(s.tokenID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	a, _, err := h.ownAssignment(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	s := sessionOf(r)
 	if s.Staff() {
 		h.fail(w, r, grader.Errorf(grader.EFORBIDDEN, "staff preview assignments; only the candidate submits"))
 		return
 	}
+	release, err := h.cfg.Limits.Upload(s.tokenID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer release()
 	form, err := readUpload(r)
 	if err != nil {
 		if !validCSRF(s, form.csrf) {

@@ -126,6 +126,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.Error("web: request failed", "path", r.URL.Path, "err", err)
 		status, msg = http.StatusInternalServerError, "Something went wrong on the server. Try again; if it persists, tell the people running djgrade."
 	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", api.RetryAfter(err))
+	}
 	if isStream(r) {
 		http.Error(w, msg, status)
 		return

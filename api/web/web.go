@@ -25,6 +25,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
 )
 
@@ -87,6 +88,11 @@ type Config struct {
 	Secure bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Limits are the per-token rate limit and upload slots a candidate's
+	// upload takes; pass the API's (api.Server.Limits) so that the pages
+	// share its caps. Nil means limits of the pages' own, with the API's
+	// defaults.
+	Limits *api.Limits
 }
 
 // Handler serves the pages. Create it with New.
@@ -122,6 +128,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Limits == nil {
+		cfg.Limits = api.NewLimits(0, 0, 0, 0)
 	}
 	pages, err := parseTemplates()
 	if err != nil {

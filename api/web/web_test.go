@@ -20,6 +20,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/exercises"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
@@ -36,7 +37,7 @@ type env struct {
 	cat   grader.Catalog
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, edit ...func(*Config)) *env {
 	t.Helper()
 	cat, err := exercises.Embedded()
 	if err != nil {
@@ -48,7 +49,11 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	svc := &grader.Service{Store: store, Catalog: cat, Logger: slog.New(slog.DiscardHandler)}
-	h, err := New(Config{Grader: svc, Catalog: cat, Auth: store})
+	cfg := Config{Grader: svc, Catalog: cat, Auth: store}
+	for _, f := range edit {
+		f(&cfg)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,5 +608,56 @@ func TestHistogram(t *testing.T) {
 	svg := string(histogram(`<b>"x"</b>`, []int{1, 2}, 10))
 	if strings.Contains(svg, "<b>") || !strings.Contains(svg, "<svg") {
 		t.Errorf("svg label not escaped: %s", svg)
+	}
+}
+
+// TestUploadLimitsShared: a candidate's upload through the pages takes the
+// same per-token rate and upload slots as the API's (one api.Limits): with
+// the token's slots held by API uploads, the page refuses with 503; over
+// the token's rate, with 429; both with Retry-After.
+func TestUploadLimitsShared(t *testing.T) {
+	limits := api.NewLimits(0.001, 3, 8, 2)
+	e := newEnv(t, func(c *Config) { c.Limits = limits })
+	secret, a := e.assign("Carol Candidate", grader.ModePractice)
+	zipData := referenceZip(t, e.cat)
+	b := e.browser()
+	b.login(secret)
+	b.get("/ui/a/" + a.ID)
+
+	// Two uploads of the same token in progress through the API.
+	var releases []func()
+	for range 2 {
+		release, err := limits.Upload(a.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, release)
+	}
+	res, body := b.upload("/ui/a/"+a.ID+"/submit", map[string]string{"csrf": b.csrf, "nonce": "u1"}, zipData)
+	wantStatus(t, "upload with the token's slots taken", res, body, http.StatusServiceUnavailable)
+	if res.Header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
+	}
+	// Another token's slots are its own.
+	if release, err := limits.Upload("some-other-token"); err != nil {
+		t.Errorf("another token is blocked: %v", err)
+	} else {
+		release()
+	}
+	for _, r := range releases {
+		r()
+	}
+	res, body = b.upload("/ui/a/"+a.ID+"/submit", map[string]string{"csrf": b.csrf, "nonce": "u2"}, zipData)
+	wantStatus(t, "upload with slots free", res, body, http.StatusSeeOther)
+	// The burst of 3 is spent (two uploads, and the API request below):
+	// the next upload is over the token's rate.
+	if err := limits.Allow(a.Token); err == nil {
+		res, body = b.upload("/ui/a/"+a.ID+"/submit", map[string]string{"csrf": b.csrf, "nonce": "u3"}, zipData)
+		wantStatus(t, "upload over the rate", res, body, http.StatusTooManyRequests)
+		if res.Header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	} else {
+		t.Fatalf("the token's burst ran out early: %v", err)
 	}
 }

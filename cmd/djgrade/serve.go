@@ -159,7 +159,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	mountBackup(httpAPI.Echo(), store)
 	// The dashboard and the candidates' pages (/ui/), ahead of the API's
 	// middleware: they set their own CSP, body caps and timeouts.
-	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Logger: logger})
+	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Logger: logger, Limits: httpAPI.Limits()})
 	if err != nil {
 		ln.Close()
 		return nil, err
