@@ -39,16 +39,28 @@ type session struct {
 func (s *session) Staff() bool { return s != nil && s.role.Staff() }
 
 // sessions is the in-memory session table: a restart signs everyone out,
-// which costs a candidate one more paste of their token.
+// which costs a candidate one more paste of their token. It is bounded:
+// a token keeps at most maxSessionsPerToken sessions (a new sign-in evicts
+// its oldest), and expired sessions are swept at most once per pruneEvery,
+// so that a sign-in does not scan the table under the lock each time.
 type sessions struct {
 	mu        sync.Mutex
 	byID      map[string]*session
+	byToken   map[string][]*session // oldest first
 	idle, max time.Duration
 	now       func() time.Time
+	lastPrune time.Time
 }
 
+// maxSessionsPerToken is how many browsers one token may be signed in on.
+const maxSessionsPerToken = 5
+
+// pruneEvery is how often expired sessions are swept (a session that
+// expires between sweeps is refused by get all the same).
+const pruneEvery = time.Minute
+
 func newSessions(idle, max time.Duration, now func() time.Time) *sessions {
-	return &sessions{byID: map[string]*session{}, idle: idle, max: max, now: now}
+	return &sessions{byID: map[string]*session{}, byToken: map[string][]*session{}, idle: idle, max: max, now: now}
 }
 
 // randomID returns 32 random bytes as unpadded URL-safe base64.
@@ -63,13 +75,56 @@ func (ss *sessions) create(tok *grader.Token) *session {
 	s := &session{id: randomID(), csrf: randomID(), tokenID: tok.ID, name: tok.Name, role: tok.Role, created: now, seen: now}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	for id, old := range ss.byID {
-		if ss.expired(old, now) {
-			delete(ss.byID, id)
-		}
+	if now.Sub(ss.lastPrune) >= pruneEvery {
+		ss.prune(now)
+	}
+	list := ss.byToken[tok.ID]
+	for len(list) >= maxSessionsPerToken {
+		delete(ss.byID, list[0].id)
+		list = list[1:]
 	}
 	ss.byID[s.id] = s
+	ss.byToken[tok.ID] = append(list, s)
 	return s
+}
+
+// prune drops every expired session. Callers hold mu; it runs at most once
+// per pruneEvery, so its cost is spread over the sign-ins of that time.
+func (ss *sessions) prune(now time.Time) {
+	ss.lastPrune = now
+	for id, old := range ss.byID {
+		if ss.expired(old, now) {
+			ss.remove(id)
+		}
+	}
+}
+
+// remove drops the session with the id from both indexes. Callers hold mu.
+func (ss *sessions) remove(id string) {
+	s, ok := ss.byID[id]
+	if !ok {
+		return
+	}
+	delete(ss.byID, id)
+	list := ss.byToken[s.tokenID]
+	for i, o := range list {
+		if o.id == id {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(ss.byToken, s.tokenID)
+	} else {
+		ss.byToken[s.tokenID] = list
+	}
+}
+
+// count returns the number of sessions held, expired ones included.
+func (ss *sessions) count() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.byID)
 }
 
 func (ss *sessions) expired(s *session, now time.Time) bool {
@@ -86,7 +141,7 @@ func (ss *sessions) get(id string) *session {
 	}
 	now := ss.now()
 	if ss.expired(s, now) {
-		delete(ss.byID, id)
+		ss.remove(id)
 		return nil
 	}
 	s.seen = now
@@ -97,7 +152,7 @@ func (ss *sessions) get(id string) *session {
 func (ss *sessions) delete(id string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	delete(ss.byID, id)
+	ss.remove(id)
 }
 
 // current returns the request's session, or nil. The token behind it is
@@ -225,7 +280,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	ip := clientIP(r)
 	if !h.logins.allow(ip, h.cfg.Now()) {
-		h.renderLogin(w, r, http.StatusTooManyRequests, next, "Too many failed sign-ins from here; wait a minute and try again.")
+		w.Header().Set("Retry-After", "60")
+		h.renderLogin(w, r, http.StatusTooManyRequests, next, "Too many sign-ins from here; wait a minute and try again.")
 		return
 	}
 	secret := strings.TrimSpace(r.PostFormValue("token"))
@@ -265,43 +321,66 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// loginLimiter allows maxFailures failed sign-ins per address per minute.
-// Tokens carry 256 random bits, so this only keeps a guesser from filling
-// the logs.
+// loginLimiter allows, per client address and minute, maxSignIns sign-in
+// attempts of any outcome and maxFailures failed ones. Tokens carry 256
+// random bits, so failures are limited only to keep a guesser from filling
+// the logs; successes are limited because each one creates a session.
 type loginLimiter struct {
-	mu   sync.Mutex
-	fail map[string][]time.Time
+	mu     sync.Mutex
+	all    map[string][]time.Time
+	fail   map[string][]time.Time
+	lastGC time.Time
 }
 
-const maxFailures = 10
+const (
+	maxFailures = 10
+	maxSignIns  = 20
+)
 
-func newLoginLimiter() *loginLimiter { return &loginLimiter{fail: map[string][]time.Time{}} }
+func newLoginLimiter() *loginLimiter {
+	return &loginLimiter{all: map[string][]time.Time{}, fail: map[string][]time.Time{}}
+}
 
-func (l *loginLimiter) recent(ip string, now time.Time) []time.Time {
+// recent keeps the times of the last minute of m[ip] and returns them.
+func recent(m map[string][]time.Time, ip string, now time.Time) []time.Time {
 	var keep []time.Time
-	for _, t := range l.fail[ip] {
+	for _, t := range m[ip] {
 		if now.Sub(t) < time.Minute {
 			keep = append(keep, t)
 		}
 	}
 	if keep == nil {
-		delete(l.fail, ip)
+		delete(m, ip)
 	} else {
-		l.fail[ip] = keep
+		m[ip] = keep
 	}
 	return keep
 }
 
+// allow reports whether ip may try to sign in now, and counts the attempt.
 func (l *loginLimiter) allow(ip string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.recent(ip, now)) < maxFailures
+	if now.Sub(l.lastGC) >= time.Minute {
+		// Addresses quiet for a minute hold nothing: drop them.
+		for _, m := range []map[string][]time.Time{l.all, l.fail} {
+			for k := range m {
+				recent(m, k, now)
+			}
+		}
+		l.lastGC = now
+	}
+	if len(recent(l.fail, ip, now)) >= maxFailures || len(recent(l.all, ip, now)) >= maxSignIns {
+		return false
+	}
+	l.all[ip] = append(l.all[ip], now)
+	return true
 }
 
 func (l *loginLimiter) failed(ip string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.fail[ip] = append(l.recent(ip, now), now)
+	l.fail[ip] = append(recent(l.fail, ip, now), now)
 }
 
 // openedSet remembers when each assignment was first opened by its

@@ -35,6 +35,7 @@ type env struct {
 	store *bolt.Store
 	svc   *grader.Service
 	cat   grader.Catalog
+	h     *Handler
 }
 
 func newEnv(t *testing.T, edit ...func(*Config)) *env {
@@ -62,7 +63,7 @@ func newEnv(t *testing.T, edit ...func(*Config)) *env {
 	h.Mount(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, svc: svc, cat: cat}
+	return &env{t: t, srv: srv, store: store, svc: svc, cat: cat, h: h}
 }
 
 // token stores a token with the role and returns its secret and id.
@@ -553,6 +554,74 @@ func TestSessionExpiry(t *testing.T) {
 	now = now.Add(3 * time.Minute) // 2h01 after sign-in
 	if ss.get(s.id) != nil {
 		t.Fatal("session outlived its maximum")
+	}
+}
+
+// TestSessionLimits: a token keeps its 5 newest sessions; expired sessions
+// are swept at most once a minute, at a sign-in.
+func TestSessionLimits(t *testing.T) {
+	now := time.Now()
+	ss := newSessions(time.Hour, 2*time.Hour, func() time.Time { return now })
+	var ids []string
+	for range maxSessionsPerToken + 2 {
+		ids = append(ids, ss.create(&grader.Token{ID: "tok_a", Role: grader.RoleCandidate}).id)
+	}
+	other := ss.create(&grader.Token{ID: "tok_b", Role: grader.RoleCandidate})
+	if n := ss.count(); n != maxSessionsPerToken+1 {
+		t.Fatalf("%d sessions held, want %d", n, maxSessionsPerToken+1)
+	}
+	for i, id := range ids {
+		if alive := ss.get(id) != nil; alive != (i >= 2) {
+			t.Errorf("session %d alive = %v", i, alive)
+		}
+	}
+	if ss.get(other.id) == nil {
+		t.Error("another token's session was evicted")
+	}
+	ss.delete(ids[2])
+	if got := len(ss.byToken["tok_a"]); got != maxSessionsPerToken-1 {
+		t.Errorf("token index holds %d after a sign-out, want %d", got, maxSessionsPerToken-1)
+	}
+	// All expire; a sign-in within a minute of the last sweep does not
+	// scan, the first one after does.
+	now = now.Add(2 * time.Hour)
+	ss.lastPrune = now.Add(-30 * time.Second)
+	ss.create(&grader.Token{ID: "tok_c"})
+	if n := ss.count(); n != maxSessionsPerToken+1 {
+		t.Errorf("swept within a minute of the last sweep: %d sessions", n)
+	}
+	now = now.Add(pruneEvery)
+	ss.create(&grader.Token{ID: "tok_d"})
+	if n := ss.count(); n != 2 || len(ss.byToken) != 2 {
+		t.Errorf("after the sweep: %d sessions, %d tokens, want 2 and 2", n, len(ss.byToken))
+	}
+}
+
+// TestSignInRateLimit: sign-ins from one address are limited whether they
+// succeed or not, and one token's sessions stay capped however often it
+// signs in.
+func TestSignInRateLimit(t *testing.T) {
+	e := newEnv(t)
+	secret, _ := e.token(grader.RoleInterviewer, "Iris")
+	signIn := func(b *browser) int {
+		b.get("/ui/login")
+		res, _ := b.post("/ui/login", url.Values{"csrf": {b.csrf}, "token": {secret}})
+		return res.StatusCode
+	}
+	for i := range maxSignIns {
+		if st := signIn(e.browser()); st != http.StatusSeeOther {
+			t.Fatalf("sign-in %d: %d", i+1, st)
+		}
+	}
+	if n := e.h.sessions.count(); n != maxSessionsPerToken {
+		t.Errorf("%d sessions after %d sign-ins of one token, want %d", n, maxSignIns, maxSessionsPerToken)
+	}
+	b := e.browser()
+	b.get("/ui/login")
+	res, body := b.post("/ui/login", url.Values{"csrf": {b.csrf}, "token": {secret}})
+	wantStatus(t, "sign-in over the limit", res, body, http.StatusTooManyRequests)
+	if res.Header.Get("Retry-After") == "" || res.Header.Get("Set-Cookie") != "" && strings.Contains(res.Header.Get("Set-Cookie"), cookieSession+"=") {
+		t.Errorf("refused sign-in: Retry-After %q, Set-Cookie %q", res.Header.Get("Retry-After"), res.Header.Get("Set-Cookie"))
 	}
 }
 
