@@ -72,6 +72,8 @@ import types
 import pluggy
 import pluggy._callers
 import pytest
+import _pytest.config
+import _pytest.legacypath
 import _pytest.main
 import _pytest.python
 import _pytest.reports
@@ -251,7 +253,12 @@ def djgrade_queries():
 
 
 class _TestEntry:
-    """_TestEntry accumulates the phase reports of one test."""
+    """_TestEntry accumulates the phase reports of one test.
+
+    It has slots and no instance dict, so no attribute set on an entry can
+    shadow one of its methods."""
+
+    __slots__ = ("nodeid", "name", "points", "category", "reports", "duration", "queries")
 
     def __init__(self, nodeid):
         self.nodeid = nodeid
@@ -301,11 +308,11 @@ class _TestEntry:
         return {
             "nodeid": self.nodeid,
             "name": self.name,
-            "outcome": self.outcome(),
+            "outcome": _TestEntry.outcome(self),
             "duration": round(self.duration, 6),
             "points": self.points,
             "category": self.category,
-            "message": self.message(),
+            "message": _TestEntry.message(self),
             "queries": self.queries,
         }
 
@@ -573,6 +580,124 @@ def _conftests_below(root, limit=2000):
     return found
 
 
+# _EMPTY_CELL stands for a closure cell that holds nothing yet.
+_EMPTY_CELL = object()
+# Class attributes Python and pytest add after a class is made (on first use
+# of annotations, on first copy or pickle, pytest's once-per-class warning
+# about an Item that is also a Collector, its wrapped --pdb class): not a
+# change anyone made.
+_LAZY_CLASS_KEYS = frozenset(("__annotations__", "__slotnames__",
+                              "_pytest_diamond_inheritance_warning_shown", "_wrapped_pdb_cls"))
+# pytest's legacypath plugin adds these class attributes (py.path
+# properties, Config._getini_unknown_type) when the initial conftests load:
+# one of them is not a change when it is the original or legacypath's own.
+_LEGACY_KEYS = frozenset(("makedir", "fspath", "startdir", "invocation_dir", "rootdir", "inifile",
+                          "_getini_unknown_type"))
+_LEGACY_ORIGINALS = tuple(v for v in (vars(_pytest.config.Config).get("_getini_unknown_type"),) if v is not None)
+
+
+def _legacy_codes():
+    codes = {}
+    for v in list(vars(_pytest.legacypath).values()):
+        if isinstance(v, types.FunctionType) and v.__globals__ is vars(_pytest.legacypath):
+            _code_tree(v.__code__, codes)
+    return codes
+
+
+def _legacy_ok(value):
+    """_legacy_ok reports whether a class attribute of a _LEGACY_KEYS name is
+    the original or what pytest's legacypath plugin puts there."""
+    if any(value is v for v in _LEGACY_ORIGINALS):
+        return True
+    fns = [value]
+    if isinstance(value, property):
+        fns = [f for f in (value.fget, value.fset, value.fdel) if f is not None]
+    for fn in fns:
+        if not isinstance(fn, types.FunctionType) or fn.__globals__ is not vars(_pytest.legacypath):
+            return False
+        if _LEGACY_CODES.get(id(fn.__code__)) is not fn.__code__:
+            return False
+    return bool(fns)
+
+
+_FUNCTION_LIKE = (types.FunctionType, types.MethodType, classmethod, staticmethod, property, type)
+_MAX_DEPTH = 8
+
+
+def _parts(obj, out=None, seen=None, depth=0):
+    """_parts lists every object whose identity decides what obj does.
+
+    For a function: itself, its code, defaults, keyword defaults and what its
+    closure cells hold (functions and classes there are followed too); for a
+    method, classmethod, staticmethod or property: what they wrap; for a
+    class: each attribute's name and parts, in order. Two lists with the same
+    objects at every place (compared by identity, see _same) mean nothing was
+    swapped: not a method, not its __code__, not a default or a cell.
+    """
+    if out is None:
+        out, seen = [], set()
+    out.append(obj)
+    if not isinstance(obj, _FUNCTION_LIKE) or id(obj) in seen or depth > _MAX_DEPTH:
+        return out
+    # obj stays referenced by out, so its id cannot be reused during the walk.
+    seen.add(id(obj))
+    depth += 1
+    if isinstance(obj, types.MethodType):
+        out.append(obj.__self__)
+        _parts(obj.__func__, out, seen, depth)
+    elif isinstance(obj, (classmethod, staticmethod)):
+        _parts(obj.__func__, out, seen, depth)
+    elif isinstance(obj, property):
+        for f in (obj.fget, obj.fset, obj.fdel):
+            _parts(f, out, seen, depth)
+    elif isinstance(obj, types.FunctionType):
+        out.append(obj.__code__)
+        out.append(obj.__defaults__)
+        kw = obj.__kwdefaults__
+        out.append(kw)
+        if kw:
+            for k in sorted(kw):
+                out.append(k)
+                out.append(kw[k])
+        for cell in obj.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                value = _EMPTY_CELL
+            _parts(value, out, seen, depth)
+    else:  # a class
+        for k, v in list(vars(obj).items()):
+            if k in _LAZY_CLASS_KEYS or (k in _LEGACY_KEYS and _legacy_ok(v)):
+                continue
+            out.append(k)
+            _parts(v, out, seen, depth)
+    return out
+
+
+def _plain_names(ns):
+    """_plain_names is the set of a namespace's names without dunders, which
+    Python sets by itself (__warningregistry__ on a warning, say) and which
+    no lookup of a function's global or builtin name goes through."""
+    return frozenset(n for n in ns if not (n.startswith("__") and n.endswith("__")))
+
+
+def _same(a, b):
+    """_same reports whether two _parts lists hold the same objects."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+def _code_tree(code, out):
+    """_code_tree adds code and every code object nested in it to out, by id."""
+    out[id(code)] = code
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType) and id(c) not in out:
+            _code_tree(c, out)
+    return out
+
+
+_LEGACY_CODES = _legacy_codes()
+
+
 def _build(key, hidden_files, load_problems):
     """_build makes the plugin's hooks. Everything secret lives in their
     closures: the sealer, the hidden sources and the loaded hidden modules.
@@ -606,6 +731,15 @@ def _build(key, hidden_files, load_problems):
     modules = {}       # absolute path -> module (loaded or loading)
     originals = {}     # absolute path -> [(owner, name, object, code)]
     real_import = builtins.__import__
+    modname = this.__name__
+    # Code objects that hook implementations may run, by id: compiled from
+    # the hidden sources, and found in the Python installation's modules
+    # before any candidate code ran (with the globals their functions use).
+    # A code object cannot be changed, and one a candidate compiles, under
+    # whatever file name, is never among them.
+    hidden_codes = {}
+    install_codes = {}
+    install_seen = {}  # module name -> module already walked
 
     def module_name(path):
         rel = os.path.relpath(path, hidden_root)[:-3].replace("/", "__")
@@ -648,6 +782,7 @@ def _build(key, hidden_files, load_problems):
         rewrite_asserts(tree, source.encode("utf-8"), path, config)
         code = compile(tree, path, "exec", dont_inherit=True)
         del tree, source
+        _code_tree(code, hidden_codes)
         modules[path] = mod
         sys.modules[mod.__name__] = mod
         try:
@@ -692,12 +827,32 @@ def _build(key, hidden_files, load_problems):
                 ) from e
 
     # The objects the outcome depends on, as they are now, before any
-    # candidate code ran: (owner, attribute, object).
+    # candidate code ran: (label, namespace, attribute, object, parts). The
+    # label is made now, from names pytest and this file chose: no problem
+    # text ever holds a name a candidate could set later.
     watched = []
+    # Namespaces whose set of names must not change: (label, namespace, names).
+    namespaces = []
+
+    def record(label, ns, name, obj):
+        watched.append((label, ns, name, obj, _parts(obj)))
 
     def watch(owner, *names):
+        prefix = owner.__name__
         for name in names:
-            watched.append((owner, name, vars(owner).get(name)))
+            record("%s.%s" % (prefix, name), vars(owner), name, vars(owner).get(name))
+
+    def watch_module(mod, ns=None, skip=()):
+        """watch_module watches every name of a module, deeply for the
+        functions and classes defined there, and its set of names (a name
+        added to a module can shadow a builtin its functions use)."""
+        ns = vars(mod) if ns is None else ns
+        label = mod.__name__
+        for name, obj in list(ns.items()):
+            if name in skip or (name.startswith("__") and name.endswith("__")):
+                continue
+            record("%s.%s" % (label, name), vars(mod), name, obj)
+        namespaces.append((label, vars(mod), _plain_names(ns)))
 
     watch(_pytest.runner, "call_and_report", "runtestprotocol", "call_runtest_hook",
           "check_interactive_exception", "pytest_runtest_protocol", "pytest_runtest_makereport",
@@ -721,22 +876,82 @@ def _build(key, hidden_files, load_problems):
     watch(json.encoder.JSONEncoder, "encode", "iterencode")
     watch(hmac, "new", "HMAC")
     watch(sys, "modules")
+    for mod in (_pytest.runner, _pytest.reports, _pytest.python, _pytest.skipping, _pytest.main,
+                _pytest.outcomes, _pytest.nodes, pluggy._callers, pluggy._hooks, pluggy._manager,
+                pluggy._result, json, json.encoder, hmac):
+        watch_module(mod)
+    # The builtins that code here and in pytest calls (isinstance, hasattr,
+    # getattr, ...): the same objects at the end.
+    for name, obj in list(vars(builtins).items()):
+        if isinstance(obj, (types.BuiltinFunctionType, type)):
+            record("builtins.%s" % name, vars(builtins), name, obj)
+
+    def walk_installed():
+        """walk_installed records the code of every function and method in
+        the modules of the Python installation loaded so far. It runs at
+        import and again just before the initial conftests load (after
+        pytest's entry-point plugins, before any candidate code)."""
+        for name, mod in list(sys.modules.items()):
+            if install_seen.get(name) is mod or not isinstance(mod, types.ModuleType):
+                continue
+            install_seen[name] = mod
+            try:
+                ns = vars(mod)
+                f = ns.get("__file__")
+                if not isinstance(f, str) or not os.path.realpath(f).startswith(install_dirs):
+                    continue
+                for obj in list(ns.values()):
+                    members = [obj]
+                    if isinstance(obj, type):
+                        members = list(vars(obj).values())
+                    for m in members:
+                        if isinstance(m, (classmethod, staticmethod)):
+                            m = m.__func__
+                        elif isinstance(m, property):
+                            m = m.fget
+                        for fn in (m,):
+                            if isinstance(fn, types.FunctionType):
+                                for code in _code_tree(fn.__code__, {}).values():
+                                    install_codes.setdefault(id(code), (code, fn.__globals__))
+            except Exception:
+                continue
+
+    walk_installed()
 
     def add_problem(text):
         text = cap_message(text, MAX_PROBLEM_CHARS)
         if text not in problems and len(problems) < MAX_PROBLEMS:
             problems.append(text)
 
-    def trusted_origin(fn):
-        origin = _code_origin(fn)
-        if origin is None:
-            # Builtins and C functions have no code; none of pytest's
-            # hooks is one, and a candidate cannot define one without
-            # loading a compiled extension of its own.
-            return getattr(fn, "__module__", None) in ("builtins",)
-        if origin == this_file or origin in workspace_conftests or origin in sources:
+    def trusted_impl(impl):
+        """trusted_impl reports whether a hook implementation is code the
+        candidate did not write. A code object's file name proves nothing
+        (compile() takes any), so: the plugin's own functions by identity,
+        with their recorded code; the hidden modules' and the Python
+        installation's code objects by identity (the latter with their own
+        module's globals); a workspace conftest's functions only as that
+        conftest module's own."""
+        fn = impl.function
+        raw = fn.__func__ if isinstance(fn, types.MethodType) else fn
+        if not isinstance(raw, types.FunctionType):
+            # None of pytest's hooks is a C function.
+            return False
+        known = own_functions.get(id(raw))
+        if known is not None:
+            return known[0] is raw and known[1] is raw.__code__
+        code = raw.__code__
+        if hidden_codes.get(id(code)) is code:
             return True
-        return origin.startswith(install_dirs)
+        known = install_codes.get(id(code))
+        if known is not None and known[0] is code:
+            return known[1] is raw.__globals__
+        origin = _code_origin(raw)
+        if origin in workspace_conftests:
+            plugin = impl.plugin
+            return (isinstance(plugin, types.ModuleType)
+                    and raw.__globals__ is vars(plugin)
+                    and os.path.realpath(str(vars(plugin).get("__file__") or "")) == origin)
+        return False
 
     def check_hooks(pm, where):
         for name in _CRITICAL_HOOKS:
@@ -744,19 +959,26 @@ def _build(key, hidden_files, load_problems):
             if caller is None:
                 continue
             for impl in caller.get_hookimpls():
-                if not trusted_origin(impl.function):
-                    add_problem("an unknown implementation of %s (%s, from %s) was registered %s" % (
-                        name, getattr(impl.function, "__qualname__", "?"), _code_origin(impl.function), where))
+                if not trusted_impl(impl):
+                    # Fixed words and the hook's name from our own list:
+                    # nothing of the implementation (its name, its file)
+                    # is text the candidate could not have chosen.
+                    add_problem("an unknown implementation of %s was registered %s" % (name, where))
+
+    def check_watched():
+        for label, ns, name, obj, parts in watched:
+            if ns.get(name) is not obj:
+                add_problem("%s was replaced" % label)
+            elif not _same(_parts(obj), parts):
+                add_problem("%s was changed" % label)
+        for label, ns, names in namespaces:
+            if _plain_names(ns) != names:
+                add_problem("names were added to or removed from %s" % label)
 
     def check_all(config):
-        for owner, name, obj in watched:
-            if vars(owner).get(name) is not obj:
-                add_problem("%s.%s was replaced" % (getattr(owner, "__name__", owner), name))
-        for owner, name, obj in own:
-            if vars(owner).get(name) is not obj:
-                add_problem("djgrade_pytest's %s.%s was replaced" % (getattr(owner, "__name__", "?"), name))
-        if sys.modules.get(__name__) is not this:
-            add_problem("sys.modules no longer maps %s to the plugin" % __name__)
+        check_watched()
+        if sys.modules.get(modname) is not this:
+            add_problem("sys.modules no longer maps %s to the plugin" % modname)
         pm = config.pluginmanager
         if not pm.is_registered(this):
             add_problem("the djgrade plugin was unregistered")
@@ -765,10 +987,11 @@ def _build(key, hidden_files, load_problems):
         check_hooks(pm, "by the end of the session")
         for path, entries in originals.items():
             mod = modules.get(path)
-            for owner, name, obj, code in entries:
-                now = vars(owner).get(name)
-                if now is not obj or getattr(obj, "__code__", None) is not code:
+            for owner, name, obj, parts in entries:
+                if vars(owner).get(name, _EMPTY_CELL) is not obj:
                     add_problem("hidden %s: %s was replaced" % (os.path.relpath(path, root), name))
+                elif not _same(_parts(obj), parts):
+                    add_problem("hidden %s: %s was changed" % (os.path.relpath(path, root), name))
             if mod is not None and sys.modules.get(mod.__name__) is not mod:
                 add_problem("hidden module %s was replaced in sys.modules" % os.path.relpath(path, root))
         patterns = config.getini("python_files")
@@ -785,7 +1008,8 @@ def _build(key, hidden_files, load_problems):
             for f in files:
                 p = os.path.join(folder, f)
                 if p not in placeholders:
-                    add_problem("unexpected file %s" % os.path.relpath(p, root))
+                    # Not the file's name: the candidate chose it.
+                    add_problem("an unexpected file was found in %s" % HIDDEN_DIR)
         if seal is not None and seal_uses() != 0:
             add_problem("the report was sealed before the session ended")
 
@@ -851,12 +1075,15 @@ def _build(key, hidden_files, load_problems):
             entry.reports[report.when] = report
             entry.duration += float(getattr(report, "duration", 0.0) or 0.0)
             if report.nodeid.startswith(HIDDEN_DIR + "/") and report.when == "call":
-                check_hooks(report_config[0].pluginmanager, "while %s ran" % report.nodeid)
+                check_hooks(report_config[0].pluginmanager, "while a hidden test ran")
 
         @pytest.hookimpl(trylast=True)
         def pytest_sessionfinish(self, session, exitstatus):
             if session.config.pluginmanager.get_plugin(_RECORDER_NAME) is not self:
                 add_problem("the djgrade recorder was replaced")
+            # check_all checks this method; this checks check_all.
+            if not _same(_parts(check_all), checker_parts):
+                add_problem("%s's integrity check was changed" % modname)
             check_all(session.config)
             if self.path is not None:
                 write_report(self.path, document_for(self, exitstatus), seal)
@@ -869,6 +1096,9 @@ def _build(key, hidden_files, load_problems):
         # pytest before a session exists, so no later hook would write a report.
         # Write one here so the grader can tell "the project does not import"
         # from "the sandbox broke".
+        # The last moment before candidate code: pytest's entry-point
+        # plugins (pytest-django) are loaded, no conftest or settings yet.
+        walk_installed()
         outcome = yield
         excinfo = outcome.excinfo
         if excinfo is None:
@@ -920,7 +1150,7 @@ def _build(key, hidden_files, load_problems):
             return None
         if p.endswith(".py"):
             # A file the grader did not put there: never collect it.
-            add_problem("unexpected file %s" % os.path.relpath(p, root))
+            add_problem("an unexpected file was found in %s" % HIDDEN_DIR)
             return True
         return None
 
@@ -931,36 +1161,50 @@ def _build(key, hidden_files, load_problems):
         "pytest_pycollect_makemodule": pytest_pycollect_makemodule,
         "pytest_ignore_collect": pytest_ignore_collect,
     }
-    # The plugin's own code, checked like pytest's: the module's functions
-    # and classes, and the recorder's and entries' methods.
-    own = []
-    for owner, names in (
-        (this, list(hooks) + ["pytest_addoption", "djgrade_queries", "write_report", "cap_message",
-                              "_marker_values", "_failure_text", "_skip_text", "_TestEntry",
-                              "QueryRecorder", "_Wrapped", "_django_connections", "_encode_report",
-                              "_atomic_write", "is_savepoint_sql"]),
-        (_TestEntry, ["outcome", "message", "as_json", "__init__"]),
-        (QueryRecorder, ["__call__", "count"]),
-        (_Wrapped, ["__enter__", "__exit__"]),
-        (_Recorder, [n for n in vars(_Recorder) if not n.startswith("__") or n == "__init__"]),
-    ):
-        for name in names:
-            obj = hooks.get(name) if owner is this and name in hooks else vars(owner).get(name)
-            own.append((owner, name, obj))
+    # The plugin's own code, checked like pytest's but all of it: every name
+    # of the module as it will be once the hooks are published (functions
+    # and classes deeply: methods, their code, defaults, closures, a
+    # class's set of attributes), and the functions and classes that live
+    # only in the hooks' closures.
+    # Filled in below, once everything they check exists; made here so
+    # that the closures recorded see them already bound.
+    own_functions = {}
+    checker_parts = []
+    module_ns = dict(vars(this))
+    module_ns.update(hooks)
+    watch_module(this, module_ns, skip=("__builtins__", "__cached__", "__loader__", "__spec__"))
+    inner = {
+        "_Recorder": _Recorder, "HiddenModule": HiddenModule, "check_all": check_all,
+        "check_watched": check_watched, "check_hooks": check_hooks, "trusted_impl": trusted_impl,
+        "add_problem": add_problem, "document_for": document_for, "load": load,
+        "ensure_conftests": ensure_conftests, "sibling_import": sibling_import,
+        "walk_installed": walk_installed, "seal": seal, "seal_uses": seal_uses,
+    }
+    for name, obj in inner.items():
+        record("%s's %s" % (modname, name), inner, name, obj)
+    # Every function of this file reachable from the above, by identity,
+    # with its code: the hook implementations the plugin may register.
+    for _, _, _, _, parts in watched:
+        for obj in parts:
+            if (isinstance(obj, types.FunctionType) and id(obj) not in own_functions
+                    and _code_origin(obj) == this_file):
+                own_functions[id(obj)] = (obj, obj.__code__)
+    checker_parts.extend(_parts(check_all))
     return hooks
 
 
 def _snapshot_functions(mod):
     """_snapshot_functions lists the functions of a hidden module, and those
-    of its classes, with their code: (owner, name, object, code)."""
+    of its classes, with their parts (code, defaults, closure): (owner, name,
+    object, parts)."""
     out = []
     for name, obj in list(vars(mod).items()):
         if isinstance(obj, types.FunctionType) and obj.__module__ == mod.__name__:
-            out.append((mod, name, obj, obj.__code__))
+            out.append((mod, name, obj, _parts(obj)))
         elif isinstance(obj, type) and obj.__module__ == mod.__name__:
             for cname, cobj in list(vars(obj).items()):
-                if isinstance(cobj, types.FunctionType):
-                    out.append((obj, cname, cobj, cobj.__code__))
+                if isinstance(cobj, (types.FunctionType, classmethod, staticmethod, property)):
+                    out.append((obj, cname, cobj, _parts(cobj)))
     return out
 
 

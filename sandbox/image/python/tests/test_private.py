@@ -227,7 +227,9 @@ def test_unexpected_hidden_file_is_reported(pytester):
     proc, report, data, sig = run_private(pytester, {"djgrade_hidden/test_hidden.py": HIDDEN_TEST.replace("from conftest import CONSTANT", "CONSTANT = 'from the hidden conftest'").replace("hidden_number", "")})
     assert report is not None, proc.stderr.decode()
     assert "djgrade_hidden/test_forged.py::test_free" not in outcomes(report)
-    assert any("unexpected file djgrade_hidden/test_forged.py" in p for p in report["integrity"]), report["integrity"]
+    # The file's name is the candidate's choice: the problem does not repeat it.
+    assert "an unexpected file was found in djgrade_hidden" in report["integrity"], report["integrity"]
+    assert not any("forged" in p for p in report["integrity"]), report["integrity"]
 
 
 def test_malformed_private_channel(pytester):
@@ -262,3 +264,140 @@ def test_report_written_after_the_session_fails_the_signature(pytester):
     assert report.get("forged") is True
     want = hmac.new(KEY, data, hashlib.sha256).hexdigest().encode()
     assert sig is not None and not hmac.compare_digest(sig, want)
+
+
+SECRET = "CANDIDATE-CHOSEN-TEXT-" * 12
+
+HIDDEN_PLAIN = """
+    import pytest
+
+    @pytest.mark.djgrade(points=1, category="correctness", name="Fails")
+    def test_fails():
+        assert 1 == 2
+"""
+
+
+def test_swapping_code_is_reported(pytester):
+    # The reviewer's attack: no attribute is reassigned, only the __code__ of
+    # functions the outcome depends on (the plugin's and pytest's), their
+    # defaults, a closure cell; plus a method added to a plugin class and a
+    # name added to a pytest module that shadows a builtin.
+    pytester.makeini("[pytest]\npython_files = test_*.py\n")
+    pytester.makepyfile(cheat="""
+        import importlib as _il
+
+        _m = _il.import_module("djgrade_py" + "test")
+        _r = _il.import_module("_pytest.run" + "ner")
+
+        def _o(self):
+            return "passed"
+
+        _m._TestEntry.outcome.__code__ = _o.__code__
+
+        _real = _r.call_and_report
+
+        def _car(item, when, log=True, **kwds):
+            return _real(item, when, log, **kwds)
+
+        def _swap():
+            _r.call_and_report.__code__ = _car.__code__
+            _m.cap_message.__defaults__ = (10,)
+            _m._marker_values.__globals__["_MARKER"] = "other"
+            _m._Wrapped.extra = lambda self: None
+            _r.isinstance = lambda *a: True
+            # A closure cell of a hook (the list the hooks keep problems in
+            # or any other): what it holds is replaced.
+            for fn in (_m.pytest_configure, _m.pytest_ignore_collect):
+                for cell in fn.__closure__ or ():
+                    if isinstance(cell.cell_contents, dict):
+                        cell.cell_contents = dict(cell.cell_contents)
+                        return
+    """)
+    pytester.makepyfile(test_public="""
+        import cheat
+
+        def test_swap():
+            cheat._swap()
+    """)
+    proc, report, data, sig = run_private(pytester, {"djgrade_hidden/test_hidden.py": HIDDEN_PLAIN})
+    assert report is not None, proc.stderr.decode()
+    problems = report["integrity"]
+    text = "\n".join(problems)
+    assert "djgrade_pytest._TestEntry was changed" in problems, text
+    assert "_pytest.runner.call_and_report was changed" in problems, text
+    assert "djgrade_pytest.cap_message was changed" in problems, text
+    assert "djgrade_pytest._MARKER was replaced" in problems, text
+    assert "djgrade_pytest._Wrapped was changed" in problems, text
+    assert "names were added to or removed from _pytest.runner" in problems, text
+    assert any(p.startswith("djgrade_pytest.pytest_") and p.endswith(" was changed") for p in problems), text
+    assert_signed(data, sig)
+
+
+def test_hook_with_a_forged_file_name_is_unknown(pytester):
+    # compile() takes any file name: code claiming to be the plugin's or
+    # pytest's is still the candidate's. Its name is the candidate's too,
+    # and stays out of the report.
+    pytester.makeini("[pytest]\npython_files = test_*.py\n")
+    pytester.makepyfile(cheat="""
+        import gc
+        import types
+        import _pytest.runner
+        import _pytest.skipping
+        import djgrade_pytest
+
+        SECRET = %r
+
+        def forged(filename, hook, args):
+            src = "def %%s(%%s):\\n    return None\\n" %% (hook, args)
+            ns = dict(vars(_pytest.skipping))
+            exec(compile(src, filename, "exec"), ns)
+            fn = types.FunctionType(ns[hook].__code__, vars(_pytest.skipping), SECRET)
+            fn.__qualname__ = SECRET
+            return fn
+
+        def install():
+            plugin = types.ModuleType(SECRET)
+            plugin.pytest_runtest_makereport = forged(djgrade_pytest.__file__, "pytest_runtest_makereport", "item, call")
+            plugin.pytest_pyfunc_call = forged(_pytest.runner.__file__, "pytest_pyfunc_call", "pyfuncitem")
+            for obj in gc.get_objects():
+                if type(obj).__name__ == "Config" and hasattr(obj, "pluginmanager"):
+                    obj.pluginmanager.register(plugin, SECRET)
+    """ % SECRET)
+    pytester.makepyfile(test_public="""
+        import cheat
+
+        def test_install():
+            cheat.install()
+    """)
+    proc, report, data, sig = run_private(pytester, {"djgrade_hidden/test_hidden.py": HIDDEN_PLAIN})
+    assert report is not None, proc.stderr.decode()
+    problems = report["integrity"]
+    assert "an unknown implementation of pytest_runtest_makereport was registered by the end of the session" in problems, (problems, proc.stdout.decode())
+    assert "an unknown implementation of pytest_pyfunc_call was registered by the end of the session" in problems, problems
+    assert not any("CANDIDATE-CHOSEN" in p for p in problems), problems
+    assert_signed(data, sig)
+
+
+def test_clean_run_has_no_integrity_problems(pytester):
+    # The hidden conftest's hooks and fixtures, pytest's own plugins and the
+    # legacypath properties pytest adds to its classes are not problems.
+    pytester.makeini("[pytest]\npython_files = test_*.py\n")
+    pytester.makeconftest("""
+        def pytest_runtest_setup(item):
+            pass
+    """)
+    pytester.makepyfile(test_public="""
+        import warnings
+
+        def test_ok(tmpdir, request):
+            assert request.fspath
+            warnings.warn("a warning")
+    """)
+    proc, report, data, sig = run_private(pytester, {
+        "djgrade_hidden/conftest.py": HIDDEN_CONFTEST + "\n    def pytest_runtest_call(item):\n        pass\n",
+        "djgrade_hidden/test_hidden.py": HIDDEN_TEST,
+    })
+    assert report is not None, proc.stderr.decode()
+    assert report["integrity"] == [], (report["integrity"], proc.stdout.decode())
+    assert outcomes(report)["test_public.py::test_ok"] == "passed"
+    assert_signed(data, sig)
