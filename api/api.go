@@ -85,11 +85,11 @@ type Config struct {
 
 // Server is the HTTP API. Create it with New.
 type Server struct {
-	cfg     Config
-	echo    *echo.Echo
-	http    *http.Server
-	log     *slog.Logger
-	limits  *Limits
+	cfg    Config
+	echo   *echo.Echo
+	http   *http.Server
+	log    *slog.Logger
+	limits *Limits
 }
 
 // Paths of the routes, shared with tests and Location headers.
