@@ -8,8 +8,10 @@ import (
 )
 
 // Finding is one place in a candidate's Python file that only an attack on
-// the grader needs: an import of pytest's or djgrade's machinery, or a use
-// of sys.modules, gc.get_objects, os._exit or atexit.
+// the grader needs: an import of pytest's or djgrade's machinery, a use of
+// sys.modules, gc.get_objects, os._exit or atexit, an assignment to a
+// function's __code__ or a use of its __globals__, __closure__, defaults or
+// cells, or an import by a computed name.
 type Finding struct {
 	Path string `json:"path"`
 	Line int    `json:"line"`
@@ -32,6 +34,19 @@ var scanAttrs = map[string]map[string]bool{
 	"os":     {"_exit": true},
 	"atexit": nil, // any use
 }
+
+// scanInternals are attributes of functions and closure cells that only code
+// rewriting another function needs: with them a submission changes what a
+// function of pytest or of the plugin does without replacing it (so an
+// identity check cannot see it). Reading __code__ is common enough
+// (introspection, co_name); assigning it is not.
+var scanInternals = map[string]bool{
+	"__globals__": true, "__closure__": true, "__defaults__": true, "__kwdefaults__": true, "cell_contents": true,
+}
+
+// scanImporters are the functions that import a module by a name computed
+// at run time, which hides from this scan which module it is.
+var scanImporters = map[string]bool{"import_module": true, "__import__": true}
 
 // Scan reads the candidate's Python files (paths ending in .py) and returns
 // what only an attack on the grader needs, ordered by path and line. It is
@@ -223,6 +238,9 @@ func scanPython(data []byte) []Finding {
 		}
 		return "", false
 	}
+	// importers are the local names of importlib.import_module and
+	// __import__ (from importlib import import_module as im).
+	importers := map[string]bool{"import_module": true, "__import__": true}
 	stmtStart := true
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -232,6 +250,25 @@ func scanPython(data []byte) []Finding {
 		}
 		first := stmtStart
 		stmtStart = false
+		// f.__code__ = ..., x.__closure__, anything.__globals__: at any
+		// depth of a chain.
+		if t.kind == tokOp && t.text == "." && i+1 < len(toks) && toks[i+1].kind == tokName {
+			attr := toks[i+1].text
+			if attr == "__code__" && i+2 < len(toks) && toks[i+2].text == "=" && (i+3 >= len(toks) || toks[i+3].text != "=") {
+				add(t.line, "assignment to __code__")
+			}
+			if scanInternals[attr] {
+				add(t.line, "access to "+attr)
+			}
+		}
+		// import_module(name) / __import__(name) with anything but one
+		// constant string as the name.
+		if t.kind == tokName && importers[t.text] && (i == 0 || toks[i-1].text != "def") && i+1 < len(toks) && toks[i+1].text == "(" {
+			constant := i+3 < len(toks) && toks[i+2].kind == tokString && toks[i+2].text != "" && (toks[i+3].text == ")" || toks[i+3].text == ",")
+			if !constant {
+				add(t.line, "import with a computed name")
+			}
+		}
 		switch {
 		case t.kind == tokName && t.text == "import" && first:
 			// import a.b as c, d
@@ -290,6 +327,9 @@ func scanPython(data []byte) []Finding {
 					}
 				}
 				if toks[j].text == "as" {
+					if mod == "importlib" && j > 0 && scanImporters[toks[j-1].text] && j+1 < len(toks) && toks[j+1].kind == tokName {
+						importers[toks[j+1].text] = true
+					}
 					j++ // skip the local name
 				}
 				j++
@@ -316,6 +356,10 @@ func scanPython(data []byte) []Finding {
 			// sys.modules.get("djgrade_pytest"): a name in a string.
 			if what, ok := moduleFinding(strings.TrimSpace(t.text)); ok {
 				add(t.line, "reference to "+what)
+			}
+			// setattr(f, "__code__", g), getattr(importlib, "import_module").
+			if name := strings.TrimSpace(t.text); name == "__code__" || scanInternals[name] || scanImporters[name] {
+				add(t.line, "reference to "+name)
 			}
 		}
 	}

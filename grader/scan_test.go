@@ -42,6 +42,17 @@ func TestScanFindsGraderAttacks(t *testing.T) {
 		{"parenthesised from", "from _pytest.reports import (\n    TestReport,\n)\nx = 1\n", []string{"1:import _pytest.reports"}},
 		{"line after a triple-quoted string", "'''doc\nstring\n'''\nimport pytest\n", []string{"4:import pytest"}},
 		{"unterminated string", "x = 'abc\nimport pytest\n", []string{"2:import pytest"}},
+		{"the reviewer's swap", "import importlib as _il\n_m = _il.import_module(\"djgrade_py\" + \"test\")\ndef _o(self):\n    return \"passed\"\n_m._TestEntry.outcome.__code__ = _o.__code__\n",
+			[]string{"2:import with a computed name", "5:assignment to __code__"}},
+		{"__code__ spaced", "f . __code__ = g.__code__\n", []string{"1:assignment to __code__"}},
+		{"setattr __code__", "setattr(f, '__code__', g.__code__)\n", []string{"1:reference to __code__"}},
+		{"__globals__", "f.__globals__['x'] = 1\n", []string{"1:access to __globals__"}},
+		{"__closure__", "for c in f.__closure__:\n    c.cell_contents = 1\n", []string{"1:access to __closure__", "2:access to cell_contents"}},
+		{"__defaults__", "f.__defaults__ = (1,)\nf.__kwdefaults__ = {}\n", []string{"1:access to __defaults__", "2:access to __kwdefaults__"}},
+		{"__import__ computed", "name = 'x'\nm = __import__(name)\n", []string{"2:import with a computed name"}},
+		{"import_module f-string", "import importlib\nimportlib.import_module(f\"{a}\")\n", []string{"2:import with a computed name"}},
+		{"import_module aliased", "from importlib import import_module as im\nim('py' + 'test')\n", []string{"2:import with a computed name"}},
+		{"getattr import_module", "import importlib\ngetattr(importlib, 'import_module')('x')\n", []string{"2:reference to import_module"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +74,9 @@ func TestScanIgnoresInnocentCode(t *testing.T) {
 		{"a name like a module", "pytest_like = 1\nmy_gc = None\nmy_gc.get_objects()\n"},
 		{"relative import", "from . import selectors\nfrom .models import Book\n"},
 		{"f-string", "x = f\"pytest\"\n"},
+		{"reading __code__", "name = f.__code__.co_name\nsame = f.__code__ == g.__code__\n"},
+		{"constant import_module", "import importlib\nm = importlib.import_module('json')\nn = __import__(\"os.path\", fromlist=['join'])\n"},
+		{"a method named like one", "def import_module(name):\n    return name\n"},
 		{"not python", "import pytest\n"}, // in a .txt file, below
 	}
 	for _, tt := range tests {
@@ -144,6 +158,8 @@ func TestScanHostileSuite(t *testing.T) {
 		"skip-in-view":        "import pytest",
 		"xfail-in-view":       "import pytest",
 		"read-hidden":         "sys.modules",
+		"swap-code":           "assignment to __code__",
+		"swap-code-pytest":    "assignment to __code__",
 	}
 	fsys := dirFS("../sandbox/testdata/hostile")
 	for name, what := range want {
