@@ -35,13 +35,21 @@ closes it and removes the variable. It carries JSON:
   the outcome depends on (runner, reports, the python plugin, pluggy's call
   loop, json's encoder, its own hooks and classes), and it remembers each
   hidden test function and its code. At the end of the session it checks
-  they are all still the same objects, that no unknown hook implementation
-  (one whose code does not come from the Python installation, this file, a
-  hidden module or a conftest that was in the workspace when the plugin was
-  imported) takes part in running or reporting tests, that sys.modules still
-  maps this plugin's name to itself and that the djgrade_hidden folder holds
-  only the placeholders. Problems go into the report's "integrity" list; the
-  grader gives "tampered" to a report whose list is not empty.
+  they are all still the same objects and that none was changed in place:
+  a function's __code__, defaults and closure cells, a property's
+  functions, a class's set of attributes, a module's set of names are
+  compared with what they were before any candidate code ran. It checks
+  that no unknown hook implementation takes part in running or reporting
+  tests: one is known only as the plugin's own function (by identity), or
+  by its code object, compiled from a hidden module or found in the Python
+  installation's modules before candidate code ran, or as a function of a
+  conftest that was in the workspace when the plugin was imported; a
+  code's file name proves nothing, compile() takes any. It also checks
+  that sys.modules still maps this plugin's name to itself and that the
+  djgrade_hidden folder holds only the placeholders. Problems go into the
+  report's "integrity" list, in fixed words and names recorded before any
+  candidate code ran, never a name or text the candidate chose; the grader
+  gives "tampered" to a report whose list is not empty.
 
 Residual risk, said plainly: the candidate's code runs in this very process.
 Code in the same process can in principle find anything in memory: walk the
