@@ -163,7 +163,7 @@ def from_item_and_call(cls, item, call):
 
 _pytest.reports.TestReport.from_item_and_call = classmethod(from_item_and_call)
 `)})
-	if res.Verdict != grader.VerdictTampered || res.Score != 0 || !strings.Contains(res.Reason, "from_item_and_call was replaced") {
+	if res.Verdict != grader.VerdictTampered || res.Score != 0 || !strings.Contains(res.Reason, "_pytest.reports.TestReport") {
 		t.Fatalf("%s, want tampered\n%s", res.Describe(), res.Log)
 	}
 }
