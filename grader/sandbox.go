@@ -47,30 +47,32 @@ var MaxLimits = Limits{
 }
 
 // WithDefaults returns l with every zero field taken from DefaultLimits.
-func (l Limits) WithDefaults() Limits {
-	d := DefaultLimits
-	if l.Timeout > 0 {
-		d.Timeout = l.Timeout
+func (l Limits) WithDefaults() Limits { return DefaultLimits.Override(l) }
+
+// Override returns l with every non-zero field of o in its place.
+func (l Limits) Override(o Limits) Limits {
+	if o.Timeout > 0 {
+		l.Timeout = o.Timeout
 	}
-	if l.MemoryBytes > 0 {
-		d.MemoryBytes = l.MemoryBytes
+	if o.MemoryBytes > 0 {
+		l.MemoryBytes = o.MemoryBytes
 	}
-	if l.CPUs > 0 {
-		d.CPUs = l.CPUs
+	if o.CPUs > 0 {
+		l.CPUs = o.CPUs
 	}
-	if l.Pids > 0 {
-		d.Pids = l.Pids
+	if o.Pids > 0 {
+		l.Pids = o.Pids
 	}
-	if l.OpenFiles > 0 {
-		d.OpenFiles = l.OpenFiles
+	if o.OpenFiles > 0 {
+		l.OpenFiles = o.OpenFiles
 	}
-	if l.ScratchBytes > 0 {
-		d.ScratchBytes = l.ScratchBytes
+	if o.ScratchBytes > 0 {
+		l.ScratchBytes = o.ScratchBytes
 	}
-	if l.OutputBytes > 0 {
-		d.OutputBytes = l.OutputBytes
+	if o.OutputBytes > 0 {
+		l.OutputBytes = o.OutputBytes
 	}
-	return d
+	return l
 }
 
 // Job is one run in the sandbox.

@@ -186,32 +186,6 @@ func parseCaseLimits(raw map[string]string) (grader.Limits, error) {
 	return l, nil
 }
 
-// overridden returns base with every non-zero field of over.
-func overridden(base, over grader.Limits) grader.Limits {
-	if over.Timeout > 0 {
-		base.Timeout = over.Timeout
-	}
-	if over.MemoryBytes > 0 {
-		base.MemoryBytes = over.MemoryBytes
-	}
-	if over.CPUs > 0 {
-		base.CPUs = over.CPUs
-	}
-	if over.Pids > 0 {
-		base.Pids = over.Pids
-	}
-	if over.OpenFiles > 0 {
-		base.OpenFiles = over.OpenFiles
-	}
-	if over.ScratchBytes > 0 {
-		base.ScratchBytes = over.ScratchBytes
-	}
-	if over.OutputBytes > 0 {
-		base.OutputBytes = over.OutputBytes
-	}
-	return base
-}
-
 // limitedCatalog is the embedded catalog with one exercise's limits
 // overridden: Grade takes its limits from the exercise, so this is how a
 // case shortens them without another path into the sandbox.
@@ -227,7 +201,7 @@ func (c limitedCatalog) Exercise(id string) (*grader.Exercise, error) {
 		return ex, err
 	}
 	cp := *ex
-	cp.Limits = overridden(ex.Limits, c.limits)
+	cp.Limits = ex.Limits.Override(c.limits)
 	return &cp, nil
 }
 
