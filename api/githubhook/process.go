@@ -80,7 +80,9 @@ func (h *Hook) process(log *slog.Logger, w work) {
 		h.fail(w, baseContext, StateFailure, "the commit cannot be graded: "+grader.ErrorMessage(err))
 		return
 	}
-	files = stripTop(files)
+	// A GitHub tarball always wraps the repository in "owner-repo-sha/";
+	// with no starter to protect, StripWrapper removes exactly that.
+	files = grader.StripWrapper(files, nil)
 	files, declared, cfgErr := takeConfig(files)
 	exercise := declared
 	if asg != nil {
@@ -143,29 +145,6 @@ func (h *Hook) fail(w work, context, state, why string) {
 			h.log.Error("set commit status", "repo", w.Repo, "sha", w.SHA, "err", err)
 		}
 	})
-}
-
-// stripTop removes the one folder that wraps a GitHub tarball
-// ("owner-repo-sha/").
-func stripTop(files []grader.File) []grader.File {
-	if len(files) == 0 {
-		return files
-	}
-	top, _, ok := strings.Cut(files[0].Path, "/")
-	if !ok {
-		return files
-	}
-	for _, f := range files {
-		if !strings.HasPrefix(f.Path, top+"/") {
-			return files
-		}
-	}
-	out := make([]grader.File, len(files))
-	for i, f := range files {
-		f.Path = strings.TrimPrefix(f.Path, top+"/")
-		out[i] = f
-	}
-	return out
 }
 
 // takeConfig removes ConfigFile from files (it is not part of the answer)
