@@ -97,9 +97,18 @@ type manifest struct {
 	Editable     []string          `yaml:"editable"`
 	Limits       map[string]string `yaml:"limits"`
 	Categories   []grader.Category `yaml:"categories"`
+	Settings     string            `yaml:"settings"`
+	Checks       []check           `yaml:"checks"`
 	StarterScore *scoreRange       `yaml:"starter_score"`
 	Solutions    []string          `yaml:"solutions"`
 	Variants     []variant         `yaml:"variants"`
+}
+
+type check struct {
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Category string `yaml:"category"`
+	Points   int    `yaml:"points"`
 }
 
 type scoreRange struct {
@@ -210,6 +219,12 @@ func LoadExercise(fsys fs.FS, dir string) (*grader.Exercise, error) {
 		}
 		seen[c.Name] = true
 	}
+	if err := loadChecks(ex, m, bad); err != nil {
+		return nil, err
+	}
+	if ex.Settings, err = settingsModule(fsys, m.Settings); err != nil {
+		return nil, bad("settings", "%v", err)
+	}
 	max := ex.MaxScore()
 	checkRange := func(field string, r *scoreRange) (grader.ScoreRange, error) {
 		if r == nil {
@@ -293,6 +308,78 @@ func LoadExercise(fsys fs.FS, dir string) (*grader.Exercise, error) {
 	}
 	return ex, nil
 }
+
+// maxCheckPoints bounds one check's points, so that no sum can overflow.
+const maxCheckPoints = 1000
+
+// loadChecks validates the manifest's inventory of hidden checks: unique
+// ids, published names, known categories, and points that add up to each
+// category's total exactly.
+func loadChecks(ex *grader.Exercise, m manifest, bad func(field, format string, args ...any) error) error {
+	if len(m.Checks) == 0 {
+		return bad("checks", "must list the hidden checks (id, name, category, points)")
+	}
+	sum := map[string]int{}
+	ids, names := map[string]bool{}, map[string]bool{}
+	for i, c := range m.Checks {
+		field := fmt.Sprintf("checks[%d]", i)
+		switch {
+		case !idPattern.MatchString(c.ID):
+			return bad(field+".id", "%q must be lowercase letters, digits and dashes", c.ID)
+		case ids[c.ID]:
+			return bad(field+".id", "%q appears twice", c.ID)
+		case strings.TrimSpace(c.Name) == "":
+			return bad(field+".name", "is required: it is what a candidate sees of the check")
+		case names[strings.TrimSpace(c.Name)]:
+			return bad(field+".name", "%q appears twice", c.Name)
+		case c.Points <= 0 || c.Points > maxCheckPoints:
+			return bad(field+".points", "must be an integer from 1 to %d", maxCheckPoints)
+		}
+		known := false
+		for _, cat := range ex.Categories {
+			known = known || cat.Name == c.Category
+		}
+		if !known {
+			return bad(field+".category", "%q is not one of the categories", c.Category)
+		}
+		ids[c.ID], names[strings.TrimSpace(c.Name)] = true, true
+		sum[c.Category] += c.Points
+		ex.Checks = append(ex.Checks, grader.HiddenCheck{ID: c.ID, Name: strings.TrimSpace(c.Name), Category: c.Category, Points: c.Points})
+	}
+	for _, cat := range ex.Categories {
+		if sum[cat.Name] != cat.Points {
+			return bad("checks", "the %s checks add up to %d points, the category has %d", cat.Name, sum[cat.Name], cat.Points)
+		}
+	}
+	return nil
+}
+
+// settingsModule returns the manifest's settings module, or the one the
+// starter's pytest.ini names.
+func settingsModule(fsys fs.FS, declared string) (string, error) {
+	mod := strings.TrimSpace(declared)
+	if mod == "" {
+		ini, err := fs.ReadFile(fsys, "starter/pytest.ini")
+		if err != nil {
+			return "", fmt.Errorf("is required when starter/pytest.ini does not name DJANGO_SETTINGS_MODULE")
+		}
+		for _, line := range strings.Split(string(ini), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if ok && strings.TrimSpace(k) == "DJANGO_SETTINGS_MODULE" {
+				mod = strings.TrimSpace(v)
+			}
+		}
+	}
+	if !settingsPattern.MatchString(mod) {
+		return "", fmt.Errorf("%q is not a dotted module name", mod)
+	}
+	if _, err := fs.Stat(fsys, "starter/"+strings.ReplaceAll(mod, ".", "/")+".py"); err != nil {
+		return "", fmt.Errorf("%q is not a module of the starter", mod)
+	}
+	return mod, nil
+}
+
+var settingsPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 
 func nonEmptyDir(fsys fs.FS, dir string) error {
 	entries, err := fs.ReadDir(fsys, dir)

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Databases an exercise may run on.
+// Databases a starter may use for a candidate's local run. Graded runs
+// always use the judge's PostgreSQL.
 const (
 	DatabaseSQLite   = "sqlite"
 	DatabasePostgres = "postgres"
@@ -29,6 +30,13 @@ type Exercise struct {
 	Editable   []string   `json:"editable"`
 	Limits     Limits     `json:"-"`
 	Categories []Category `json:"categories"`
+	// Checks is the inventory of hidden checks, read on the host from the
+	// manifest: the judge's report must name exactly these, and points come
+	// from here, never from the report.
+	Checks []HiddenCheck `json:"-"`
+	// Settings is the starter's Django settings module (dotted), which
+	// graded runs extend with the judge's database.
+	Settings string `json:"-"`
 	// StarterScore is the range the untouched starter must score in.
 	StarterScore ScoreRange `json:"-"`
 	// Solutions and Variants name sub-folders of FS: solutions/<name> and
@@ -40,6 +48,16 @@ type Exercise struct {
 	Rubric string `json:"-"`
 	// FS is the exercise's folder: starter/, hidden/, solutions/, variants/.
 	FS fs.FS `json:"-"`
+}
+
+// HiddenCheck is one hidden check of an exercise.
+type HiddenCheck struct {
+	// ID ties the check to the hidden tests marked @pytest.mark.check(ID).
+	ID string `json:"id"`
+	// Name is the published name: all a candidate ever sees of the check.
+	Name     string `json:"name"`
+	Category string `json:"category"`
+	Points   int    `json:"points"`
 }
 
 // Category is one rubric category and the points it is worth.

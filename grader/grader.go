@@ -38,7 +38,7 @@ const (
 	VerdictOOM          Verdict = "out_of_memory"  // killed at the memory limit
 	VerdictOutputLimit  Verdict = "output_limit"   // wrote more output than allowed
 	VerdictProcessLimit Verdict = "process_limit"  // hit the process-count limit
-	VerdictTampered     Verdict = "tampered"       // the report cannot be trusted
+	VerdictTampered     Verdict = "tampered"       // kept for stored results; no run ends so now
 	VerdictInfraError   Verdict = "infrastructure" // djgrade itself failed; not the candidate's fault
 )
 
@@ -106,10 +106,19 @@ type Result struct {
 	Categories []CategoryScore `json:"categories"`
 	Tests      []TestResult    `json:"tests"`
 	Refused    []RefusedFile   `json:"refused,omitempty"`
-	// Findings are places in the candidate's files that reach into the
-	// grader (see Scan); any makes the verdict tampered.
-	Findings []Finding        `json:"findings,omitempty"`
-	Log      string           `json:"log,omitempty"`
+	// Findings are places in the candidate's files that look like an
+	// attempt on the grader (see Scan): a signal for the interviewer only;
+	// no point depends on them.
+	Findings []Finding `json:"findings,omitempty"`
+	// Log is what the candidate's container wrote: its server, its
+	// commands, its public tests. The candidate's own code talking.
+	Log string `json:"log,omitempty"`
+	// JudgeLog is the judge's pytest output: hidden checks' names and
+	// messages, for staff only.
+	JudgeLog string `json:"judge_log,omitempty"`
+	// Seed is the data seed the hidden checks ran with, so that a failure
+	// can be replayed.
+	Seed     int64            `json:"seed,omitempty"`
 	Timings  map[string]int64 `json:"timings_ms,omitempty"`
 	ExitCode int              `json:"exit_code"`
 }

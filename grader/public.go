@@ -2,14 +2,13 @@ package grader
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Candidates read results, and candidate code wrote much of what a run
-// produces (exception texts, collect errors, output). What a candidate is
-// shown is therefore built here from fixed words and counts, and public-test
-// messages are cleaned of any hidden-test line a submission may have copied
-// into them.
+// produces (exception texts, output). What a candidate is shown of a hidden
+// check is therefore built here from fixed words and counts. Public-test
+// messages need no cleaning: the candidate's container never holds a
+// hidden check, so they can only hold the candidate's own code talking.
 
 // PublicReason is the result's reason in words a candidate may read: fixed
 // per verdict, with counts and limits, never text that came out of the run.
@@ -48,51 +47,4 @@ func PublicName(t TestResult, index int) string {
 		return fmt.Sprintf("hidden check %d", index+1)
 	}
 	return t.Name
-}
-
-// minHiddenLine is the shortest hidden-source line that redaction looks for;
-// shorter ones ("return x", "import pytest") are common to any test code.
-const minHiddenLine = 16
-
-// redactedLine replaces a line of a message that held hidden-test source.
-const redactedLine = "[a line of a hidden test was removed]"
-
-// RedactHidden removes from text every line that holds a line of the hidden
-// sources, so that a submission cannot publish the hidden tests through a
-// public test's failure message.
-func RedactHidden(text string, hidden []File) string {
-	if text == "" {
-		return text
-	}
-	var needles []string
-	for _, f := range hidden {
-		for line := range strings.SplitSeq(string(f.Data), "\n") {
-			if l := strings.TrimSpace(line); len(l) >= minHiddenLine {
-				needles = append(needles, l)
-			}
-		}
-	}
-	lines := strings.Split(text, "\n")
-	changed := false
-	for i, line := range lines {
-		for _, n := range needles {
-			if strings.Contains(line, n) {
-				lines[i], changed = redactedLine, true
-				break
-			}
-		}
-	}
-	if !changed {
-		return text
-	}
-	return strings.Join(lines, "\n")
-}
-
-// redactPublic cleans the messages of public tests in place.
-func (r *Result) redactPublic(hidden []File) {
-	for i := range r.Tests {
-		if !r.Tests[i].Hidden {
-			r.Tests[i].Message = RedactHidden(r.Tests[i].Message, hidden)
-		}
-	}
 }

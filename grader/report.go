@@ -1,117 +1,80 @@
 package grader
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 )
 
-// HiddenDir is the workspace folder the hidden tests are placed in. A test
-// is hidden if and only if its node id starts with HiddenDir + "/"; the
-// grader decides this from the node id, never from what the report claims.
+// HiddenDir is the folder of the judge's workspace that holds the hidden
+// checks. It exists only in the judge's container; a candidate's files may
+// not use the name (it is reserved), so that no one mistakes one for the other.
 const HiddenDir = "djgrade_hidden"
 
-// ReportPath is where, relative to the workspace, the in-container pytest
-// plugin (sandbox/image/python/djgrade_pytest.py) writes its report.
-const ReportPath = ".djgrade/report.json"
+// ReportVersion is the version of the judge's report this grader reads.
+const ReportVersion = 2
 
-// SignatureSuffix names the signature file: ReportPath + SignatureSuffix
-// holds the hex HMAC-SHA256 of the report's exact bytes under the run's key.
-const SignatureSuffix = ".sig"
-
-// ReportVersion is the version of the report format this grader reads.
-const ReportVersion = 1
-
-// MaxMessageBytes caps a test's failure message in the report and the result.
+// MaxMessageBytes caps a check's message in the result.
 const MaxMessageBytes = 4096
 
-// Report is the JSON document the in-container pytest plugin writes.
+// maxCheckSeconds and maxQueries bound the report's numbers: anything
+// larger is not a measurement.
+const (
+	maxCheckSeconds = 24 * 3600
+	maxQueries      = 1 << 30
+)
+
+// Report is the JSON document the judge's pytest plugin
+// (sandbox/image/python/djgrade_judge.py) writes in the judge's container:
 //
 //	{
-//	  "version": 1,
-//	  "exitstatus": 1,               // pytest's exit status
-//	  "collect_errors": [{"nodeid": "...", "message": "..."}],
-//	  "integrity": [],               // problems the plugin's own checks found; [] = none
-//	                                 // (a pytest internal, a plugin hook or a hidden test replaced,
-//	                                 // an unknown hook implementation, a stray file in djgrade_hidden/)
-//	  "tests": [{
-//	    "nodeid": "djgrade_hidden/test_perf.py::test_constant_queries",
-//	    "name": "List endpoint runs a constant number of queries",  // from the marker; "" if none
-//	    "outcome": "passed",        // passed | failed | error | skipped | xfailed | xpassed
-//	    "duration": 0.123,          // seconds, setup+call+teardown
-//	    "points": 3,                // from @pytest.mark.djgrade(points=..); 0 if unmarked
-//	    "category": "performance",  // from the marker; "" if unmarked
-//	    "message": "...",           // failure text, capped at 4096 bytes
-//	    "queries": 4                // SQL queries in the call phase, SAVEPOINT/RELEASE left out
+//	  "version": 2,
+//	  "seed": 1234,                 // the run's data seed
+//	  "exitstatus": 1,              // pytest's exit status
+//	  "errors": [],                 // problems of the hidden checks themselves
+//	  "checks": [{
+//	    "id": "list-queries-constant",   // a check id of the manifest
+//	    "outcome": "passed",             // passed | failed | error | skipped
+//	    "duration": 0.123,               // seconds, every test of the check
+//	    "message": "...",                // for staff: what failed
+//	    "queries": 4                     // statements the app ran in the last measured block, or null
 //	  }]
 //	}
 //
-// Next to it, at ReportPath + SignatureSuffix, the plugin writes the hex
-// HMAC-SHA256 of the report's exact bytes under the run's key, which Grade
-// gave it on the private channel (Job.Private) and which never touches the
-// disk. A report without a valid signature, or with integrity problems, is
-// not trusted (verdict tampered). An older report without "integrity" reads
-// as having none; only the signature makes a report count.
+// The report carries no points: the grader takes them from the exercise's
+// own inventory of checks, and accepts a report only if it names exactly
+// those checks.
 type Report struct {
-	Version       int            `json:"version"`
-	ExitStatus    int            `json:"exitstatus"`
-	CollectErrors []CollectError `json:"collect_errors"`
-	Integrity     []string       `json:"integrity"`
-	Tests         []ReportTest   `json:"tests"`
+	Version    int           `json:"version"`
+	Seed       int64         `json:"seed"`
+	ExitStatus int           `json:"exitstatus"`
+	Errors     []string      `json:"errors"`
+	Checks     []ReportCheck `json:"checks"`
 }
 
-// CollectError is a module pytest could not collect (an import error, say).
-type CollectError struct {
-	NodeID  string `json:"nodeid"`
-	Message string `json:"message"`
-}
-
-// ReportTest is one test in a Report.
-type ReportTest struct {
-	NodeID   string  `json:"nodeid"`
-	Name     string  `json:"name"`
+// ReportCheck is one check's outcome in a Report.
+type ReportCheck struct {
+	ID       string  `json:"id"`
 	Outcome  string  `json:"outcome"`
 	Duration float64 `json:"duration"`
-	Points   int     `json:"points"`
-	Category string  `json:"category"`
 	Message  string  `json:"message"`
-	Queries  int     `json:"queries"`
+	Queries  *int    `json:"queries"`
 }
 
-// Test outcomes in a report.
+// Test outcomes.
 const (
 	OutcomePassed  = "passed"
 	OutcomeFailed  = "failed"
 	OutcomeError   = "error"
 	OutcomeSkipped = "skipped"
-	OutcomeXFailed = "xfailed"
-	OutcomeXPassed = "xpassed"
-	// OutcomeMissing marks a hidden check the report should hold but does not.
+	// OutcomeMissing marks a public test the candidate's container did not report.
 	OutcomeMissing = "missing"
 )
 
-// SignReport returns the signature the plugin writes for report under key:
-// HMAC-SHA256 in lower-case hex.
-func SignReport(key, report []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(report)
-	return []byte(hex.EncodeToString(m.Sum(nil)))
-}
-
-// VerifyReport reports whether sig is report's signature under key, in
-// constant time. Surrounding white space in sig is ignored.
-func VerifyReport(key, report, sig []byte) bool {
-	if len(key) == 0 || sig == nil {
-		return false
-	}
-	return hmac.Equal(SignReport(key, report), bytes.TrimSpace(sig))
-}
-
-// ParseReport decodes and sanity-checks a report.
-func ParseReport(data []byte) (*Report, error) {
+// ParseReport decodes a judge's report and checks it against the
+// exercise's inventory: exactly its check ids, each once, known outcomes
+// and every number in bounds. An error means the report cannot be used.
+func ParseReport(ex *Exercise, data []byte) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("decode report: %w", err)
@@ -119,23 +82,86 @@ func ParseReport(data []byte) (*Report, error) {
 	if r.Version != ReportVersion {
 		return nil, fmt.Errorf("report version %d, want %d", r.Version, ReportVersion)
 	}
-	seen := make(map[string]bool, len(r.Tests))
-	for _, t := range r.Tests {
-		if t.NodeID == "" {
-			return nil, fmt.Errorf("report has a test without a node id")
+	if len(r.Errors) > 0 {
+		return nil, fmt.Errorf("the hidden checks are broken: %s", capString(r.Errors[0], 500))
+	}
+	want := make(map[string]bool, len(ex.Checks))
+	for _, c := range ex.Checks {
+		want[c.ID] = true
+	}
+	seen := make(map[string]bool, len(r.Checks))
+	for _, c := range r.Checks {
+		switch {
+		case !want[c.ID]:
+			return nil, fmt.Errorf("report names check %q, which the exercise does not have", capString(c.ID, 80))
+		case seen[c.ID]:
+			return nil, fmt.Errorf("report lists check %q twice", c.ID)
+		case math.IsNaN(c.Duration) || c.Duration < 0 || c.Duration > maxCheckSeconds:
+			return nil, fmt.Errorf("check %q has duration %v", c.ID, c.Duration)
+		case c.Queries != nil && (*c.Queries < 0 || *c.Queries > maxQueries):
+			return nil, fmt.Errorf("check %q has %d queries", c.ID, *c.Queries)
 		}
-		if seen[t.NodeID] {
-			return nil, fmt.Errorf("report lists %q twice", t.NodeID)
-		}
-		seen[t.NodeID] = true
-		if t.Points < 0 || t.Queries < 0 {
-			return nil, fmt.Errorf("report test %q has negative points or queries", t.NodeID)
-		}
-		switch t.Outcome {
-		case OutcomePassed, OutcomeFailed, OutcomeError, OutcomeSkipped, OutcomeXFailed, OutcomeXPassed:
+		switch c.Outcome {
+		case OutcomePassed, OutcomeFailed, OutcomeError, OutcomeSkipped:
 		default:
-			return nil, fmt.Errorf("report test %q has unknown outcome %q", t.NodeID, t.Outcome)
+			return nil, fmt.Errorf("check %q has unknown outcome %q", c.ID, capString(c.Outcome, 40))
+		}
+		seen[c.ID] = true
+	}
+	for _, c := range ex.Checks {
+		if !seen[c.ID] {
+			return nil, fmt.Errorf("report lacks check %q", c.ID)
 		}
 	}
 	return &r, nil
+}
+
+// PublicReport is the candidate container's account of its public tests.
+// It comes from the candidate's side and is believed for nothing but
+// showing the candidate their own tests (and keeping a result with
+// failing public tests from being "passed").
+type PublicReport struct {
+	ExitStatus int          `json:"exitstatus"`
+	Tests      []PublicTest `json:"tests"`
+}
+
+// PublicTest is one public test in a PublicReport.
+type PublicTest struct {
+	NodeID   string  `json:"nodeid"`
+	Outcome  string  `json:"outcome"`
+	Duration float64 `json:"duration"`
+	Message  string  `json:"message"`
+}
+
+// maxPublicTests bounds the public tests kept in a result.
+const maxPublicTests = 500
+
+// ParsePublic decodes a public report, or returns nil if it is not one.
+func ParsePublic(data []byte) *PublicReport {
+	if len(data) == 0 {
+		return nil
+	}
+	var p PublicReport
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil
+	}
+	if len(p.Tests) > maxPublicTests {
+		p.Tests = p.Tests[:maxPublicTests]
+	}
+	out := p.Tests[:0]
+	for _, t := range p.Tests {
+		switch t.Outcome {
+		case OutcomePassed, OutcomeFailed, OutcomeError, OutcomeSkipped:
+		default:
+			continue
+		}
+		if t.NodeID == "" || math.IsNaN(t.Duration) || t.Duration < 0 || t.Duration > maxCheckSeconds {
+			continue
+		}
+		t.NodeID = printable(t.NodeID)
+		t.Message = capString(t.Message, MaxMessageBytes)
+		out = append(out, t)
+	}
+	p.Tests = out
+	return &p
 }

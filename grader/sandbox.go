@@ -75,43 +75,39 @@ func (l Limits) Override(o Limits) Limits {
 	return l
 }
 
-// Job is one run in the sandbox.
+// Job is one graded run: a pair of containers, the judge's and the
+// candidate's, that share only a loopback network.
+//
+// The judge's container holds the judge's workspace (the exercise's
+// untouched starter and its hidden checks, never a candidate file), runs
+// PostgreSQL and the hidden checks, and writes the report on a stream only
+// it can write. The candidate's container holds the candidate's workspace
+// and serves it over HTTP; it never holds anything hidden.
 type Job struct {
-	// ID identifies the run (the submission id); it labels the container.
+	// ID identifies the run (the submission id); it labels the containers.
 	ID string
-	// Image is the sandbox image to run.
+	// Image is the sandbox image both containers run.
 	Image string
-	// Workspace is a tar stream unpacked into the working directory before
-	// Command runs.
+	// JudgeWorkspace is a tar stream of the judge's files.
+	JudgeWorkspace io.Reader
+	// Workspace is a tar stream of the candidate's project.
 	Workspace io.Reader
-	// Command runs in the workspace as the unprivileged sandbox user.
-	Command []string
-	// Env is extra environment for Command, as KEY=VALUE.
-	Env []string
-	// ReportPath is a path relative to the workspace whose contents, if the
-	// command wrote it, come back as Outcome.Report.
-	ReportPath string
-	// Postgres starts a private PostgreSQL server inside the container before
-	// Command and exports its settings as DJGRADE_DB_* environment variables.
-	Postgres bool
-	// Private are bytes Command reads from an inherited pipe, file descriptor
-	// 3 (named by DJGRADE_PRIVATE_FD), and nowhere else: they are never
-	// written to disk, to the environment or to the workspace. Grade sends the
-	// run's report key and the hidden tests' sources this way. At most
-	// MaxPrivateBytes; nil means Command gets no descriptor 3.
-	Private []byte
-	Limits  Limits
+	// Settings is the exercise's Django settings module.
+	Settings string
+	// Seed randomises the hidden checks' data; a result records it.
+	Seed int64
+	// Public runs the candidate's public tests in its own container.
+	Public bool
+	// Limits bound the candidate's container; Timeout bounds the whole run.
+	Limits Limits
 }
 
-// MaxPrivateBytes caps Job.Private: the init holds it in memory.
-const MaxPrivateBytes = 4 << 20
-
-// RunVerdict is how the sandboxed process ended, as the sandbox saw it.
+// RunVerdict is how a run ended, as the sandbox saw it.
 type RunVerdict string
 
 // Run verdicts.
 const (
-	RunOK           RunVerdict = "ok" // exited by itself (with any exit code)
+	RunOK           RunVerdict = "ok" // the judge finished (whatever its checks found)
 	RunTimeout      RunVerdict = "timeout"
 	RunOOM          RunVerdict = "out_of_memory"
 	RunOutputLimit  RunVerdict = "output_limit"
@@ -121,25 +117,26 @@ const (
 // Outcome is what came back from one run. A candidate's crash is an
 // Outcome; only an infrastructure failure is an error from Sandbox.Run.
 type Outcome struct {
-	ExitCode int
-	Verdict  RunVerdict
-	// Stdout and Stderr are the command's output, each capped at Limits.OutputBytes.
-	Stdout, Stderr []byte
-	// Truncated is set when output was cut at the cap.
-	Truncated bool
-	// Report holds the file at Job.ReportPath, or nil if it was not written.
+	Verdict RunVerdict
+	// JudgeExit is the judge's pytest exit status.
+	JudgeExit int
+	// Report is the judge's report (see Report), nil if it wrote none.
 	Report []byte
-	// ReportSignature holds the file at Job.ReportPath + ".sig" (the
-	// plugin's HMAC of Report), or nil if it was not written. Like Report it
-	// comes from the candidate's side of the sandbox: only a check against
-	// the run's key makes it mean anything.
-	ReportSignature []byte
-	// Timings of each phase, by name (create, attach, start, extract,
-	// postgres, command, run, collect, remove).
+	// JudgeLog is the judge's pytest output, capped; staff only.
+	JudgeLog []byte
+	// CandidateLog is everything the candidate's container wrote (its
+	// server, its commands, its public tests), capped at Limits.OutputBytes.
+	CandidateLog []byte
+	// Public is the candidate container's account of its public tests:
+	// the candidate's own code talking, never believed for points.
+	Public []byte
+	// Truncated is set when a log was cut at its cap.
+	Truncated bool
+	// Timings of each phase, by name.
 	Timings map[string]time.Duration
 }
 
-// Sandbox runs a workspace in isolation.
+// Sandbox runs a job in isolation.
 type Sandbox interface {
 	Run(ctx context.Context, job Job) (Outcome, error)
 }

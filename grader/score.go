@@ -2,152 +2,123 @@ package grader
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"unicode/utf8"
 )
 
-// MaxLogBytes caps the log kept with a result.
+// MaxLogBytes caps each log kept with a result.
 const MaxLogBytes = 64 << 10
 
-// ReasonUnsigned is the reason given to a report whose signature is missing
-// or wrong.
-const ReasonUnsigned = "the test report was not written by djgrade's plugin"
-
 // Score turns a sandbox outcome into a result, by the exercise's rubric:
-// the points of every hidden test that passed, per category, in integers.
-// key is the run's report key (see Report): only a report signed with it
-// counts.
+// the points of every hidden check that passed, per category, in integers,
+// with the points taken from the exercise's inventory (ex.Checks), never
+// from the report.
 //
-// It trusts nothing the run produced: a run that was killed scores nothing
-// (a partial report could be chosen by the candidate), a report without a
-// valid signature or with integrity problems is not trusted, a report that
-// lacks hidden checks or shows a hidden check skipped is not trusted, and
-// only node ids below HiddenDir count as hidden.
-func Score(ex *Exercise, out Outcome, key []byte) *Result {
+// A run stopped at a limit scores nothing. The judge's report must name
+// exactly the exercise's checks with every number in bounds; a judge that
+// wrote none, or wrote one that does not fit, is djgrade's failure, not
+// the candidate's: Score returns an EINTERNAL error then. The public tests
+// come from the candidate's container and decide no point; failing ones
+// keep the verdict from being passed.
+func Score(ex *Exercise, out Outcome) (*Result, error) {
 	res := &Result{
 		MaxScore: ex.MaxScore(),
-		ExitCode: out.ExitCode,
-		Log:      capString(string(out.Stdout)+string(out.Stderr), MaxLogBytes),
+		ExitCode: out.JudgeExit,
+		Log:      capString(string(out.CandidateLog), MaxLogBytes),
+		JudgeLog: capString(string(out.JudgeLog), MaxLogBytes),
 		Timings:  map[string]int64{},
 	}
 	for k, v := range out.Timings {
 		res.Timings[k] = v.Milliseconds()
 	}
 	res.Categories = make([]CategoryScore, len(ex.Categories))
-	for i, c := range ex.Categories {
-		res.Categories[i] = CategoryScore{Name: c.Name, MaxScore: c.Points}
-	}
-
-	switch out.Verdict {
-	case RunTimeout:
-		return res.fail(VerdictTimeout, fmt.Sprintf("the run was stopped at the %s time limit", ex.Limits.WithDefaults().Timeout))
-	case RunOOM:
-		return res.fail(VerdictOOM, fmt.Sprintf("the run was stopped at the %s memory limit", FormatBytes(ex.Limits.WithDefaults().MemoryBytes)))
-	case RunOutputLimit:
-		return res.fail(VerdictOutputLimit, fmt.Sprintf("the run wrote more than %s of output", FormatBytes(ex.Limits.WithDefaults().OutputBytes)))
-	case RunProcessLimit:
-		return res.fail(VerdictProcessLimit, fmt.Sprintf("the run started more than %d processes", ex.Limits.WithDefaults().Pids))
-	}
-	if out.Report == nil {
-		return res.fail(VerdictError, fmt.Sprintf("the tests did not run (exit code %d): the project fails before pytest can report; see the log", out.ExitCode))
-	}
-	if !VerifyReport(key, out.Report, out.ReportSignature) {
-		return res.fail(VerdictTampered, ReasonUnsigned)
-	}
-	rep, err := ParseReport(out.Report)
-	if err != nil {
-		return res.fail(VerdictTampered, "the test report cannot be trusted: "+err.Error())
-	}
-	if n := len(rep.Integrity); n > 0 {
-		reason := "the test run was tampered with: " + capString(rep.Integrity[0], 300)
-		if n > 1 {
-			reason += fmt.Sprintf(" (and %d more)", n-1)
-		}
-		return res.fail(VerdictTampered, reason)
-	}
-
 	catIndex := map[string]int{}
 	for i, c := range ex.Categories {
+		res.Categories[i] = CategoryScore{Name: c.Name, MaxScore: c.Points}
 		catIndex[c.Name] = i
 	}
-	reported := make([]int, len(ex.Categories)) // points of hidden tests seen, per category
-	var hiddenCollectErr string
-	for _, ce := range rep.CollectErrors {
-		if hiddenCollectErr == "" {
-			hiddenCollectErr = firstLine(ce.Message)
-		}
+	public := ParsePublic(out.Public)
+
+	lim := ex.Limits.WithDefaults()
+	switch out.Verdict {
+	case RunTimeout:
+		return res.fail(VerdictTimeout, fmt.Sprintf("the run was stopped at the %s time limit", lim.Timeout)), nil
+	case RunOOM:
+		return res.fail(VerdictOOM, fmt.Sprintf("the run was stopped at the %s memory limit", FormatBytes(lim.MemoryBytes))), nil
+	case RunOutputLimit:
+		return res.fail(VerdictOutputLimit, fmt.Sprintf("the run wrote more than %s of output", FormatBytes(lim.OutputBytes))), nil
+	case RunProcessLimit:
+		return res.fail(VerdictProcessLimit, fmt.Sprintf("the run started more than %d processes", lim.Pids)), nil
 	}
-	for _, t := range rep.Tests {
+	if out.Report == nil {
+		return nil, Errorf(EINTERNAL, "the judge wrote no report (pytest exit %d): %s", out.JudgeExit, lastLines(string(out.JudgeLog), 3))
+	}
+	rep, err := ParseReport(ex, out.Report)
+	if err != nil {
+		return nil, Wrap(err, EINTERNAL, "the judge's report cannot be used: %v", err)
+	}
+	res.Seed = rep.Seed
+
+	outcomes := make(map[string]ReportCheck, len(rep.Checks))
+	for _, c := range rep.Checks {
+		outcomes[c.ID] = c
+	}
+	passed, errored := 0, 0
+	for _, c := range ex.Checks {
+		rc := outcomes[c.ID]
 		tr := TestResult{
-			Name:     t.NodeID,
-			NodeID:   t.NodeID,
-			Hidden:   strings.HasPrefix(t.NodeID, HiddenDir+"/"),
-			Outcome:  t.Outcome,
-			Message:  capString(t.Message, MaxMessageBytes),
-			Queries:  t.Queries,
-			Duration: t.Duration,
-			Category: "public",
+			Name:      c.Name,
+			NodeID:    c.ID,
+			Hidden:    true,
+			Category:  c.Category,
+			Outcome:   rc.Outcome,
+			MaxPoints: c.Points,
+			Message:   capString(rc.Message, MaxMessageBytes),
+			Duration:  rc.Duration,
 		}
-		if tr.Hidden {
-			i, ok := catIndex[t.Category]
-			if !ok || t.Points <= 0 {
-				return res.fail(VerdictTampered, fmt.Sprintf("hidden check %s reports an unknown category or no points", t.NodeID))
-			}
-			if t.Name != "" {
-				tr.Name = t.Name
-			}
-			tr.Category, tr.MaxPoints = t.Category, t.Points
-			reported[i] += t.Points
-			switch t.Outcome {
-			case OutcomePassed:
-				tr.Points = t.Points
-				res.Categories[i].Score += t.Points
-			case OutcomeSkipped, OutcomeXFailed, OutcomeXPassed:
-				return res.fail(VerdictTampered, fmt.Sprintf("hidden check %q was %s: hidden checks never skip", tr.Name, t.Outcome))
-			}
+		if rc.Queries != nil {
+			tr.Queries = *rc.Queries
+		}
+		switch rc.Outcome {
+		case OutcomePassed:
+			tr.Points = c.Points
+			res.Categories[catIndex[c.Category]].Score += c.Points
+			passed++
+		case OutcomeError:
+			errored++
 		}
 		res.Tests = append(res.Tests, tr)
 	}
-	sort.SliceStable(res.Tests, func(i, j int) bool { return res.Tests[i].Hidden && !res.Tests[j].Hidden })
-
-	for i, c := range ex.Categories {
-		if reported[i] == c.Points {
-			continue
-		}
-		if reported[i] < c.Points && hiddenCollectErr != "" {
-			return res.fail(VerdictError, "the hidden tests could not be collected: "+hiddenCollectErr)
-		}
-		if reported[i] < c.Points && out.ExitCode >= 2 && out.ExitCode <= 4 {
-			return res.fail(VerdictError, fmt.Sprintf("pytest stopped early (exit code %d); see the log", out.ExitCode))
-		}
-		return res.fail(VerdictTampered, fmt.Sprintf("the report holds %d of the %d %s points: hidden checks are missing", reported[i], c.Points, c.Name))
-	}
-
-	for _, c := range res.Categories {
-		res.Score += c.Score
-	}
-	hidden, passed, errored := 0, 0, 0
-	for _, t := range res.Tests {
-		if t.Hidden {
-			hidden++
-			switch t.Outcome {
-			case OutcomePassed:
-				passed++
-			case OutcomeError:
-				errored++
+	publicFailed := -1 // unknown
+	if public != nil {
+		publicFailed = 0
+		for _, t := range public.Tests {
+			res.Tests = append(res.Tests, TestResult{
+				Name: t.NodeID, NodeID: t.NodeID, Category: "public", Outcome: t.Outcome,
+				Message: t.Message, Duration: t.Duration,
+			})
+			if t.Outcome == OutcomeFailed || t.Outcome == OutcomeError {
+				publicFailed++
 			}
 		}
 	}
+	for _, c := range res.Categories {
+		res.Score += c.Score
+	}
+	hidden := len(ex.Checks)
 	switch {
-	case res.Score == res.MaxScore && hidden > 0:
+	case res.Score == res.MaxScore && publicFailed == 0:
 		res.Verdict, res.Reason = VerdictPassed, fmt.Sprintf("all %d hidden checks passed", hidden)
-	case hidden > 0 && errored == hidden:
-		res.Verdict, res.Reason = VerdictError, "every hidden check failed to set up: the project does not import or migrate; see the log"
+	case res.Score == res.MaxScore && publicFailed > 0:
+		res.Verdict, res.Reason = VerdictFailed, fmt.Sprintf("all %d hidden checks passed, but %d public tests fail", hidden, publicFailed)
+	case res.Score == res.MaxScore:
+		res.Verdict, res.Reason = VerdictFailed, fmt.Sprintf("all %d hidden checks passed, but the public tests did not report", hidden)
+	case errored == hidden:
+		res.Verdict, res.Reason = VerdictError, "every hidden check failed to set up: the project does not import, migrate or serve; see the log"
 	default:
 		res.Verdict, res.Reason = VerdictFailed, fmt.Sprintf("%d of %d hidden checks passed", passed, hidden)
 	}
-	return res
+	return res, nil
 }
 
 // fail gives the result a verdict that scores nothing.
@@ -173,14 +144,14 @@ func capString(s string, n int) string {
 	return s[:cut] + mark
 }
 
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	lines := strings.Split(s, "\n")
-	// pytest puts the real error last ("E   ModuleNotFoundError: ...").
-	for i := len(lines) - 1; i >= 0; i-- {
-		if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "E ") {
-			return capString(strings.TrimSpace(strings.TrimPrefix(l, "E")), 300)
+// lastLines returns the last n non-empty lines of s, joined, capped.
+func lastLines(s string, n int) string {
+	var keep []string
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0 && len(keep) < n; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			keep = append([]string{l}, keep...)
 		}
 	}
-	return capString(lines[0], 300)
+	return capString(strings.Join(keep, " / "), 500)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,15 +15,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
-
-// PytestCommand is what runs in the sandbox, in the workspace.
-var PytestCommand = []string{
-	"python3", "-m", "pytest",
-	"-p", "djgrade_pytest", // our report plugin, loaded before any conftest
-	"-p", "no:cacheprovider", // the workspace is not the candidate's to keep
-	"-q", "-rfE", "--color=no",
-	"--djgrade-report=" + ReportPath,
-}
 
 // maxCandidateChars caps the free-text candidate name.
 const maxCandidateChars = 200
@@ -301,34 +293,32 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	if err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot assemble the workspace")
 	}
-	var tarball bytes.Buffer
+	var tarball, judgeTar bytes.Buffer
 	if err := WriteTar(&tarball, workspace); err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot pack the workspace")
 	}
-	// A fresh key per run signs the report; it and the hidden tests reach
-	// the plugin only on the private channel, never the workspace.
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot make the report key")
-	}
-	hidden, err := HiddenFiles(ex)
+	judge, err := JudgeFiles(ex)
 	if err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot read the hidden tests")
+		return nil, Wrap(err, EINTERNAL, "cannot read the hidden checks")
 	}
-	private, err := PrivatePayload(key, hidden)
-	if err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot pack the hidden tests")
+	if err := WriteTar(&judgeTar, judge); err != nil {
+		return nil, Wrap(err, EINTERNAL, "cannot pack the hidden checks")
 	}
-	progress("running the tests in the sandbox")
+	// Data is randomised per run from a seed the result records.
+	var seed [4]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, Wrap(err, EINTERNAL, "cannot draw the data seed")
+	}
+	progress("running the judge and the candidate's project in the sandbox")
 	job := Job{
-		ID:         id,
-		Image:      s.Image,
-		Workspace:  &tarball,
-		Command:    PytestCommand,
-		ReportPath: ReportPath,
-		Postgres:   ex.Database == DatabasePostgres,
-		Private:    private,
-		Limits:     ex.Limits.WithDefaults(),
+		ID:             id,
+		Image:          s.Image,
+		JudgeWorkspace: &judgeTar,
+		Workspace:      &tarball,
+		Settings:       ex.Settings,
+		Seed:           int64(binary.BigEndian.Uint32(seed[:]) >> 1),
+		Public:         true,
+		Limits:         ex.Limits.WithDefaults(),
 	}
 	out, err := s.Sandbox.Run(ctx, job)
 	if err != nil {
@@ -342,20 +332,15 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 		return nil, Wrap(err, EINTERNAL, "the sandbox failed: %v", err)
 	}
 	progress("scoring")
-	res := Score(ex, out, key)
-	res.Refused = refused
-	res.redactPublic(hidden)
-	// A tripwire beside the signed report: code that imports the test
-	// runner's or djgrade's machinery is trying the grader, not the task.
-	// A run stopped at a limit keeps that verdict: it says how the run
-	// ended, and scores nothing either way.
-	if findings := Scan(candidateFiles(ex, files)); len(findings) > 0 {
-		res.Findings = findings
-		switch res.Verdict {
-		case VerdictPassed, VerdictFailed, VerdictError:
-			res.fail(VerdictTampered, fmt.Sprintf("the submission reaches into the grader: %s at %s:%d", findings[0].What, findings[0].Path, findings[0].Line))
-		}
+	res, err := Score(ex, out)
+	if err != nil {
+		return nil, err
 	}
+	res.Refused = refused
+	// A signal for the interviewer, never a grade: the judge's checks run
+	// where candidate code cannot reach, so code that reaches for pytest
+	// or djgrade only finds its own process.
+	res.Findings = Scan(candidateFiles(ex, files))
 	res.Timings["total"] = time.Since(start).Milliseconds()
 	return res, nil
 }

@@ -4,15 +4,12 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
-	"unicode/utf8"
 )
 
 // Reasons a candidate file is not applied.
@@ -136,10 +133,8 @@ func isReserved(p string) bool {
 // Assemble builds the workspace of one run: the starter and the candidate's
 // applicable files over it. It also returns the candidate files it refused.
 //
-// The hidden tests are not in it: a workspace is files the candidate's code
-// can read. Grade sends them on the private channel instead (see
-// PrivatePayload), and the plugin in the sandbox runs them from memory over
-// empty placeholders at their paths below HiddenDir.
+// The hidden checks are not in it: they run in the judge's container (see
+// JudgeFiles), which the candidate's code cannot reach.
 func Assemble(ex *Exercise, candidate []File) (workspace []File, refused []RefusedFile, err error) {
 	starter, err := StarterFiles(ex)
 	if err != nil {
@@ -160,28 +155,20 @@ func Assemble(ex *Exercise, candidate []File) (workspace []File, refused []Refus
 	return workspace, refused, nil
 }
 
-// privateHidden is one hidden file on the private channel.
-type privateHidden struct {
-	Path   string `json:"path"`
-	Source string `json:"source"`
-}
-
-// PrivatePayload is what a run's command receives on the private channel
-// (Job.Private), as JSON: {"key": "<hex>", "hidden": [{"path", "source"}]},
-// the report key and the hidden tests, paths below HiddenDir. A hidden file
-// that is not valid UTF-8 is refused: the plugin compiles sources as text.
-func PrivatePayload(key []byte, hidden []File) ([]byte, error) {
-	doc := struct {
-		Key    string          `json:"key"`
-		Hidden []privateHidden `json:"hidden"`
-	}{Key: hex.EncodeToString(key), Hidden: make([]privateHidden, 0, len(hidden))}
-	for _, f := range hidden {
-		if !utf8.Valid(f.Data) {
-			return nil, fmt.Errorf("hidden file %s is not UTF-8", f.Path)
-		}
-		doc.Hidden = append(doc.Hidden, privateHidden{Path: f.Path, Source: string(f.Data)})
+// JudgeFiles returns the judge's workspace: the exercise's untouched
+// starter with the hidden checks below HiddenDir. It never holds a
+// candidate file: the judge imports the exercise's own models and
+// settings, and reaches the candidate's code only over HTTP.
+func JudgeFiles(ex *Exercise) ([]File, error) {
+	starter, err := StarterFiles(ex)
+	if err != nil {
+		return nil, err
 	}
-	return json.Marshal(doc)
+	hidden, err := HiddenFiles(ex)
+	if err != nil {
+		return nil, err
+	}
+	return append(starter, hidden...), nil
 }
 
 // WriteTar writes files as a tar stream with their parent folders, owned by

@@ -12,10 +12,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 	"time"
 
@@ -40,6 +40,14 @@ const (
 	LabelInstance = "djgrade.instance"
 	// AppName is the value of LabelApp on every djgrade container.
 	AppName = "djgrade"
+	// LabelRole says which side of a pair a container is.
+	LabelRole = "djgrade.role"
+)
+
+// Roles of the two containers of a run.
+const (
+	RoleJudge     = "judge"
+	RoleCandidate = "candidate"
 )
 
 // SandboxUser is the uid:gid every job runs as; the image creates it.
@@ -259,38 +267,37 @@ func (c *cappedBuffer) bytes() []byte {
 	return append([]byte(nil), c.buf...)
 }
 
-// config returns the container configuration of a job.
-func (d *Docker) config(job grader.Job, lim grader.Limits, img string) (*container.Config, *container.HostConfig) {
-	env := append([]string(nil), job.Env...)
-	// The protocol's variables come last: a job cannot override them.
-	env = append(env,
-		EnvReportPath+"="+job.ReportPath,
-		EnvOutputBytes+"="+strconv.FormatInt(lim.OutputBytes, 10),
-		EnvTimeout+"="+strconv.FormatFloat(lim.Timeout.Seconds(), 'f', 3, 64),
-	)
-	if job.Postgres {
-		env = append(env, EnvPostgres+"=1")
-	}
+// Judge limits: the judge runs PostgreSQL (whose backends serve the
+// candidate's queries too) and the hidden checks. They are djgrade's own
+// and do not vary by exercise.
+var judgeLimits = grader.Limits{
+	MemoryBytes:  1 << 30,
+	CPUs:         1,
+	Pids:         512,
+	OpenFiles:    4096,
+	ScratchBytes: 512 << 20,
+}
+
+// container returns the configuration of one side of a pair.
+func (d *Docker) container(job grader.Job, role string, lim grader.Limits, img string) (*container.Config, *container.HostConfig) {
 	cfg := &container.Config{
 		Image: img,
-		Cmd:   job.Command,
-		Env:   env,
 		User:  SandboxUser,
 		// Not /work: when the working directory is a tmpfs mount, the
 		// engine (20.10) recreates it 0755 root-owned over our mode=1777,
-		// and uid 10001 could not write its own workspace. The init
-		// runs the command in /work itself.
-		WorkingDir:      "/",
-		OpenStdin:       true,
-		StdinOnce:       true,
-		AttachStdin:     true,
-		AttachStdout:    true,
-		AttachStderr:    true,
-		NetworkDisabled: true,
+		// and the job's uid could not write its own workspace. The inits
+		// work in /work themselves.
+		WorkingDir:   "/",
+		OpenStdin:    true,
+		StdinOnce:    true,
+		AttachStdin:  true,
+		AttachStdout: true,
+		AttachStderr: true,
 		Labels: map[string]string{
 			LabelApp:      d.opts.App,
 			LabelJob:      job.ID,
 			LabelInstance: d.opts.Instance,
+			LabelRole:     role,
 		},
 	}
 	// Each tmpfs may hold ScratchBytes; its pages count against the memory
@@ -304,7 +311,11 @@ func (d *Docker) config(job grader.Job, lim grader.Limits, img string) (*contain
 		SecurityOpt:    []string{"no-new-privileges"},
 		ReadonlyRootfs: true,
 		Init:           &yes,
-		Tmpfs:          map[string]string{"/work": tmpfs, "/tmp": tmpfs},
+		IpcMode:        "private",
+		// No engine log: the streams reach Run and nothing else, so no
+		// output of a submission lands on the host's disk.
+		LogConfig: container.LogConfig{Type: "none"},
+		Tmpfs:     map[string]string{"/work": tmpfs, "/tmp": tmpfs},
 		Resources: container.Resources{
 			Memory:     lim.MemoryBytes,
 			MemorySwap: lim.MemoryBytes,
@@ -313,15 +324,80 @@ func (d *Docker) config(job grader.Job, lim grader.Limits, img string) (*contain
 			Ulimits:    []*units.Ulimit{{Name: "nofile", Soft: lim.OpenFiles, Hard: lim.OpenFiles}},
 		},
 	}
+	if role == RoleJudge {
+		cfg.User = judgeUser
+		cfg.Entrypoint = []string{"python3", judgeEntry}
+	}
 	return cfg, host
 }
 
-// Run runs job in a new container and returns how it ended. A candidate's
-// crash, timeout or flood is an Outcome; an error means the infrastructure
-// failed (engine down: EUNAVAILABLE; image missing, init failure: EINTERNAL),
-// the workspace did not fit in the scratch space (ETOOLARGE), or ctx was
-// cancelled (the error wraps ctx.Err()). The container is removed before Run
-// returns, on every path, and Run has stopped reading job.Workspace by then.
+// side is one started container of a pair.
+type side struct {
+	id    string
+	hj    types.HijackedResponse
+	waitC <-chan container.WaitResponse
+	errC  <-chan error
+	wdone func()
+	fed   chan struct{}
+}
+
+// start creates, attaches and starts one container and feeds its stdin the
+// config line and the workspace; remember is told the container's id as
+// soon as it exists, so that the caller removes it on every path.
+func (d *Docker) start(setup context.Context, cfg *container.Config, host *container.HostConfig, config any, workspace io.Reader, remember func(id string)) (*side, error) {
+	track := d.tracked.creating()
+	created, err := d.cli.ContainerCreate(setup, cfg, host, nil, nil, "")
+	track(created.ID)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil, internal(err, "sandbox image %s is missing (build it with `djgrade image build`)", cfg.Image)
+		}
+		return nil, unavailable(err, "create container")
+	}
+	remember(created.ID)
+	s := &side{id: created.ID, fed: make(chan struct{}), wdone: func() {}}
+	if s.hj, err = d.attach(setup, s.id); err != nil {
+		close(s.fed)
+		return nil, unavailable(err, "attach container")
+	}
+	// The wait is registered before the start so that a fast exit is not
+	// missed; its context is ours, so a cancelled ctx still sees it go.
+	wctx, wcancel := context.WithCancel(context.Background())
+	s.wdone = wcancel
+	s.waitC, s.errC = d.cli.ContainerWait(wctx, s.id, container.WaitConditionNextExit)
+	if err := d.cli.ContainerStart(setup, s.id, container.StartOptions{}); err != nil {
+		close(s.fed)
+		return s, unavailable(err, "start container")
+	}
+	line, err := json.Marshal(config)
+	if err != nil {
+		close(s.fed)
+		return s, internal(err, "encode the config line")
+	}
+	go func() {
+		defer close(s.fed)
+		// An error means the container went away early; its outcome says why.
+		if _, err := s.hj.Conn.Write(append(line, '\n')); err == nil && workspace != nil {
+			io.Copy(s.hj.Conn, workspace)
+		}
+		s.hj.CloseWrite()
+	}()
+	return s, nil
+}
+
+func (d *Docker) kill(id, signal string) {
+	kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.cli.ContainerKill(kctx, id, signal)
+}
+
+// Run runs job as a pair of containers and returns how it ended. A
+// candidate's crash, timeout or flood is an Outcome; an error means the
+// infrastructure failed (engine down: EUNAVAILABLE; image missing, a judge
+// that could not start: EINTERNAL), the workspace did not fit in the
+// scratch space (ETOOLARGE), or ctx was cancelled (the error wraps
+// ctx.Err()). Both containers are removed before Run returns, on every
+// path, and Run has stopped reading the workspaces by then.
 func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, err error) {
 	lim := job.Limits.WithDefaults()
 	img := job.Image
@@ -331,11 +407,8 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	if img == "" {
 		return out, grader.Errorf(grader.EINVALID, "sandbox: job %s names no image", job.ID)
 	}
-	if len(job.Command) == 0 {
-		return out, grader.Errorf(grader.EINVALID, "sandbox: job %s has no command", job.ID)
-	}
-	if len(job.Private) > grader.MaxPrivateBytes {
-		return out, grader.Errorf(grader.ETOOLARGE, "sandbox: job %s has %d private bytes, more than %d", job.ID, len(job.Private), grader.MaxPrivateBytes)
+	if job.Settings == "" {
+		return out, grader.Errorf(grader.EINVALID, "sandbox: job %s names no settings module", job.ID)
 	}
 	timings := map[string]time.Duration{}
 	out.Timings = timings
@@ -351,194 +424,178 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	if err := d.negotiate(setup); err != nil {
 		return out, err
 	}
-	nonce := randomID() + randomID()
-	cfg, host := d.config(job, lim, img)
-	track := d.tracked.creating()
-	created, err := d.cli.ContainerCreate(setup, cfg, host, nil, nil, "")
-	track(created.ID)
-	if err != nil {
-		if errdefs.IsNotFound(err) {
-			return out, internal(err, "sandbox image %s is missing (build it with `djgrade image build`)", img)
-		}
-		return out, unavailable(err, "create container")
-	}
-	id := created.ID
+	var ids []string
+	var sides []*side
 	defer func() {
+		for _, s := range sides {
+			s.hj.Close()
+			<-s.fed
+			s.wdone()
+		}
 		// A fresh context: ctx may be the reason we are leaving.
 		t := time.Now()
 		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		rerr := d.cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		d.tracked.forget(id) // if the remove failed, the janitor's now
-		if rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
-			err = unavailable(rerr, "remove container %.12s", id)
+		for i := len(ids) - 1; i >= 0; i-- {
+			rerr := d.cli.ContainerRemove(rctx, ids[i], container.RemoveOptions{Force: true, RemoveVolumes: true})
+			d.tracked.forget(ids[i]) // if the remove failed, the janitor's now
+			if rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
+				err = unavailable(rerr, "remove container %.12s", ids[i])
+			}
 		}
 		timings["remove"] = time.Since(t)
 	}()
-	lap("create")
+	remember := func(id string) { ids = append(ids, id) }
 
-	hj, err := d.attach(setup, id)
+	nonce := randomID() + randomID()
+	password := randomID() + randomID() + randomID()
+	jlim := judgeLimits.Override(grader.Limits{OutputBytes: lim.OutputBytes}).WithDefaults()
+	jcfg, jhost := d.container(job, RoleJudge, jlim, img)
+	judge, err := d.start(setup, jcfg, jhost, judgeConfig{
+		Nonce: nonce, AppPassword: password, Seed: job.Seed, TimeoutS: lim.Timeout.Seconds(),
+		OutputBytes: judgeLogCap, Settings: job.Settings, AppPort: appPort, AgentPort: agentPort,
+	}, job.JudgeWorkspace, remember)
+	if judge != nil {
+		sides = append(sides, judge)
+	}
 	if err != nil {
-		return out, unavailable(err, "attach container")
+		return out, err
 	}
-	defer hj.Close()
-	// The wait is registered before the start so that a fast exit is not
-	// missed; its context is ours, not the caller's, so that a cancelled
-	// ctx still lets us see the container go.
-	wctx, wcancel := context.WithCancel(context.Background())
-	defer wcancel()
-	waitC, waitErrC := d.cli.ContainerWait(wctx, id, container.WaitConditionNextExit)
-	lap("attach")
+	lap("judge_start")
 
-	if err := d.cli.ContainerStart(setup, id, container.StartOptions{}); err != nil {
-		return out, unavailable(err, "start container")
+	ccfg, chost := d.container(job, RoleCandidate, lim, img)
+	chost.NetworkMode = container.NetworkMode("container:" + judge.id)
+	cand, err := d.start(setup, ccfg, chost, candidateConfig{
+		Nonce: nonce, Settings: job.Settings, Public: job.Public, PublicTimeoutS: lim.Timeout.Seconds(),
+		DB: map[string]string{"host": "127.0.0.1", "port": "5432", "name": "djgrade", "user": "app", "password": password},
+	}, job.Workspace, remember)
+	if cand != nil {
+		sides = append(sides, cand)
 	}
-	lap("start")
+	if err != nil {
+		return out, err
+	}
+	lap("candidate_start")
 	started := time.Now()
 
-	stdout := &tailBuffer{n: int(envelopeCap(lim.OutputBytes))}
-	stderr := &cappedBuffer{n: initStderrCap}
-	copied := make(chan struct{})
+	// The candidate's streams: every byte counts; past the cap the
+	// container is killed and the run ends as output_limit.
+	overC := make(chan struct{})
+	clog := &candidateLog{nonce: nonce, cap: lim.OutputBytes, over: func() {
+		close(overC)
+		go d.kill(cand.id, "KILL")
+	}}
+	cout, cerr := clog.streams()
+	ccopied := make(chan struct{})
 	go func() {
-		defer close(copied)
-		stdcopy.StdCopy(stdout, stderr, hj.Reader)
+		defer close(ccopied)
+		stdcopy.StdCopy(cout, cerr, cand.hj.Reader)
+		cout.flush()
+		cerr.flush()
 	}()
-	fed := make(chan struct{})
+	jout := &tailBuffer{n: judgeStdoutCap}
+	jerr := &cappedBuffer{n: initStderrCap}
+	jcopied := make(chan struct{})
 	go func() {
-		defer close(fed)
-		// The nonce line, then the private block, length first: the
-		// init reads both before the tar, so neither reaches /work.
-		head := nonce + "\n" + strconv.Itoa(len(job.Private)) + "\n"
-		if _, err := io.WriteString(hj.Conn, head); err != nil {
-			hj.CloseWrite()
-			return
-		}
-		if _, err := hj.Conn.Write(job.Private); err != nil {
-			hj.CloseWrite()
-			return
-		}
-		if job.Workspace != nil {
-			// An error here means the container went away early; its
-			// outcome tells why.
-			io.Copy(hj.Conn, job.Workspace)
-		}
-		hj.CloseWrite()
-	}()
-	// Closing the connection ends a write blocked on a dead container; the
-	// wait means Run never returns while still reading job.Workspace.
-	defer func() {
-		hj.Close()
-		<-fed
+		defer close(jcopied)
+		stdcopy.StdCopy(jout, jerr, judge.hj.Reader)
 	}()
 
-	outer := lim.Timeout + d.opts.Grace
-	if job.Postgres {
-		outer += d.opts.PostgresGrace
-	}
-	timer := time.NewTimer(outer)
+	timer := time.NewTimer(lim.Timeout + d.opts.Grace + d.opts.PostgresGrace)
 	defer timer.Stop()
-	kill := func() {
-		kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		d.cli.ContainerKill(kctx, id, "KILL")
-	}
-	outerTimeout := false
+	outerTimeout, overflow := false, false
 	select {
-	case <-waitC:
-	case werr := <-waitErrC:
-		return out, unavailable(werr, "wait for container")
+	case <-judge.waitC:
+	case werr := <-judge.errC:
+		return out, unavailable(werr, "wait for the judge")
+	case <-overC:
+		overflow = true
 	case <-timer.C:
 		outerTimeout = true
-		kill()
-		select {
-		case <-waitC:
-		case <-waitErrC:
-		case <-time.After(10 * time.Second):
-		}
 	case <-ctx.Done():
-		kill()
+		d.kill(cand.id, "KILL")
+		d.kill(judge.id, "KILL")
 		return out, grader.Wrap(ctx.Err(), grader.EUNAVAILABLE, "sandbox run of %s cancelled", job.ID)
 	}
 	timings["run"] = time.Since(started)
 	phase = time.Now()
-
-	// The attach stream ends when the container does; bound the wait in
-	// case the engine keeps it open.
+	if overflow || outerTimeout {
+		d.kill(judge.id, "KILL")
+	}
+	// The agent writes its status line on SIGTERM; give it a moment.
+	d.kill(cand.id, "TERM")
 	select {
-	case <-copied:
-	case <-time.After(5 * time.Second):
-		hj.Close()
-		<-copied
+	case <-cand.waitC:
+	case <-time.After(3 * time.Second):
+		d.kill(cand.id, "KILL")
+	}
+	for _, c := range []chan struct{}{jcopied, ccopied} {
+		select {
+		case <-c:
+		case <-time.After(5 * time.Second):
+			judge.hj.Close()
+			cand.hj.Close()
+			<-c
+		}
 	}
 	ictx, icancel := context.WithTimeout(context.Background(), 10*time.Second)
-	insp, ierr := d.cli.ContainerInspect(ictx, id)
+	jinsp, jierr := d.cli.ContainerInspect(ictx, judge.id)
+	cinsp, cierr := d.cli.ContainerInspect(ictx, cand.id)
 	icancel()
-	if ierr != nil {
-		return out, unavailable(ierr, "inspect container")
+	if jierr != nil || cierr != nil {
+		return out, unavailable(errors.Join(jierr, cierr), "inspect containers")
 	}
-	state := insp.State
-	if state == nil {
-		return out, internal(nil, "inspect container: no state")
+	out.CandidateLog = clog.log.Bytes()
+	out.Public = clog.public
+	out.Truncated = clog.n > clog.cap
+	candOOM := cinsp.State != nil && cinsp.State.OOMKilled
+	candPids := false
+	if st := clog.status; st != nil {
+		candOOM = candOOM || st.OOMKills > 0
+		candPids = st.PidLimitHits > 0
 	}
+	judgeOOM := jinsp.State != nil && jinsp.State.OOMKilled
 
-	env, perr := parseEnvelope(stdout.bytes(), nonce)
-	initDiag := stderr.bytes()
+	env, perr := parseJudgeEnvelope(jout.bytes(), nonce)
+	if env != nil {
+		out.JudgeExit = env.ExitCode
+		out.JudgeLog = env.log
+		out.Report = env.report
+		out.Truncated = out.Truncated || env.Truncated
+		ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+		timings["extract"] = ms(env.TimingsMS.Extract)
+		timings["postgres"] = ms(env.TimingsMS.Postgres)
+		timings["checks"] = ms(env.TimingsMS.Checks)
+	}
 	switch {
-	case outerTimeout:
+	case overflow:
+		out.Verdict = grader.RunOutputLimit
+	case outerTimeout || (env != nil && env.Timeout):
 		out.Verdict = grader.RunTimeout
-		out.ExitCode = state.ExitCode
-		if env != nil {
-			fillFromEnvelope(&out, env)
-		}
+	case candOOM || judgeOOM:
+		out.Verdict = grader.RunOOM
+	case candPids:
+		out.Verdict = grader.RunProcessLimit
 	case perr != nil:
-		// The init did not report: the candidate may have killed it (it runs
-		// as the same uid), or the memory limit did. Still an outcome.
-		out.ExitCode = state.ExitCode
-		out.Verdict = grader.RunOK
-		if state.OOMKilled {
-			out.Verdict = grader.RunOOM
-		}
-		out.Stderr = fmt.Appendf(nil, "djgrade: the sandbox ended without a result (exit %d): %v\n%s", state.ExitCode, perr, initDiag)
-		if len(out.Stderr) > int(lim.OutputBytes) {
-			out.Stderr = out.Stderr[:lim.OutputBytes]
-		}
+		return out, internal(perr, "the judge ended without a result (exit %d): %s", stateExit(jinsp.State), firstLine(string(jerr.bytes())))
 	case env.Error != nil:
 		code := grader.EINTERNAL
 		if env.ErrorKind == "too_large" {
 			code = grader.ETOOLARGE
 		}
-		return out, grader.Errorf(code, "sandbox init: %s", *env.Error)
+		return out, grader.Errorf(code, "sandbox judge: %s", *env.Error)
 	default:
-		fillFromEnvelope(&out, env)
-		failed := env.ExitCode != 0
-		switch {
-		case failed && (env.OOMKill || state.OOMKilled):
-			out.Verdict = grader.RunOOM
-		case env.Timeout:
-			out.Verdict = grader.RunTimeout
-		case env.OutputLimit:
-			out.Verdict = grader.RunOutputLimit
-		case env.ProcessLimit:
-			out.Verdict = grader.RunProcessLimit
-		default:
-			out.Verdict = grader.RunOK
-		}
+		out.Verdict = grader.RunOK
 	}
 	lap("collect")
 	return out, nil
 }
 
-func fillFromEnvelope(out *grader.Outcome, env *envelope) {
-	out.ExitCode = env.ExitCode
-	out.Stdout = env.stdout
-	out.Stderr = env.stderr
-	out.Truncated = env.Truncated
-	out.Report = env.report
-	out.ReportSignature = env.reportSig
-	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
-	out.Timings["extract"] = ms(env.TimingsMS.Extract)
-	out.Timings["postgres"] = ms(env.TimingsMS.Postgres)
-	out.Timings["command"] = ms(env.TimingsMS.Run)
+func stateExit(s *container.State) int {
+	if s == nil {
+		return -1
+	}
+	return s.ExitCode
 }
 
 // attach attaches to the container's streams within ctx's deadline. The

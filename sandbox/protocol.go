@@ -1,113 +1,96 @@
 package sandbox
 
-// The protocol between Run and the in-container init
-// (sandbox/image/python/djgrade_init.py documents the same; keep both in step):
+// The protocol between Run and the two in-container inits
+// (sandbox/image/python/djgrade_judge_init.py and djgrade_agent.py document
+// the same; keep them in step).
 //
-//   - Container environment: DJGRADE_REPORT_PATH (relative to /work, may be
-//     empty), DJGRADE_OUTPUT_BYTES (cap on each of the command's stdout and
-//     stderr), DJGRADE_TIMEOUT_S (the inner timeout of the command; Run
-//     enforces a larger outer one), DJGRADE_POSTGRES=1 when the job wants a
-//     database, plus Job.Env. The container's Cmd is Job.Command.
-//   - stdin carries first a line with the run's nonce (random hex), then a
-//     line with the length in bytes of Job.Private (decimal, 0 when there is
-//     none, at most grader.MaxPrivateBytes), then exactly that many bytes,
-//     then the workspace as a tar stream; the init unpacks it into /work,
-//     refusing absolute paths, "..", links and devices, and the report's
-//     folder (or the report and its .sig when the report path has no
-//     folder): a report cannot exist before the command starts. Then it
-//     closes stdin.
-//   - The private bytes stay in the init's memory (it is non-dumpable). When
-//     there are any, the command inherits the read end of a pipe as file
-//     descriptor 3 (and DJGRADE_PRIVATE_FD=3); a thread of the init writes
-//     the bytes into it and closes it. The write end is never inherited.
-//   - With DJGRADE_POSTGRES=1 the init starts PostgreSQL on a unix socket in
-//     /tmp and exports DJGRADE_DB_ENGINE, _HOST, _PORT, _NAME and _USER.
-//   - The command runs in its own process group, output through pipes, killed
-//     at the inner timeout or when either stream goes over its cap.
-//   - The init's stdout is exactly one line of JSON, the envelope below,
-//     written last and preceded by a newline; the command's own output is
-//     inside it, base64-encoded, and so are the report and the file at the
-//     report path + ".sig" (report_sig), each read without following links
-//     or opening anything but a regular file. The container's stderr is
-//     diagnostics.
+// A run is a pair of containers from the same image:
 //
-// The command runs as the same uid as the engine's tini (pid 1), whose stdout
-// is the container's stdout as well, so it can write lines there through
-// /proc/1/fd/1. It cannot forge the envelope: the envelope must carry the
-// nonce, which only the init ever saw (it left stdin before the command
-// started), and it is the last line, written after the init killed every
-// other process of the uid. Run keeps the tail of the stream, so flooding it
-// cannot push the envelope out either.
+//   - The judge: uid 10002, network none, its own pid namespace, entry
+//     point djgrade_judge_init.py. Its stdin carries one line of JSON
+//     (judgeConfig), then a tar of the judge's workspace (the exercise's
+//     untouched starter and djgrade_hidden/). It starts PostgreSQL on its
+//     private socket and on 127.0.0.1:5432, sets the app role's password,
+//     runs the hidden checks, and writes the envelope (judgeEnvelope) as the
+//     last line of its stdout. Only the judge's processes can write there.
+//   - The candidate: uid 10001, network "container:<judge>" (the judge's
+//     loopback and nothing else), its own pid, mount and ipc namespaces,
+//     entry point djgrade_agent.py. Its stdin carries one line of JSON
+//     (candidateConfig), then a tar of the candidate's workspace. It
+//     answers the judge on 127.0.0.1:8001 and serves the project on
+//     127.0.0.1:8000. Everything it writes is the candidate's: Run counts
+//     every byte of its stdout and stderr (pid 1's included) against
+//     Limits.OutputBytes and kills it past that; the lines
+//     "DJGRADE-PUBLIC <nonce> <base64 JSON>" and "DJGRADE-STATUS <nonce>
+//     <JSON>" on its stdout are taken as the candidate container's
+//     account of its public tests and of its cgroup counters, believed for
+//     nothing that earns a point.
+//
+// Neither container's engine log is kept (log driver "none"): the streams
+// reach only Run, through the attach connection.
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 )
 
-// Environment variables of the protocol.
 const (
-	// EnvReportPath is the report file, relative to /work.
-	EnvReportPath = "DJGRADE_REPORT_PATH"
-	// EnvOutputBytes caps each of the command's stdout and stderr.
-	EnvOutputBytes = "DJGRADE_OUTPUT_BYTES"
-	// EnvTimeout is the inner timeout of the command, in seconds.
-	EnvTimeout = "DJGRADE_TIMEOUT_S"
-	// EnvPostgres, set to 1, starts PostgreSQL before the command.
-	EnvPostgres = "DJGRADE_POSTGRES"
-	// EnvPrivateFD is set by the init, for the command, to the descriptor
-	// that carries Job.Private (always 3).
-	EnvPrivateFD = "DJGRADE_PRIVATE_FD"
+	judgeUser     = "10002:10002"
+	judgeEntry    = "/opt/djgrade/python/djgrade_judge_init.py"
+	appPort       = 8000
+	agentPort     = 8001
+	envelopeV     = 2
+	maxReport     = 8 << 20
+	judgeLogCap   = 1 << 20
+	maxPublicLine = 2 << 20
 )
 
-// SignatureSuffix is appended to the report path to name the file whose
-// bytes come back as Outcome.ReportSignature.
-const SignatureSuffix = ".sig"
-
-// maxSignatureBytes is the init's cap on the signature file; an HMAC-SHA256
-// in hex is 64 bytes.
-const maxSignatureBytes = 1 << 10
-
-// envelopeVersion is the envelope version this package reads.
-const envelopeVersion = 1
-
-// maxReportBytes is the init's cap on the report file.
-const maxReportBytes = 8 << 20
-
-// envelope is the init's one line of JSON.
-type envelope struct {
-	Version      int     `json:"version"`
-	Nonce        string  `json:"nonce"`
-	ExitCode     int     `json:"exit_code"`
-	Signal       *int    `json:"signal"`
-	Timeout      bool    `json:"timeout"`
-	OutputLimit  bool    `json:"output_limit"`
-	ProcessLimit bool    `json:"process_limit"`
-	OOMKill      bool    `json:"oom_kill"`
-	Stdout       string  `json:"stdout"`
-	Stderr       string  `json:"stderr"`
-	Truncated    bool    `json:"truncated"`
-	Report       *string `json:"report"`
-	ReportSig    *string `json:"report_sig"`
-	Error        *string `json:"error"`
-	ErrorKind    string  `json:"error_kind"`
-	TimingsMS    struct {
-		Extract  int64 `json:"extract"`
-		Postgres int64 `json:"postgres"`
-		Run      int64 `json:"run"`
-	} `json:"timings_ms"`
-
-	// Decoded forms of the base64 fields.
-	stdout, stderr, report, reportSig []byte
+// judgeConfig is the judge's config line.
+type judgeConfig struct {
+	Nonce       string  `json:"nonce"`
+	AppPassword string  `json:"app_password"`
+	Seed        int64   `json:"seed"`
+	TimeoutS    float64 `json:"timeout_s"`
+	OutputBytes int64   `json:"output_bytes"`
+	Settings    string  `json:"settings"`
+	AppPort     int     `json:"app_port"`
+	AgentPort   int     `json:"agent_port"`
 }
 
-// parseEnvelope decodes the envelope from the container's stdout: its last
-// line, which must be one JSON object carrying nonce. Anything else means
-// the init did not finish its job.
-func parseEnvelope(out []byte, nonce string) (*envelope, error) {
+// candidateConfig is the candidate's config line.
+type candidateConfig struct {
+	Nonce          string            `json:"nonce"`
+	Settings       string            `json:"settings"`
+	DB             map[string]string `json:"db"`
+	Public         bool              `json:"public"`
+	PublicTimeoutS float64           `json:"public_timeout_s"`
+}
+
+// judgeEnvelope is the judge init's one line of JSON.
+type judgeEnvelope struct {
+	Version   int     `json:"version"`
+	Nonce     string  `json:"nonce"`
+	ExitCode  int     `json:"exit_code"`
+	Timeout   bool    `json:"timeout"`
+	Report    *string `json:"report"`
+	Log       string  `json:"log"`
+	Truncated bool    `json:"truncated"`
+	Error     *string `json:"error"`
+	ErrorKind string  `json:"error_kind"`
+	TimingsMS struct {
+		Extract  int64 `json:"extract"`
+		Postgres int64 `json:"postgres"`
+		Checks   int64 `json:"checks"`
+	} `json:"timings_ms"`
+
+	report, log []byte
+}
+
+// parseJudgeEnvelope decodes the last line of the judge's stdout.
+func parseJudgeEnvelope(out []byte, nonce string) (*judgeEnvelope, error) {
 	line := bytes.TrimRight(out, "\n")
 	if i := bytes.LastIndexByte(line, '\n'); i >= 0 {
 		line = line[i+1:]
@@ -115,39 +98,133 @@ func parseEnvelope(out []byte, nonce string) (*envelope, error) {
 	if len(line) == 0 {
 		return nil, errors.New("no envelope")
 	}
-	var e envelope
+	var e judgeEnvelope
 	if err := json.Unmarshal(line, &e); err != nil {
 		return nil, fmt.Errorf("decode envelope: %w", err)
 	}
-	if e.Version != envelopeVersion {
-		return nil, fmt.Errorf("envelope version %d, want %d", e.Version, envelopeVersion)
+	if e.Version != envelopeV {
+		return nil, fmt.Errorf("envelope version %d, want %d", e.Version, envelopeV)
 	}
-	if nonce == "" || subtle.ConstantTimeCompare([]byte(e.Nonce), []byte(nonce)) != 1 {
-		return nil, errors.New("envelope has the wrong nonce")
+	if e.Nonce != nonce {
+		return nil, errors.New("envelope of another run")
 	}
 	var err error
-	if e.stdout, err = base64.StdEncoding.DecodeString(e.Stdout); err != nil {
-		return nil, fmt.Errorf("envelope stdout: %w", err)
-	}
-	if e.stderr, err = base64.StdEncoding.DecodeString(e.Stderr); err != nil {
-		return nil, fmt.Errorf("envelope stderr: %w", err)
+	if e.log, err = base64.StdEncoding.DecodeString(e.Log); err != nil {
+		return nil, fmt.Errorf("envelope log: %w", err)
 	}
 	if e.Report != nil {
 		if e.report, err = base64.StdEncoding.DecodeString(*e.Report); err != nil {
 			return nil, fmt.Errorf("envelope report: %w", err)
 		}
 	}
-	if e.ReportSig != nil {
-		if e.reportSig, err = base64.StdEncoding.DecodeString(*e.ReportSig); err != nil {
-			return nil, fmt.Errorf("envelope report_sig: %w", err)
-		}
-	}
 	return &e, nil
 }
 
-// envelopeCap bounds the container's stdout that Run keeps: the envelope of
-// a run whose output and report are at their caps, base64-encoded, with room
-// for the JSON around them. Anything longer is not a well-formed envelope.
-func envelopeCap(outputBytes int64) int64 {
-	return (2*outputBytes+maxReportBytes+maxSignatureBytes)*4/3 + 64<<10
+// judgeStdoutCap bounds what Run keeps of the judge's stdout: the envelope
+// with its report and log base64-encoded, and room around it.
+const judgeStdoutCap = (maxReport+judgeLogCap)*4/3 + 64<<10
+
+// candidateStatus is the agent's account of the candidate's cgroup.
+type candidateStatus struct {
+	OOMKills     int64 `json:"oom_kills"`
+	PidLimitHits int64 `json:"pid_limit_hits"`
+}
+
+// candidateLog is the candidate container's output: every byte of its
+// stdout and stderr (whichever process wrote it) counts against cap, and
+// over is called once when the count passes it. The protocol lines on
+// stdout are taken out of the log. stdcopy writes both streams from one
+// goroutine, so no lock is needed.
+type candidateLog struct {
+	nonce  string
+	cap    int64
+	over   func()
+	log    bytes.Buffer
+	n      int64
+	fired  bool
+	public []byte
+	status *candidateStatus
+}
+
+// stream is one of the container's two streams, split into lines.
+type stream struct {
+	l     *candidateLog
+	isOut bool
+	line  []byte
+}
+
+func (l *candidateLog) streams() (stdout, stderr *stream) {
+	return &stream{l: l, isOut: true}, &stream{l: l}
+}
+
+func (s *stream) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			s.line = append(s.line, p...)
+			if len(s.line) > maxPublicLine { // no protocol line is this long
+				s.l.keep(s.line)
+				s.line = s.line[:0]
+			}
+			break
+		}
+		s.line = append(s.line, p[:i+1]...)
+		s.endLine()
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (s *stream) endLine() {
+	if !(s.isOut && s.l.protocol(s.line)) {
+		s.l.keep(s.line)
+	}
+	s.line = s.line[:0]
+}
+
+// flush keeps a last unterminated line.
+func (s *stream) flush() {
+	if len(s.line) > 0 {
+		s.endLine()
+	}
+}
+
+// protocol takes a DJGRADE-PUBLIC or DJGRADE-STATUS line of this run (the
+// first of each kind only) and reports whether it did.
+func (l *candidateLog) protocol(line []byte) bool {
+	text := bytes.TrimRight(line, "\n")
+	if l.nonce == "" {
+		return false
+	}
+	if body, ok := bytes.CutPrefix(text, []byte("DJGRADE-PUBLIC "+l.nonce+" ")); ok && l.public == nil {
+		data, err := base64.StdEncoding.DecodeString(string(body))
+		if err != nil {
+			return false
+		}
+		l.public = data
+		return true
+	}
+	if body, ok := bytes.CutPrefix(text, []byte("DJGRADE-STATUS "+l.nonce+" ")); ok && l.status == nil {
+		var st candidateStatus
+		if json.Unmarshal(body, &st) != nil {
+			return false
+		}
+		l.status = &st
+		return true
+	}
+	return false
+}
+
+func (l *candidateLog) keep(b []byte) {
+	l.n += int64(len(b))
+	if room := l.cap - int64(l.log.Len()); room > 0 {
+		l.log.Write(b[:min(int64(len(b)), room)])
+	}
+	if l.n > l.cap && !l.fired {
+		l.fired = true
+		if l.over != nil {
+			l.over()
+		}
+	}
 }

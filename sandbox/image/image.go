@@ -23,7 +23,7 @@ import (
 
 // Version is mixed into the hash. Bump it when the way the image is built
 // changes without any embedded file changing (new build args, say).
-const Version = "1"
+const Version = "2"
 
 // Repository is the image repository the sandbox image is tagged in.
 const Repository = "djgrade-sandbox"
@@ -32,7 +32,7 @@ const Repository = "djgrade-sandbox"
 // with '_' or '.', which would silently lose any __init__.py; Python's caches
 // that "all:" lets in are filtered out by skip instead.
 //
-//go:embed Dockerfile all:python
+//go:embed Dockerfile judge-pg.sh all:python
 var files embed.FS
 
 // skip reports whether an embedded path must neither be hashed nor sent to

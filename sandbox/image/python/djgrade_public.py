@@ -1,0 +1,54 @@
+"""pytest plugin for the public tests, in the candidate's container.
+
+It writes each public test's outcome to the file named by
+--djgrade-public-report. It runs beside the candidate's code, in the
+candidate's process, so nothing it writes is believed: the results are the
+candidate's own tests talking, shown to the candidate and to staff as
+such. No point depends on them.
+"""
+
+import json
+
+import pytest
+
+MESSAGE_CAP = 2048
+MAX_TESTS = 500
+
+
+def pytest_addoption(parser):
+    parser.addoption("--djgrade-public-report", default="")
+
+
+class Recorder:
+    def __init__(self, path):
+        self.path = path
+        self.tests = {}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report):
+        t = self.tests.setdefault(report.nodeid, {"nodeid": report.nodeid, "outcome": "passed", "duration": 0.0, "message": ""})
+        t["duration"] += float(getattr(report, "duration", 0.0) or 0.0)
+        if report.failed:
+            t["outcome"] = "failed" if report.when == "call" else "error"
+            if not t["message"]:
+                t["message"] = str(report.longreprtext)[-MESSAGE_CAP:]
+        elif report.skipped and t["outcome"] == "passed":
+            t["outcome"] = "skipped"
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.tests.setdefault(report.nodeid or "collection", {
+                "nodeid": report.nodeid or "collection", "outcome": "error", "duration": 0.0,
+                "message": str(report.longreprtext)[-MESSAGE_CAP:],
+            })
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        tests = list(self.tests.values())[:MAX_TESTS]
+        with open(self.path, "w") as f:
+            json.dump({"exitstatus": int(exitstatus), "tests": tests}, f)
+
+
+def pytest_configure(config):
+    path = config.getoption("--djgrade-public-report")
+    if path:
+        config.pluginmanager.register(Recorder(path), "djgrade-public-recorder")
