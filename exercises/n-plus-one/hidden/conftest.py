@@ -1,24 +1,24 @@
-"""Fixtures of the hidden checks: varied data and the expected responses.
+"""Fixtures of the hidden checks: the candidate's project served, varied data, expected responses.
 
-The expected JSON is built here from what the fixture created, never by
-running the project's serializer, so a change to the response is caught
-whatever the serializer does.
+The judge seeds the database through the exercise's own models (committed,
+so the candidate's server sees it), calls the server over HTTP, and builds
+the expected JSON here from what it created, never by running any
+serializer: a change to the response is caught whatever the candidate's
+code does.
 """
 
 import datetime
-import random
 
 import pytest
-from django.contrib.auth.models import User
-from rest_framework.test import APIClient
 
 from library.models import Author, Book, Review, Tag
 
 PAGE_SIZE = 10
 LIST_URL = "/api/books/"
 
-# Lower-case letters only: SQLite and PostgreSQL (any collation) sort these
-# the same way Python does.
+# Lower-case letters only: PostgreSQL's C collation and Python sort these
+# the same way. The order of creation is not alphabetical ("admin" comes
+# after "views"), so tags ordered by id or by insertion are caught.
 _WORDS = [
     "async", "cache", "celery", "django", "forms", "orm", "postgres", "queries",
     "rest", "signals", "testing", "views", "admin", "auth", "migrations", "redis",
@@ -28,13 +28,23 @@ _TITLE_B = ["Querysets", "Serializers", "Migrations", "Views", "Signals", "Cachi
 _NAMES = ["Grace", "Linus", "Barbara", "Ken", "Margaret", "Guido", "Radia", "Donald", "Frances", "Edsger"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def served(candidate):
+    """The candidate's project, migrated on the judge's database and served by gunicorn."""
+    result = candidate.manage("migrate", "--noinput")
+    assert result.ok, "migrate failed in the candidate's project:\n%s" % result.output
+    candidate.serve()
+    return candidate
+
+
 class Library:
     """Library creates books with varied authors, tags and reviews, and the JSON expected for them."""
 
-    def __init__(self, seed):
-        self.rng = random.Random(seed)
-        self.seed = seed
+    def __init__(self, rng):
+        self.rng = rng
+        self.tag = rng.randrange(1000, 9999)
         self.expected = {}
+        self.books = {}
         self.authors = []
         self.tags = []
         self.dates = []
@@ -43,7 +53,7 @@ class Library:
         # Some authors write several books, so a wrong join shows up as a
         # wrong count or a duplicate.
         if not self.authors or self.rng.random() < 0.4:
-            name = f"{self.rng.choice(_NAMES)} {self.seed}-{len(self.authors)}"
+            name = f"{self.rng.choice(_NAMES)} {self.tag}-{len(self.authors)}"
             self.authors.append(Author.objects.create(name=name))
         return self.rng.choice(self.authors)
 
@@ -55,6 +65,12 @@ class Library:
             name = _WORDS[i % len(_WORDS)] + "abcd"[i // len(_WORDS)] * (i // len(_WORDS))
             self.tags.append(Tag.objects.get_or_create(name=name)[0])
 
+    def tag_named(self, name):
+        t = Tag.objects.get_or_create(name=name)[0]
+        if t not in self.tags:
+            self.tags.append(t)
+        return t
+
     def _date(self):
         # Every third book shares a date with an earlier one, so the id
         # tie-break of the ordering matters.
@@ -64,21 +80,28 @@ class Library:
         self.dates.append(d)
         return d
 
-    def add(self, count, tags=None, reviews=None):
-        """add creates count books; tags/reviews force how many each gets."""
+    def add(self, count, tags=None, reviews=None, tag_names=None):
+        """add creates count books; tags/reviews force how many each gets, tag_names which tags."""
         made = []
         for _ in range(count):
             self._grow_tags(len(self.expected))
             author = self._author()
-            title = f"{self.rng.choice(_TITLE_A)} {self.rng.choice(_TITLE_B)} {self.seed}.{len(self.expected)}"
+            title = f"{self.rng.choice(_TITLE_A)} {self.rng.choice(_TITLE_B)} {self.tag}.{len(self.expected)}"
             book = Book.objects.create(title=title, published_on=self._date(), author=author)
-            n_tags = tags if tags is not None else self.rng.choice([0, 1, 1, 2, 3, 4])
-            chosen = self.rng.sample(self.tags, min(n_tags, len(self.tags)))
-            book.tags.set(chosen)
+            if tag_names is not None:
+                chosen = [self.tag_named(n) for n in tag_names]
+            else:
+                n_tags = tags if tags is not None else self.rng.choice([0, 1, 1, 2, 3, 4])
+                chosen = self.rng.sample(self.tags, min(n_tags, len(self.tags)))
+            # Through rows in this order: not alphabetical, so only a real
+            # ordering by name gives the expected list.
+            for t in chosen:
+                book.tags.add(t)
             n_reviews = reviews if reviews is not None else self.rng.choice([0, 1, 2, 3, 5, 8])
             Review.objects.bulk_create(
                 [Review(book=book, rating=self.rng.randint(1, 5), body="r" * self.rng.randint(0, 40)) for _ in range(n_reviews)]
             )
+            self.books[book.id] = book
             self.expected[book.id] = {
                 "id": book.id,
                 "title": title,
@@ -89,6 +112,15 @@ class Library:
             }
             made.append(book)
         return made
+
+    def review(self, book, n=1):
+        """review adds n reviews to a book, in the database and in the expectation."""
+        Review.objects.bulk_create([Review(book=book, rating=3, body="later") for _ in range(n)])
+        self.expected[book.id]["review_count"] += n
+
+    def retitle(self, book, title):
+        Book.objects.filter(pk=book.pk).update(title=title)
+        self.expected[book.id]["title"] = title
 
     def ordered(self):
         """ordered lists the expected books newest first, ties by id."""
@@ -115,16 +147,22 @@ class Library:
 
 
 @pytest.fixture
-def reader(db):
-    """reader is an APIClient whose requests run no authentication query."""
-    user = User.objects.create_user("hidden-reader", password="unused")
-    client = APIClient()
-    client.force_authenticate(user=user)
-    return client
+def reader(make_user):
+    """reader is a user the requests authenticate as (Basic: one query per request)."""
+    return make_user("hidden-reader")
 
 
 @pytest.fixture
-def make_library(db):
-    """make_library(seed) returns an empty Library that fills the test database."""
-    return Library
+def library(rng):
+    """library is an empty Library drawing from this run's seed."""
+    return Library(rng)
 
+
+def page_url(number):
+    return LIST_URL if number == 1 else f"{LIST_URL}?page={number}"
+
+
+def get_json(app, url, user):
+    response = app.get(url, user=user)
+    assert response.status == 200, f"GET {url} answered {response.status}, expected 200: {response.body[:300]!r}"
+    return response.json()
