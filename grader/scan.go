@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// Finding is one place in a candidate's Python file that only an attack on
-// the grader needs: an import of pytest's or djgrade's machinery, a use of
+// Finding is one place in a candidate's Python file that looks like an
+// attempt on the grader: an import of pytest's or djgrade's machinery, a use of
 // sys.modules, gc.get_objects, os._exit or atexit, an assignment to a
 // function's __code__ or a use of its __globals__, __closure__, defaults or
 // cells, or an import by a computed name.
@@ -20,9 +20,10 @@ type Finding struct {
 }
 
 // scanModules are modules an exercise's editable code never needs: the test
-// runner, its hook machinery, djgrade's in-container code and ctypes (which
-// reaches any memory of the process).
-var scanModules = []string{"pytest", "_pytest", "pluggy", "djgrade_pytest", "djgrade_init", "ctypes"}
+// runner's internals, its hook machinery, djgrade's in-container code and
+// ctypes (which reaches any memory of the process). Plain pytest is not
+// among them: candidates write tests of their own.
+var scanModules = []string{"_pytest", "pluggy", "djgrade_judge", "djgrade_agent", "djgrade_common", "djgrade_public", "ctypes"}
 
 // scanAttrs are module attributes that reach into the running grader: every
 // loaded module (the plugin among them), every live object (the recorder),
@@ -49,11 +50,10 @@ var scanInternals = map[string]bool{
 var scanImporters = map[string]bool{"import_module": true, "__import__": true}
 
 // Scan reads the candidate's Python files (paths ending in .py) and returns
-// what only an attack on the grader needs, ordered by path and line. It is
-// a tripwire, not a proof: code can hide an import from any static reading
-// (exec of a decoded string, say). The sandbox and the signed report are
-// the defence; a finding says that a submission tried, so the caller can
-// refuse to trust its report.
+// what looks like an attack on the grader, ordered by path and line. It is
+// a signal for the interviewer, never a grade: the defence is that the
+// judge runs in a container candidate code cannot reach, so whatever a
+// submission patches is its own process. A finding says that it tried.
 //
 // It reads real tokens, so comments and docstrings that mention pytest are
 // not findings, and it follows "import os as o" and "from os import _exit".

@@ -22,6 +22,12 @@ func testExercise() *grader.Exercise {
 			{Name: "correctness", Points: 4},
 			{Name: "performance", Points: 6},
 		},
+		Checks: []grader.HiddenCheck{
+			{ID: "body", Name: "Body unchanged", Category: "correctness", Points: 4},
+			{ID: "q1", Name: "Constant queries", Category: "performance", Points: 4},
+			{ID: "q2", Name: "Small bound", Category: "performance", Points: 2},
+		},
+		Settings: "app.settings",
 		FS: fstest.MapFS{
 			"starter/pytest.ini":               {Data: []byte("[pytest]\n")},
 			"starter/app/views.py":             {Data: []byte("slow\n")},
@@ -96,34 +102,19 @@ func TestAssemble(t *testing.T) {
 	}
 }
 
-// TestPrivatePayload checks the private channel's JSON: the key in hex and
-// every hidden file with its path below HiddenDir.
-func TestPrivatePayload(t *testing.T) {
-	ex := testExercise()
-	hidden, err := grader.HiddenFiles(ex)
+// TestJudgeFiles checks that the judge gets the untouched starter and the
+// hidden checks, and never a candidate's file.
+func TestJudgeFiles(t *testing.T) {
+	files, err := grader.JudgeFiles(testExercise())
 	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := grader.PrivatePayload([]byte{0xde, 0xad}, hidden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Key    string `json:"key"`
-		Hidden []struct{ Path, Source string }
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	for _, h := range doc.Hidden {
-		got[h.Path] = h.Source
+	for _, f := range files {
+		got[f.Path] = string(f.Data)
 	}
-	if doc.Key != "dead" || len(got) != 2 || got["djgrade_hidden/test_hidden_perf.py"] != "hidden\n" || got["djgrade_hidden/conftest.py"] != "fixtures\n" {
-		t.Fatalf("payload %s", data)
-	}
-	if _, err := grader.PrivatePayload(nil, []grader.File{{Path: "djgrade_hidden/x.py", Data: []byte{0xff}}}); err == nil {
-		t.Fatal("a hidden file that is not UTF-8 was packed")
+	if got["app/views.py"] != "slow\n" || got["djgrade_hidden/conftest.py"] != "fixtures\n" || got["djgrade_hidden/test_hidden_perf.py"] != "hidden\n" {
+		t.Fatalf("judge files %v", got)
 	}
 }
 
@@ -178,31 +169,34 @@ func TestWriteTar(t *testing.T) {
 	}
 }
 
-// testKey is the report key of the scoring tests.
-var testKey = []byte("0123456789abcdef0123456789abcdef")
-
-// signed returns an outcome of a run that ended by itself with the report,
-// signed with testKey as the plugin would.
-func signed(exit int, report []byte) grader.Outcome {
-	return grader.Outcome{Verdict: grader.RunOK, ExitCode: exit, Report: report, ReportSignature: grader.SignReport(testKey, report)}
+// ran returns the outcome of a run that ended by itself with the report.
+func ran(exit int, report []byte, public ...grader.PublicTest) grader.Outcome {
+	out := grader.Outcome{Verdict: grader.RunOK, JudgeExit: exit, Report: report}
+	if public != nil {
+		out.Public, _ = json.Marshal(grader.PublicReport{Tests: public})
+	}
+	return out
 }
 
-// report builds a report JSON from tests.
-func report(t *testing.T, tests []grader.ReportTest, collect ...grader.CollectError) []byte {
+var passingPublic = []grader.PublicTest{{NodeID: "tests/test_public.py::test_shape", Outcome: "passed"}}
+
+// report builds a judge's report JSON from checks.
+func report(t *testing.T, checks []grader.ReportCheck, errs ...string) []byte {
 	t.Helper()
-	b, err := json.Marshal(grader.Report{Version: 1, Tests: tests, CollectErrors: collect})
+	b, err := json.Marshal(grader.Report{Version: grader.ReportVersion, Seed: 99, Checks: checks, Errors: errs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-func hiddenTests(perfOutcome string) []grader.ReportTest {
-	return []grader.ReportTest{
-		{NodeID: "djgrade_hidden/test_h.py::test_body", Name: "Body unchanged", Outcome: "passed", Points: 4, Category: "correctness", Queries: 3},
-		{NodeID: "djgrade_hidden/test_h.py::test_q1", Name: "Constant queries", Outcome: perfOutcome, Points: 4, Category: "performance", Queries: 12, Message: "assert 12 == 3"},
-		{NodeID: "djgrade_hidden/test_h.py::test_q2", Name: "Small bound", Outcome: "passed", Points: 2, Category: "performance"},
-		{NodeID: "tests/test_public.py::test_shape", Outcome: "passed", Points: 99, Category: "performance"},
+func n(v int) *int { return &v }
+
+func checks(perfOutcome string) []grader.ReportCheck {
+	return []grader.ReportCheck{
+		{ID: "body", Outcome: "passed", Queries: n(3)},
+		{ID: "q1", Outcome: perfOutcome, Queries: n(12), Message: "expected 3 statements, saw 12"},
+		{ID: "q2", Outcome: "passed"},
 	}
 }
 
@@ -215,42 +209,25 @@ func TestScore(t *testing.T) {
 		verdict grader.Verdict
 		reason  string
 	}{
-		{"all pass", signed(0, report(t, hiddenTests("passed"))), 10, grader.VerdictPassed, "all 3"},
-		{"one fails", signed(1, report(t, hiddenTests("failed"))), 6, grader.VerdictFailed, "2 of 3"},
-		{"hidden skipped", signed(0, report(t, hiddenTests("skipped"))), 0, grader.VerdictTampered, "never skip"},
-		{"hidden xfailed", signed(0, report(t, hiddenTests("xfailed"))), 0, grader.VerdictTampered, "never skip"},
-		{"hidden missing", signed(0, report(t, hiddenTests("passed")[:2])), 0, grader.VerdictTampered, "missing"},
-		{"collect error", signed(2, report(t, hiddenTests("passed")[:1],
-			grader.CollectError{NodeID: "djgrade_hidden/test_h.py", Message: "Traceback\nE   ImportError: cannot import name 'BookSerializer'"})), 0, grader.VerdictError, "cannot import name"},
-		{"no report", grader.Outcome{Verdict: grader.RunOK, ExitCode: 1}, 0, grader.VerdictError, "did not run"},
-		{"garbage report", signed(0, []byte("{not json")), 0, grader.VerdictTampered, "cannot be trusted"},
-		{"wrong version", signed(0, []byte(`{"version":7}`)), 0, grader.VerdictTampered, "version"},
-		{"timeout with full report", grader.Outcome{Verdict: grader.RunTimeout, Report: report(t, hiddenTests("passed"))}, 0, grader.VerdictTimeout, "time limit"},
+		{"all pass", ran(0, report(t, checks("passed")), passingPublic...), 10, grader.VerdictPassed, "all 3"},
+		{"one fails", ran(1, report(t, checks("failed")), passingPublic...), 6, grader.VerdictFailed, "2 of 3"},
+		{"skipped scores nothing", ran(0, report(t, checks("skipped")), passingPublic...), 6, grader.VerdictFailed, "2 of 3"},
+		{"public test fails", ran(0, report(t, checks("passed")), grader.PublicTest{NodeID: "tests/t.py::a", Outcome: "failed"}), 10, grader.VerdictFailed, "1 public tests fail"},
+		{"public tests silent", ran(0, report(t, checks("passed"))), 10, grader.VerdictFailed, "did not report"},
+		{"timeout with full report", grader.Outcome{Verdict: grader.RunTimeout, Report: report(t, checks("passed"))}, 0, grader.VerdictTimeout, "time limit"},
 		{"oom", grader.Outcome{Verdict: grader.RunOOM}, 0, grader.VerdictOOM, "memory"},
-		{"output", grader.Outcome{Verdict: grader.RunOutputLimit, Report: report(t, hiddenTests("passed"))}, 0, grader.VerdictOutputLimit, "output"},
+		{"output", grader.Outcome{Verdict: grader.RunOutputLimit, Report: report(t, checks("passed"))}, 0, grader.VerdictOutputLimit, "output"},
 		{"pids", grader.Outcome{Verdict: grader.RunProcessLimit}, 0, grader.VerdictProcessLimit, "processes"},
-		{"inflated points", signed(0, report(t, append(hiddenTests("passed"),
-			grader.ReportTest{NodeID: "djgrade_hidden/test_h.py::test_extra", Outcome: "passed", Points: 5, Category: "performance"}))), 0, grader.VerdictTampered, "missing"},
-		{"unknown category", signed(0, report(t, []grader.ReportTest{
-			{NodeID: "djgrade_hidden/x.py::t", Outcome: "passed", Points: 10, Category: "bonus"}})), 0, grader.VerdictTampered, "unknown category"},
-		{"all hidden error", signed(1, report(t, []grader.ReportTest{
-			{NodeID: "djgrade_hidden/test_h.py::a", Outcome: "error", Points: 4, Category: "correctness"},
-			{NodeID: "djgrade_hidden/test_h.py::b", Outcome: "error", Points: 6, Category: "performance"}})), 0, grader.VerdictError, "set up"},
-		{"unsigned", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed"))}, 0, grader.VerdictTampered, grader.ReasonUnsigned},
-		{"signed with another key", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")),
-			ReportSignature: grader.SignReport([]byte("another key, another run........"), report(t, hiddenTests("passed")))}, 0, grader.VerdictTampered, grader.ReasonUnsigned},
-		{"signature of other bytes", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")),
-			ReportSignature: grader.SignReport(testKey, report(t, hiddenTests("failed")))}, 0, grader.VerdictTampered, grader.ReasonUnsigned},
-		{"signature with a newline", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")),
-			ReportSignature: append(grader.SignReport(testKey, report(t, hiddenTests("passed"))), '\n')}, 10, grader.VerdictPassed, "all 3"},
-		{"empty signature", grader.Outcome{Verdict: grader.RunOK, Report: report(t, hiddenTests("passed")), ReportSignature: []byte{}}, 0, grader.VerdictTampered, grader.ReasonUnsigned},
-		{"integrity problems", signed(0, integrityReport(t, hiddenTests("passed"), "_pytest.runner.call_and_report was replaced", "x")), 0, grader.VerdictTampered, "call_and_report was replaced (and 1 more)"},
-		{"no integrity field", signed(0, []byte(`{"version":1,"exitstatus":0,"collect_errors":[],"tests":[]}`)), 0, grader.VerdictTampered, "missing"},
+		{"all hidden error", ran(1, report(t, []grader.ReportCheck{
+			{ID: "body", Outcome: "error"}, {ID: "q1", Outcome: "error"}, {ID: "q2", Outcome: "error"}}), passingPublic...), 0, grader.VerdictError, "set up"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.out.Timings = map[string]time.Duration{"run": 1500 * time.Millisecond}
-			res := grader.Score(ex, tc.out, testKey)
+			res, err := grader.Score(ex, tc.out)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if res.Score != tc.score || res.Verdict != tc.verdict || !strings.Contains(res.Reason, tc.reason) {
 				t.Fatalf("got %d %s %q, want %d %s ~%q", res.Score, res.Verdict, res.Reason, tc.score, tc.verdict, tc.reason)
 			}
@@ -268,12 +245,59 @@ func TestScore(t *testing.T) {
 	}
 }
 
+// TestScoreRefusesReports checks that the grader believes only a report
+// that names exactly the exercise's checks with every number in bounds:
+// anything else is djgrade's failure (EINTERNAL), never points.
+func TestScoreRefusesReports(t *testing.T) {
+	ex := testExercise()
+	big := int(^uint(0) >> 1)
+	cases := map[string][]byte{
+		"no report":        nil,
+		"garbage":          []byte("{not json"),
+		"wrong version":    []byte(`{"version":1,"checks":[]}`),
+		"missing check":    report(t, checks("passed")[:2]),
+		"extra check":      report(t, append(checks("passed"), grader.ReportCheck{ID: "bonus", Outcome: "passed"})),
+		"duplicate check":  report(t, append(checks("passed"), grader.ReportCheck{ID: "q2", Outcome: "passed"})),
+		"unknown outcome":  report(t, []grader.ReportCheck{{ID: "body", Outcome: "xpassed"}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
+		"negative queries": report(t, []grader.ReportCheck{{ID: "body", Outcome: "passed", Queries: n(-1)}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
+		"huge queries":     report(t, []grader.ReportCheck{{ID: "body", Outcome: "passed", Queries: n(big)}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
+		"negative time":    report(t, []grader.ReportCheck{{ID: "body", Outcome: "passed", Duration: -1}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
+		"judge errors":     report(t, checks("passed"), "hidden test x has no check marker"),
+		// Points in a report are not read at all: a report claiming more
+		// still scores by the inventory (see TestScoreIgnoresReportedPoints).
+	}
+	for name, rep := range cases {
+		t.Run(name, func(t *testing.T) {
+			res, err := grader.Score(ex, ran(0, rep, passingPublic...))
+			if grader.ErrorCode(err) != grader.EINTERNAL || res != nil {
+				t.Fatalf("got %+v, %v; want an EINTERNAL error", res, err)
+			}
+		})
+	}
+}
+
+// TestScoreIgnoresReportedPoints: a report that carries points (as the
+// old format did) cannot move the score past the inventory's.
+func TestScoreIgnoresReportedPoints(t *testing.T) {
+	rep := []byte(`{"version":2,"checks":[{"id":"body","outcome":"passed","points":1000000},{"id":"q1","outcome":"failed","points":99},{"id":"q2","outcome":"passed"}]}`)
+	res, err := grader.Score(testExercise(), ran(0, rep, passingPublic...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Score != 6 || res.Categories[0].Score != 4 || res.Categories[1].Score != 2 {
+		t.Fatalf("score %d categories %+v", res.Score, res.Categories)
+	}
+}
+
 func TestScoreDetails(t *testing.T) {
-	out := signed(1, report(t, hiddenTests("failed")))
+	out := ran(1, report(t, checks("failed")), passingPublic...)
 	out.Timings = map[string]time.Duration{"run": 1500 * time.Millisecond}
-	res := grader.Score(testExercise(), out, testKey)
-	if len(res.Tests) != 4 {
-		t.Fatalf("tests %+v", res.Tests)
+	res, err := grader.Score(testExercise(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tests) != 4 || res.Seed != 99 {
+		t.Fatalf("tests %+v seed %d", res.Tests, res.Seed)
 	}
 	first := res.Tests[0]
 	if !first.Hidden || first.Name != "Body unchanged" || first.Points != 4 || first.MaxPoints != 4 || first.Queries != 3 {
@@ -289,28 +313,6 @@ func TestScoreDetails(t *testing.T) {
 	}
 	if res.Timings["run"] != 1500 {
 		t.Fatalf("timings %v", res.Timings)
-	}
-}
-
-// integrityReport builds a report JSON whose integrity list holds problems.
-func integrityReport(t *testing.T, tests []grader.ReportTest, problems ...string) []byte {
-	t.Helper()
-	b, err := json.Marshal(grader.Report{Version: 1, Tests: tests, Integrity: problems})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func TestRedactHidden(t *testing.T) {
-	hidden := []grader.File{{Path: "djgrade_hidden/test_h.py", Data: []byte("def test_secret():\n    assert compute_the_answer() == 42, 'distinctive'\n    x = 1\n")}}
-	msg := "AssertionError: boom\nE   leaked:     assert compute_the_answer() == 42, 'distinctive'\nE   x = 1\n"
-	got := grader.RedactHidden(msg, hidden)
-	if strings.Contains(got, "compute_the_answer") || !strings.Contains(got, "AssertionError: boom") || !strings.Contains(got, "x = 1") {
-		t.Fatalf("redacted:\n%s", got)
-	}
-	if grader.RedactHidden("plain message", hidden) != "plain message" {
-		t.Fatal("changed a clean message")
 	}
 }
 

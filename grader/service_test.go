@@ -2,7 +2,6 @@ package grader_test
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -28,15 +27,13 @@ func (f *fakeSandbox) Run(ctx context.Context, job grader.Job) (grader.Outcome, 
 	if f.err != nil {
 		return grader.Outcome{}, f.err
 	}
-	rep, _ := json.Marshal(grader.Report{Version: 1, Tests: []grader.ReportTest{
-		{NodeID: "djgrade_hidden/test_h.py::a", Outcome: "passed", Points: 4, Category: "correctness"},
-		{NodeID: "djgrade_hidden/test_h.py::b", Outcome: "passed", Points: 6, Category: "performance"},
-	}})
-	// Signed with the run's key from the private channel, as the plugin does.
-	var private struct{ Key string }
-	json.Unmarshal(job.Private, &private)
-	key, _ := hex.DecodeString(private.Key)
-	return grader.Outcome{Verdict: grader.RunOK, Report: rep, ReportSignature: grader.SignReport(key, rep)}, nil
+	var checks []grader.ReportCheck
+	for _, c := range testExercise().Checks {
+		checks = append(checks, grader.ReportCheck{ID: c.ID, Outcome: grader.OutcomePassed})
+	}
+	rep, _ := json.Marshal(grader.Report{Version: grader.ReportVersion, Seed: job.Seed, Checks: checks})
+	public, _ := json.Marshal(grader.PublicReport{Tests: []grader.PublicTest{{NodeID: "tests/test_public.py::test_x", Outcome: grader.OutcomePassed}}})
+	return grader.Outcome{Verdict: grader.RunOK, Report: rep, Public: public}, nil
 }
 
 type oneCatalog struct{ ex *grader.Exercise }
@@ -156,19 +153,21 @@ func TestServiceSubmitValidation(t *testing.T) {
 	}
 }
 
-func TestGradeScanTripwire(t *testing.T) {
+func TestGradeScanIsASignal(t *testing.T) {
 	svc, _ := newService(t, &fakeSandbox{})
 	ex := testExercise()
 	clean, err := svc.Grade(context.Background(), ex, []grader.File{{Path: "app/views.py", Data: []byte("import json\n")}}, "t1", nil)
 	if err != nil || clean.Verdict != grader.VerdictPassed || len(clean.Findings) != 0 {
 		t.Fatalf("clean answer: %v %+v", err, clean)
 	}
-	// The sandbox reports full marks; the candidate's file reaches into pytest.
+	// The sandbox reports full marks; the candidate's file reaches into
+	// pytest. The finding is a signal for the interviewer and decides
+	// nothing: the judge ran where that code could not reach.
 	res, err := svc.Grade(context.Background(), ex, []grader.File{{Path: "app/views.py", Data: []byte("import json\nfrom _pytest import runner\n")}}, "t2", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Verdict != grader.VerdictTampered || res.Score != 0 || len(res.Findings) != 1 || res.Findings[0].Line != 2 {
+	if res.Verdict != grader.VerdictPassed || res.Score != 10 || len(res.Findings) != 1 || res.Findings[0].Line != 2 {
 		t.Fatalf("got %s %d %+v", res.Verdict, res.Score, res.Findings)
 	}
 	// A file the grader refused is not the candidate's code and is not scanned.

@@ -81,7 +81,7 @@ func TestEngineDown(t *testing.T) {
 	if err := d.Ping(context.Background()); grader.ErrorCode(err) != grader.EUNAVAILABLE {
 		t.Errorf("Ping: %v, want %s", err, grader.EUNAVAILABLE)
 	}
-	_, err = d.Run(context.Background(), grader.Job{ID: "down", Command: []string{"true"}})
+	_, err = d.Run(context.Background(), grader.Job{ID: "down", Settings: "x.settings"})
 	if grader.ErrorCode(err) != grader.EUNAVAILABLE {
 		t.Errorf("Run: %v, want %s", err, grader.EUNAVAILABLE)
 	}

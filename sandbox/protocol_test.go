@@ -1,59 +1,84 @@
 package sandbox
 
 import (
+	"bytes"
+	"encoding/base64"
 	"strings"
 	"testing"
 )
 
-func TestParseEnvelope(t *testing.T) {
-	good := `{"version":1,"nonce":"abc","exit_code":3,"signal":null,"timeout":false,"output_limit":true,"process_limit":false,"oom_kill":false,"stdout":"aGk=","stderr":"","truncated":true,"report":"e30=","error":null,"timings_ms":{"extract":1,"postgres":0,"run":5}}` + "\n"
-	e, err := parseEnvelope([]byte("garbage\n{\"version\":1}\n"+good), "abc")
-	if err != nil {
-		t.Fatal(err)
+func TestParseJudgeEnvelope(t *testing.T) {
+	rep := base64.StdEncoding.EncodeToString([]byte(`{"version":2}`))
+	good := `{"version":2,"nonce":"n1","exit_code":1,"report":"` + rep + `","log":"","timings_ms":{}}`
+	e, err := parseJudgeEnvelope([]byte("noise\n"+good+"\n"), "n1")
+	if err != nil || string(e.report) != `{"version":2}` || e.ExitCode != 1 {
+		t.Fatalf("%+v %v", e, err)
 	}
-	if e.ExitCode != 3 || !e.OutputLimit || !e.Truncated || string(e.stdout) != "hi" || string(e.report) != "{}" || e.TimingsMS.Run != 5 {
-		t.Fatalf("parsed %+v", e)
-	}
-	for name, bad := range map[string]string{
+	for name, out := range map[string]string{
+		"other nonce": good,
+		"not last":    good + "\ntrailing",
 		"empty":       "",
-		"wrong nonce": strings.Replace(good, `"abc"`, `"abd"`, 1),
-		"no nonce":    strings.Replace(good, `"nonce":"abc",`, ``, 1),
-		"after":       good + "{}\n",
-		"not json":    "hello\n",
-		"version":     strings.Replace(good, `"version":1`, `"version":2`, 1),
-		"bad base64":  strings.Replace(good, `"aGk="`, `"!!"`, 1),
-		"bad report":  strings.Replace(good, `"e30="`, `"%%"`, 1),
-		"trailing":    strings.TrimSuffix(good, "\n") + "x",
-		"truncated":   good[:40],
-		"wrong types": strings.Replace(good, `"exit_code":3`, `"exit_code":"3"`, 1),
+		"bad json":    "{",
 	} {
-		if _, err := parseEnvelope([]byte(bad), "abc"); err == nil {
-			t.Errorf("%s: parsed", name)
+		nonce := "n2"
+		if name != "other nonce" {
+			nonce = "n1"
 		}
+		if _, err := parseJudgeEnvelope([]byte(out), nonce); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// Every byte the candidate's container writes counts, protocol lines of
+// the run are taken out, and the cap fires once.
+func TestCandidateLog(t *testing.T) {
+	fired := 0
+	l := &candidateLog{nonce: "abc", cap: 100, over: func() { fired++ }}
+	out, errw := l.streams()
+	pub := base64.StdEncoding.EncodeToString([]byte(`{"tests":[]}`))
+	out.Write([]byte("hello\nDJGRADE-PUBLIC abc " + pub + "\nDJGRADE-PUBLIC zzz " + pub + "\n"))
+	errw.Write([]byte("DJGRADE-STATUS abc {\"oom_kills\":1}\n"))
+	out.flush()
+	errw.flush()
+	if string(l.public) != `{"tests":[]}` {
+		t.Errorf("public %q", l.public)
+	}
+	if l.status != nil {
+		t.Errorf("a status line on stderr was taken")
+	}
+	if !strings.Contains(l.log.String(), "zzz") || strings.Contains(l.log.String(), "PUBLIC abc") {
+		t.Errorf("log %q", l.log.String())
+	}
+	out.Write(bytes.Repeat([]byte("y"), 500))
+	out.Write(bytes.Repeat([]byte("y\n"), 500))
+	if fired != 1 || l.log.Len() != 100 {
+		t.Errorf("fired %d, kept %d", fired, l.log.Len())
+	}
+	// A line that never ends still counts, in pieces.
+	l2 := &candidateLog{nonce: "abc", cap: 1 << 20, over: func() { fired++ }}
+	o2, _ := l2.streams()
+	o2.Write(bytes.Repeat([]byte("z"), 3<<20))
+	if fired != 2 {
+		t.Errorf("an endless line did not trip the cap (n=%d)", l2.n)
 	}
 }
 
 func TestTailBuffer(t *testing.T) {
 	b := &tailBuffer{n: 4}
-	for _, s := range []string{"ab", "cd", "e", "fghij", "k", "l"} {
-		b.Write([]byte(s))
-	}
-	if got := string(b.bytes()); got != "ijkl" {
-		t.Fatalf("tail %q, want ijkl", got)
-	}
-	if cap(b.buf) > 16 {
-		t.Errorf("buffer grew to %d for n=4", cap(b.buf))
+	b.Write([]byte("ab"))
+	b.Write([]byte("cdef"))
+	b.Write([]byte("g"))
+	if got := string(b.bytes()); got != "defg" {
+		t.Fatalf("got %q", got)
 	}
 }
 
 func TestCappedBuffer(t *testing.T) {
-	c := &cappedBuffer{n: 5}
-	for _, s := range []string{"ab", "cde", "fgh"} {
-		if n, err := c.Write([]byte(s)); n != len(s) || err != nil {
-			t.Fatalf("Write = %d, %v", n, err)
-		}
-	}
-	if string(c.bytes()) != "abcde" || c.dropped != 3 {
-		t.Fatalf("kept %q dropped %d", c.bytes(), c.dropped)
+	b := &cappedBuffer{n: 4}
+	b.Write([]byte("abc"))
+	b.Write([]byte("defg"))
+	if got := string(b.bytes()); got != "abcd" || b.dropped != 3 {
+		t.Fatalf("got %q dropped %d", got, b.dropped)
 	}
 }

@@ -38,7 +38,7 @@ func TestRunWedgedEngine(t *testing.T) {
 	}
 	defer d.Close()
 	start := time.Now()
-	_, err = d.Run(context.Background(), grader.Job{ID: "wedged", Image: "any", Command: []string{"true"}, Limits: grader.Limits{Timeout: time.Second}})
+	_, err = d.Run(context.Background(), grader.Job{ID: "wedged", Image: "any", Settings: "x.settings", Limits: grader.Limits{Timeout: time.Second}})
 	took := time.Since(start)
 	if grader.ErrorCode(err) != grader.EUNAVAILABLE {
 		t.Fatalf("err %v (code %s), want EUNAVAILABLE", err, grader.ErrorCode(err))

@@ -44,21 +44,31 @@ editable: [answer.py]
 limits: {timeout: 60s}
 categories:
   - {name: correctness, points: 1}
+checks:
+  - {id: tiny, name: answer is 42, category: correctness, points: 1}
 starter_score: {min: 0, max: 0}
 solutions: [reference]
 `,
 		"tiny/prompt.md":                     "# Tiny\n\nMake answer() return 42.\n",
 		"tiny/rubric.md":                     "# Tiny\n",
 		"tiny/starter/answer.py":             "def answer():\n    return 0\n",
-		"tiny/starter/pytest.ini":            "[pytest]\n",
+		"tiny/starter/pytest.ini":            "[pytest]\nDJANGO_SETTINGS_MODULE = tiny.settings\n",
+		"tiny/starter/manage.py":             "import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tiny.settings')\nfrom django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n",
+		"tiny/starter/tiny/__init__.py":      "",
+		"tiny/starter/tiny/settings.py":      "SECRET_KEY = 'x'\nALLOWED_HOSTS = ['testserver']\nINSTALLED_APPS = []\nROOT_URLCONF = 'tiny.urls'\nDATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}}\nUSE_TZ = True\n",
+		"tiny/starter/tiny/urls.py":          "from django.http import HttpResponse\nfrom django.urls import path\nfrom answer import answer\n\nurlpatterns = [path('answer/', lambda request: HttpResponse(str(answer())))]\n",
 		"tiny/solutions/reference/answer.py": "def answer():\n    return 42\n",
 		"tiny/hidden/test_hidden_tiny.py": `import pytest
-from answer import answer
 
 
-@pytest.mark.djgrade(points=1, category="correctness", name="answer is 42")
-def test_answer():
-    assert answer() == 42
+@pytest.fixture(scope="session", autouse=True)
+def served(candidate):
+    candidate.serve()
+
+
+@pytest.mark.check("tiny")
+def test_answer(app):
+    assert app.get("/answer/").body == b"42"
 `,
 	}
 	for name, text := range files {

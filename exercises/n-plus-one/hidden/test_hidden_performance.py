@@ -13,7 +13,7 @@ from conftest import page_url
 
 # The page's rows and the paginator's total, plus tags and review counts
 # however they are fetched, plus the one lookup of Basic authentication.
-MAX_LIST_QUERIES = 6
+MAX_LIST_QUERIES = 5
 
 
 def measure(app, app_queries, url, user):
