@@ -417,16 +417,20 @@ func (s *Server) listSubmissions(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// submissionLogs returns the run's captured output as text. It is for
-// staff only: the log holds hidden tests' assertion output.
+// submissionLogs returns the run's captured output as text: what the
+// candidate's container wrote, then the judge's pytest output. It is for
+// staff only: the judge's part holds hidden checks' assertion output.
 func (s *Server) submissionLogs(c echo.Context) error {
 	sub, err := s.visible(c)
 	if err != nil {
 		return err
 	}
 	log := ""
-	if sub.Result != nil {
-		log = sub.Result.Log
+	if r := sub.Result; r != nil {
+		log = r.Log
+		if r.JudgeLog != "" {
+			log += "\n--- judge (hidden checks) ---\n" + r.JudgeLog
+		}
 	}
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(log))
 }
@@ -688,7 +692,9 @@ func render(sub *grader.Submission, aud audience) submissionJSON {
 				Duration:  t.Duration,
 			}
 			if t.Hidden && aud != forStaff {
-				tj.Message = ""
+				// Name, outcome and points only: a message, a count or a
+				// duration would say how the judge measures.
+				tj.Message, tj.Queries, tj.Duration = "", 0, 0
 			}
 			out.Tests = append(out.Tests, tj)
 		}

@@ -22,6 +22,10 @@ limits: {timeout: 90s, memory: 512MiB}
 categories:
   - {name: correctness, points: 4}
   - {name: performance, points: 6}
+checks:
+  - {id: body, name: Body unchanged, category: correctness, points: 4}
+  - {id: constant, name: Constant queries, category: performance, points: 4}
+  - {id: small, name: Few queries, category: performance, points: 2}
 starter_score: {min: 0, max: 4}
 solutions: [reference]
 variants:
@@ -36,6 +40,8 @@ func demoFS(manifest string) fstest.MapFS {
 		"demo/prompt.md":                        {Data: []byte("# Demo\n")},
 		"demo/rubric.md":                        {Data: []byte("# Rubric\n")},
 		"demo/starter/app/views.py":             {Data: []byte("x")},
+		"demo/starter/pytest.ini":               {Data: []byte("[pytest]\nDJANGO_SETTINGS_MODULE = app.settings\n")},
+		"demo/starter/app/settings.py":          {Data: []byte("SECRET_KEY = 'x'\n")},
 		"demo/hidden/test_hidden_demo.py":       {Data: []byte("x")},
 		"demo/solutions/reference/app/views.py": {Data: []byte("y")},
 		"demo/variants/half/app/views.py":       {Data: []byte("z")},
@@ -54,6 +60,9 @@ func TestLoadGood(t *testing.T) {
 	}
 	if ex.MaxScore() != 10 || ex.Limits.Timeout.Seconds() != 90 || ex.Limits.MemoryBytes != 512<<20 || ex.Prompt != "# Demo\n" {
 		t.Fatalf("loaded %+v", ex)
+	}
+	if len(ex.Checks) != 3 || ex.Checks[1] != (grader.HiddenCheck{ID: "constant", Name: "Constant queries", Category: "performance", Points: 4}) || ex.Settings != "app.settings" {
+		t.Fatalf("checks %+v settings %q", ex.Checks, ex.Settings)
 	}
 	if len(ex.Variants) != 1 || ex.Variants[0].Score.Max != 6 || ex.Database != grader.DatabaseSQLite {
 		t.Fatalf("variants %+v", ex.Variants)
@@ -85,6 +94,15 @@ func TestLoadNamesFileAndField(t *testing.T) {
 		{"missing solution folder", "solutions: [reference]", "solutions: [reference, other]", "demo/solutions/other"},
 		{"no solutions", "solutions: [reference]", "solutions: []", "solutions: must list"},
 		{"variant without summary", "summary: fixes half", "summary: \"\"", "variants[0].summary"},
+		{"checks do not add up", "category: performance, points: 2}", "category: performance, points: 3}", "the performance checks add up to 7 points, the category has 6"},
+		{"check in no category", "category: performance, points: 2}", "category: style, points: 2}", "checks[2].category"},
+		{"duplicate check id", "id: small", "id: constant", "checks[2].id: \"constant\" appears twice"},
+		{"duplicate check name", "name: Few queries", "name: Constant queries", "checks[2].name"},
+		{"check without name", "name: Few queries, ", "", "checks[2].name: is required"},
+		{"check points overflow", "category: correctness, points: 4}", "category: correctness, points: 99999999999}", "checks[0].points"},
+		{"no checks", "checks:\n", "chex:\n", "field chex not found"},
+		{"settings not a module", "database: sqlite", "database: sqlite\nsettings: app/settings.py", "settings:"},
+		{"settings missing", "database: sqlite", "database: sqlite\nsettings: app.nosuch", "not a module of the starter"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
