@@ -40,6 +40,10 @@ type Service struct {
 	// DefaultMaxQueuedPerOwner, negative no cap. Staff trying an exercise
 	// are not capped.
 	MaxQueuedPerOwner int
+	// Seed, when not zero, is the data seed of every grading instead of a
+	// random one: a result records its seed, and grading again with it
+	// replays the same hidden data.
+	Seed int64
 
 	wake      chan struct{}
 	draining  chan struct{} // closed by Drain
@@ -305,9 +309,13 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 		return nil, Wrap(err, EINTERNAL, "cannot pack the hidden checks")
 	}
 	// Data is randomised per run from a seed the result records.
-	var seed [4]byte
-	if _, err := rand.Read(seed[:]); err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot draw the data seed")
+	seed := s.Seed
+	if seed == 0 {
+		var b [4]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, Wrap(err, EINTERNAL, "cannot draw the data seed")
+		}
+		seed = int64(binary.BigEndian.Uint32(b[:])>>1) + 1
 	}
 	progress("running the judge and the candidate's project in the sandbox")
 	job := Job{
@@ -316,7 +324,7 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 		JudgeWorkspace: &judgeTar,
 		Workspace:      &tarball,
 		Settings:       ex.Settings,
-		Seed:           int64(binary.BigEndian.Uint32(seed[:]) >> 1),
+		Seed:           seed,
 		Public:         true,
 		Limits:         ex.Limits.WithDefaults(),
 	}

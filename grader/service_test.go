@@ -249,3 +249,31 @@ func TestPerCandidateQueueCap(t *testing.T) {
 		}
 	}
 }
+
+// TestGradeSeed: a result records the data seed it ran with, a fixed seed
+// replays it, and without one every grading draws its own.
+func TestGradeSeed(t *testing.T) {
+	sb := &fakeSandbox{}
+	svc, _ := newService(t, sb)
+	ex := testExercise()
+	files := []grader.File{{Path: "app/views.py", Data: []byte("fast\n")}}
+	a, err := svc.Grade(context.Background(), ex, files, "s1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.Grade(context.Background(), ex, files, "s2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Seed <= 0 || b.Seed <= 0 || a.Seed == b.Seed {
+		t.Fatalf("seeds %d and %d: want two different positive seeds", a.Seed, b.Seed)
+	}
+	svc.Seed = a.Seed
+	c, err := svc.Grade(context.Background(), ex, files, "s3", nil)
+	if err != nil || c.Seed != a.Seed || sb.jobs[2].Seed != a.Seed {
+		t.Fatalf("replay: %v seed %d job seed %d, want %d", err, c.Seed, sb.jobs[2].Seed, a.Seed)
+	}
+	if sb.jobs[2].Settings != ex.Settings || sb.jobs[2].JudgeWorkspace == nil || !sb.jobs[2].Public {
+		t.Fatalf("job %+v", sb.jobs[2])
+	}
+}

@@ -20,9 +20,13 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	exercise := fs.String("exercise", "", "the exercise id (see: djgrade exercises list)")
 	asJSON := fs.Bool("json", false, "print the result as JSON for programs")
 	details := fs.Bool("details", false, "also print hidden checks' failure messages (for exercise authors)")
+	seed := fs.Int64("seed", 0, "the hidden checks' data seed (a result's \"seed\"), to replay a run; 0 draws a new one")
 	dir := catalogFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *seed < 0 {
+		return &exitError{2, "--seed must be a positive number (a result's \"seed\")"}
 	}
 	if *exercise == "" || fs.NArg() != 1 {
 		fs.Usage()
@@ -48,7 +52,7 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer sb.Close()
-	svc := &grader.Service{Sandbox: sb, Catalog: catalog, Image: tag}
+	svc := &grader.Service{Sandbox: sb, Catalog: catalog, Image: tag, Seed: *seed}
 	start := time.Now()
 	res, err := svc.Grade(ctx, ex, files, "cli-"+ex.ID, step)
 	if err != nil {
