@@ -605,3 +605,40 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("Sweep(SweepAll) = %d, %v", n, err)
 	}
 }
+
+// The app's role owns the tables its migrations made; once migrated, the
+// judge takes the schema away: a rule the candidate's code added is found
+// and dropped, and the app may no longer change the schema.
+func TestRunFreezeSchema(t *testing.T) {
+	d := MustOpen(t)
+	views := `from django.db import connection, ProgrammingError
+from django.http import HttpResponse
+
+if connection.vendor == "postgresql":
+    with connection.cursor() as c:
+        c.execute("CREATE RULE hide AS ON INSERT TO app_item DO INSTEAD NOTHING")
+
+def probe(request):
+    try:
+        with connection.cursor() as c:
+            c.execute("ALTER TABLE app_item ADD COLUMN sneaky int")
+        return HttpResponse("altered")
+    except ProgrammingError:
+        return HttpResponse("denied")
+`
+	checks := `import pytest
+from djgrade_judge import freeze_schema
+from app.models import Item
+
+@pytest.mark.check("frozen")
+def test_frozen(app):
+    with pytest.raises(AssertionError, match="rule hide on app_item"):
+        freeze_schema()
+    Item.objects.create(name="kept")   # the rule is gone
+    assert Item.objects.count() == 1
+    freeze_schema()                     # and nothing is left to complain of
+    assert app.get("/probe/").body == b"denied"
+`
+	out := run(t, d, miniJob(t, d, views, checks))
+	mustPass(t, out, "frozen")
+}

@@ -10,6 +10,7 @@ code does.
 import datetime
 
 import pytest
+from djgrade_judge import freeze_schema
 
 from library.models import Author, Book, Review, Tag
 
@@ -29,10 +30,16 @@ _NAMES = ["Grace", "Linus", "Barbara", "Ken", "Margaret", "Guido", "Radia", "Don
 
 
 @pytest.fixture(scope="session", autouse=True)
-def served(candidate):
-    """The candidate's project, migrated on the judge's database and served by gunicorn."""
+def served(candidate, django_db_blocker):
+    """The candidate's project, migrated on the judge's database and served by gunicorn.
+
+    The schema is the judge's once migrated: the app keeps reading and
+    writing rows, and nothing else (see djgrade_judge.freeze_schema).
+    """
     result = candidate.manage("migrate", "--noinput")
     assert result.ok, "migrate failed in the candidate's project:\n%s" % result.output
+    with django_db_blocker.unblock():
+        freeze_schema()
     candidate.serve()
     return candidate
 

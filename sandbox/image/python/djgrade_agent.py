@@ -2,8 +2,9 @@
 
 Runs as uid 10001 in the candidate's container, which shares only its
 loopback network with the judge's container. It unpacks the candidate's
-workspace from stdin, runs the public tests (on SQLite, in the background),
-and answers the judge's requests on 127.0.0.1:8001:
+workspace from stdin, runs the public tests (on SQLite, before anything
+else: their results are final before the judge's first request), and then
+answers the judge's requests on 127.0.0.1:8001:
 
   GET  /health                     {"ok": true}
   POST /manage {"args": [...]}     runs `python3 manage.py ARGS` against the
@@ -254,9 +255,16 @@ def main():
         os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    # The public tests run first and alone: their results are final before
+    # the judge sends its first request, so nothing the judge asks can be
+    # carried into them; whatever they left running is killed.
+    agent.run_public()
+    try:
+        os.kill(-1, signal.SIGKILL)  # every other process of this uid
+    except OSError:
+        pass
     httpd = ThreadingHTTPServer(("127.0.0.1", AGENT_PORT), handler_for(agent))
     httpd.daemon_threads = True
-    threading.Thread(target=agent.run_public, daemon=True).start()
     httpd.serve_forever()
     return 0
 

@@ -189,6 +189,53 @@ class App:
         return self.request("DELETE", path, **kw)
 
 
+def freeze_schema(models=None):
+    """freeze_schema takes the schema away from the app once it is migrated.
+
+    The app's role owns the tables its migrations created, so its code
+    could rewrite them under the judge (rules that change the judge's
+    writes, a view in place of a table). After the candidate's migrate,
+    the judge drops every rule in the public schema, checks that the
+    tables of the judge's models are plain tables, takes ownership of
+    every relation, and gives the app back only reading and writing rows.
+    Call it from the session fixture that migrates, before serving.
+    """
+    from django.apps import apps
+    from django.db import connection
+
+    problems = []
+    with connection.cursor() as cur:
+        cur.execute("SELECT rulename, tablename FROM pg_rules WHERE schemaname = 'public'")
+        for rule, table in cur.fetchall():
+            problems.append("rule %s on %s" % (rule, table))
+            cur.execute('DROP RULE "%s" ON "%s"' % (rule.replace('"', '""'), table.replace('"', '""')))
+        wanted = [m._meta.db_table for m in (models or apps.get_models()) if m._meta.managed and not m._meta.proxy]
+        cur.execute(
+            "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relname = ANY(%s)", (wanted,))
+        kinds = dict(cur.fetchall())
+        for table in wanted:
+            if kinds.get(table, "r") not in ("r", "p"):
+                problems.append("%s is not a table (relkind %s)" % (table, kinds[table]))
+        # Tables first: a sequence that belongs to a column follows its table.
+        for kinds_sql in ("('r', 'p', 'v', 'm', 'f')", "('S')"):
+            cur.execute(
+                "SELECT c.relname, c.relkind, pg_get_userbyid(c.relowner) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN " + kinds_sql)
+            for name, kind, owner in cur.fetchall():
+                q = '"%s"' % name.replace('"', '""')
+                if kind == "S":
+                    if owner != "judge":
+                        cur.execute("ALTER SEQUENCE %s OWNER TO judge" % q)
+                    cur.execute("GRANT USAGE, SELECT, UPDATE ON SEQUENCE %s TO app" % q)
+                else:
+                    cur.execute("ALTER TABLE %s OWNER TO judge" % q)
+                    cur.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO app" % q)
+        cur.execute("REVOKE CREATE ON SCHEMA public FROM app")
+    assert not problems, "the candidate's code changed the schema under the judge: " + "; ".join(problems)
+
+
 class CommandResult:
     """CommandResult is what the candidate's container said of a command.
 
