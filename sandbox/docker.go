@@ -466,7 +466,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	ccfg, chost := d.container(job, RoleCandidate, lim, img)
 	chost.NetworkMode = container.NetworkMode("container:" + judge.id)
 	cand, err := d.start(setup, ccfg, chost, candidateConfig{
-		Nonce: nonce, Settings: job.Settings, Public: job.Public, PublicTimeoutS: lim.Timeout.Seconds(),
+		Nonce: nonce, Settings: job.Settings, Public: job.Public, PublicTimeoutS: publicTimeout(lim.Timeout).Seconds(),
 		DB: map[string]string{"host": "127.0.0.1", "port": "5432", "name": "djgrade", "user": "app", "password": password},
 	}, job.Workspace, remember)
 	if cand != nil {
@@ -589,6 +589,12 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	}
 	lap("collect")
 	return out, nil
+}
+
+// publicTimeout is how long the candidate's public tests may take: they
+// run before the judge's checks, which need the rest of the run's time.
+func publicTimeout(total time.Duration) time.Duration {
+	return min(60*time.Second, total/3)
 }
 
 func stateExit(s *container.State) int {

@@ -3,12 +3,10 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,73 +15,82 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"gopkg.in/yaml.v3"
 
 	"github.com/djgrade/djgrade/exercises"
 	"github.com/djgrade/djgrade/grader"
-	"github.com/djgrade/djgrade/grader/bolt"
 	"github.com/djgrade/djgrade/sandbox"
 )
 
 // The hostile-submission suite: every folder of testdata/hostile is a
-// submission written to attack the sandbox or the grade, graded through the
-// same path as any upload (Service.Create into a real bbolt store, a worker
-// of Service.Run, Service.Grade, the real Docker sandbox and the embedded
-// catalog). Each case.yaml says what the attack must end as.
+// submission to the n-plus-one exercise written to attack the sandbox or the
+// grade: its files are laid over the starter at editable paths and graded by
+// grader.Service.Grade on the real Docker sandbox (a judge container with
+// PostgreSQL and the hidden checks, a candidate container serving the
+// project). Each case.yaml says what the attack must end as; for every case
+// the suite also checks that nothing of the hidden checks reaches what the
+// candidate is shown, and that no container of the run is left.
+//
+// The cases' Python prints "HOSTILE-BLOCKED <probe>" when an attempt was
+// refused and "HOSTILE-" + "ESCAPED <probe>: ..." when it got through; the
+// second must never appear in the candidate's log (the source spells it in
+// two halves so that a traceback showing the source does not hold it).
 
 const hostileDir = "testdata/hostile"
 
-// Placeholders a case's files may hold; the suite fills them in before the
-// submission is made, so that an attack can aim at things only known now.
-const (
-	// placeholderHostAddrs becomes a Python list of "ip:port" strings: a
-	// TCP listener of this test on every address of the host.
-	placeholderHostAddrs = "__DJGRADE_HOST_ADDRS__"
-)
-
-// hostileSecretVar is set in this process's environment while the suite runs:
-// nothing of the server's environment may reach a submission.
-const hostileSecretVar = "DJGRADE_TEST_SECRET"
-
-// hostileCanary is written next to the store's file: no submission may read
-// djgrade's data directory. Cases search for it split in two, so that their
-// own source, if a traceback shows it, does not hold it whole.
-const hostileCanary = "djgrade-canary-5b1e0c7d"
-
-// hiddenLine is a distinctive line of a hidden test of n-plus-one: no
-// submission may print the hidden tests' source.
-const hiddenLine = "lib.add(1, tags=3, reviews=6)"
+// hostileEscaped is what a case prints when an attack got through.
+const hostileEscaped = "HOSTILE-ESCAPED"
 
 // hostileCase is one case.yaml and the submission's files beside it.
 type hostileCase struct {
 	name string
-	// Exercise is the exercise id (default n-plus-one).
-	Exercise string `yaml:"exercise"`
 	// Summary says what the attack does.
 	Summary string `yaml:"summary"`
 	// Expect is the verdict the submission must get, or a list of the
-	// verdicts it may get (for cases whose defence is still being built
-	// and may end either way, both without points).
+	// verdicts it may get.
 	Expect verdicts `yaml:"expect"`
-	// MinScore and MaxScore bound the score (both default 0).
+	// MinScore and MaxScore bound the score (both default 0). MaxScore
+	// is below full marks unless the case is a correct answer under
+	// attack-free behaviour.
 	MinScore int `yaml:"min_score"`
 	MaxScore int `yaml:"max_score"`
-	// Limits override the exercise's limits for this case only, to keep
-	// the suite fast (e.g. a 15s timeout for the loops); same syntax as
-	// the manifest.
+	// MaxPerformance bounds the performance category (default 0): the
+	// undercount attacks must never earn it.
+	MaxPerformance int `yaml:"max_performance"`
+	// Limits override the exercise's limits for this case only (same
+	// syntax as the manifest), e.g. a short timeout for the loops.
 	Limits map[string]string `yaml:"limits"`
-	// MustContain are strings the stored log must hold: proof that the
-	// attack ran and its output was kept.
+	// MaxSeconds bounds the wall time of the whole Grade (default: the
+	// timeout plus a minute).
+	MaxSeconds int `yaml:"max_seconds"`
+	// MustContain are strings the candidate's log must hold: proof that
+	// the attack ran.
 	MustContain []string `yaml:"must_contain"`
-	// MustNotContain are strings that must appear nowhere in the stored
-	// result (log, reason, test names and messages).
+	// MustNotContain are strings that must appear nowhere a candidate sees.
 	MustNotContain []string `yaml:"must_not_contain"`
-	// Refused are the candidate paths that must be refused and listed.
-	Refused []string `yaml:"refused"`
-	// Depends names work the case needs to pass, for the failure message.
-	Depends string `yaml:"depends"`
+	// Hole, if set, says what a score above the bounds would mean: the
+	// failure message is then marked as a hole for the lead.
+	Hole string `yaml:"hole"`
 
 	files []grader.File
+}
+
+// verdicts is one verdict or a list of them in YAML.
+type verdicts []grader.Verdict
+
+func (v *verdicts) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*v = verdicts{grader.Verdict(n.Value)}
+		return nil
+	}
+	var list []grader.Verdict
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*v = list
+	return nil
 }
 
 func loadHostileCases(t *testing.T) []*hostileCase {
@@ -102,7 +109,7 @@ func loadHostileCases(t *testing.T) []*hostileCase {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &hostileCase{name: e.Name(), Exercise: "n-plus-one"}
+		c := &hostileCase{name: e.Name()}
 		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
 		dec.KnownFields(true)
 		if err := dec.Decode(c); err != nil {
@@ -140,22 +147,6 @@ func loadHostileCases(t *testing.T) []*hostileCase {
 	return cases
 }
 
-// verdicts is one verdict or a list of them in YAML.
-type verdicts []grader.Verdict
-
-func (v *verdicts) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		*v = verdicts{grader.Verdict(n.Value)}
-		return nil
-	}
-	var list []grader.Verdict
-	if err := n.Decode(&list); err != nil {
-		return err
-	}
-	*v = list
-	return nil
-}
-
 // parseCaseLimits reads a case's limit overrides, in the manifest's syntax.
 func parseCaseLimits(raw map[string]string) (grader.Limits, error) {
 	var l grader.Limits
@@ -186,110 +177,124 @@ func parseCaseLimits(raw map[string]string) (grader.Limits, error) {
 	return l, nil
 }
 
-// limitedCatalog is the embedded catalog with one exercise's limits
-// overridden: Grade takes its limits from the exercise, so this is how a
-// case shortens them without another path into the sandbox.
-type limitedCatalog struct {
-	grader.Catalog
-	id     string
-	limits grader.Limits
-}
-
-func (c limitedCatalog) Exercise(id string) (*grader.Exercise, error) {
-	ex, err := c.Catalog.Exercise(id)
-	if err != nil || id != c.id {
-		return ex, err
-	}
-	cp := *ex
-	cp.Limits = ex.Limits.Override(c.limits)
-	return &cp, nil
-}
-
-// hostListener accepts TCP connections on every address of the host and
-// counts them: an attack that reaches the host from a container shows here
-// even if it prints nothing.
-type hostListener struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns int
-}
-
-func listenOnHost(t *testing.T) *hostListener {
+// hiddenSecrets returns what of the exercise's hidden checks must never
+// reach a candidate: every distinctive line of the hidden files (one that
+// is long enough to mean something and appears in no file the candidate
+// has anyway: the starter, the sandbox image's own Python, the case files)
+// and the hidden tests' function names.
+func hiddenSecrets(t *testing.T, ex *grader.Exercise, cases []*hostileCase) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &hostListener{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	var known strings.Builder
+	add := func(fsys fs.FS, root string) {
+		err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
 			}
-			h.mu.Lock()
-			h.conns++
-			h.mu.Unlock()
-			io.WriteString(c, "djgrade host listener\n")
-			c.Close()
+			data, err := fs.ReadFile(fsys, p)
+			known.Write(data)
+			known.WriteByte('\n')
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	return h
-}
-
-func (h *hostListener) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.conns
-}
-
-// addrs returns "ip:port" for every address of the host (the loopback, the
-// bridge gateway, the outside ones) with the listener's port.
-func (h *hostListener) addrs(t *testing.T) []string {
-	t.Helper()
-	port := h.ln.Addr().(*net.TCPAddr).Port
-	ifaddrs, err := net.InterfaceAddrs()
+	}
+	add(ex.FS, "starter")
+	add(os.DirFS("image/python"), ".")
+	for _, c := range cases {
+		for _, f := range c.files {
+			known.Write(f.Data)
+		}
+	}
+	public := known.String()
+	funcName := regexp.MustCompile(`def (test_\w+)`)
+	var out []string
+	seen := map[string]bool{}
+	err := fs.WalkDir(ex.FS, "hidden", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(ex.FS, p)
+		if err != nil {
+			return err
+		}
+		for _, m := range funcName.FindAllStringSubmatch(string(data), -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				out = append(out, m[1])
+			}
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			if len(line) < 24 || seen[line] || strings.Contains(public, line) {
+				continue
+			}
+			seen[line] = true
+			out = append(out, line)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, a := range ifaddrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.IsLinkLocalUnicast() {
-			continue
-		}
-		out = append(out, net.JoinHostPort(ipn.IP.String(), strconv.Itoa(port)))
+	if len(out) < 50 {
+		t.Fatalf("only %d distinctive hidden lines: the hidden checks moved?", len(out))
 	}
 	return out
 }
 
-// hostShadowHashes returns the password hashes in the host's /etc/shadow
-// (if this test can read it): the image's own file may be read, the host's
-// never.
-func hostShadowHashes() []string {
-	data, err := os.ReadFile("/etc/shadow")
+// candidateView is everything of a result that a candidate is shown: the
+// public reason, each check's public name, the public tests' names and
+// messages, the candidate container's log and the refused files' reasons.
+// The hidden checks' messages and the judge's log are for staff only.
+func candidateView(res *grader.Result) string {
+	var b strings.Builder
+	b.WriteString(res.PublicReason() + "\n")
+	for i, tr := range res.Tests {
+		b.WriteString(grader.PublicName(tr, i) + "\n")
+		if !tr.Hidden {
+			b.WriteString(tr.NodeID + "\n" + tr.Message + "\n")
+		}
+	}
+	for _, r := range res.Refused {
+		b.WriteString(r.Path + ": " + r.Reason + "\n")
+	}
+	b.WriteString(res.Log)
+	return b.String()
+}
+
+// loadNPlusOne loads the n-plus-one exercise from the source tree (the
+// same files the binary embeds), alone: a half-ported sibling exercise
+// must not stop this suite.
+func loadNPlusOne(t *testing.T) *grader.Exercise {
+	t.Helper()
+	ex, err := exercises.LoadExercise(os.DirFS("../exercises/n-plus-one"), "n-plus-one")
 	if err != nil {
-		return nil
+		t.Fatal(err)
 	}
-	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) > 1 && len(f[1]) > 3 {
-			out = append(out, f[1])
-		}
-	}
-	return out
+	return ex
 }
 
-// hostileTiming is one line of the summary table.
-type hostileTiming struct {
+// hostileContainers counts the containers of a run, by its job label.
+func hostileContainers(t *testing.T, d *sandbox.Docker, id string) int {
+	t.Helper()
+	list, err := d.Client().ContainerList(context.Background(), container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", sandbox.LabelJob+"="+id)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list)
+}
+
+// hostileRow is one line of the summary table.
+type hostileRow struct {
 	name    string
 	verdict grader.Verdict
 	score   string
-	command time.Duration // the candidate's command inside the container
-	run     time.Duration // the container, start to exit
-	total   time.Duration // claim to stored result
+	perf    string
+	took    time.Duration
 	ok      bool
 }
 
@@ -298,195 +303,147 @@ func TestHostileSubmissions(t *testing.T) {
 		t.Skip("real containers: skipped in -short mode")
 	}
 	cases := loadHostileCases(t)
-	catalog, err := exercises.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := loadNPlusOne(t)
+	secrets := hiddenSecrets(t, ex, cases)
 
-	secret := "s3cret-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	old, had := os.LookupEnv(hostileSecretVar)
-	os.Setenv(hostileSecretVar, secret)
-	t.Cleanup(func() {
-		if had {
-			os.Setenv(hostileSecretVar, old)
-		} else {
-			os.Unsetenv(hostileSecretVar)
-		}
-	})
-	listener := listenOnHost(t)
-	hostAddrs := listener.addrs(t)
-	shadow := hostShadowHashes()
-
-	d, err := sandbox.New(sandbox.Options{Instance: "test-hostile", Image: testImage})
+	// A label of this test's own, so that nothing it leaves can be
+	// mistaken for a real server's.
+	d, err := sandbox.New(sandbox.Options{Instance: "test-hostile", App: "djgrade-test-hostile", Image: testImage})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
+	svc := &grader.Service{Sandbox: d, Image: testImage}
 
 	var mu sync.Mutex
-	var table []hostileTiming
+	var table []hostileRow
+	start := time.Now()
 	t.Cleanup(func() {
 		sort.Slice(table, func(i, j int) bool { return table[i].name < table[j].name })
 		var b strings.Builder
-		fmt.Fprintf(&b, "\n%-26s %-15s %-7s %9s %9s %9s  %s\n", "case", "verdict", "score", "command", "container", "total", "")
+		fmt.Fprintf(&b, "\n%-30s %-15s %-6s %-5s %7s  %s\n", "case", "verdict", "score", "perf", "took", "")
 		for _, r := range table {
 			mark := "ok"
 			if !r.ok {
 				mark = "FAILED"
 			}
-			fmt.Fprintf(&b, "%-26s %-15s %-7s %9s %9s %9s  %s\n", r.name, r.verdict, r.score,
-				r.command.Round(100*time.Millisecond), r.run.Round(100*time.Millisecond), r.total.Round(100*time.Millisecond), mark)
+			fmt.Fprintf(&b, "%-30s %-15s %-6s %-5s %7s  %s\n", r.name, r.verdict, r.score, r.perf, r.took.Round(100*time.Millisecond), mark)
 		}
+		fmt.Fprintf(&b, "wall time %s\n", time.Since(start).Round(time.Second))
 		t.Log(b.String())
-		if n := listener.count(); n != 0 {
-			t.Errorf("the host listener accepted %d connection(s) from submissions", n)
+		// Nothing of this test's label may be left, by any case.
+		list, err := d.Client().ContainerList(context.Background(), container.ListOptions{
+			All:     true,
+			Filters: filters.NewArgs(filters.Arg("label", sandbox.LabelApp+"=djgrade-test-hostile")),
+		})
+		if err != nil {
+			t.Error(err)
+		} else if len(list) != 0 {
+			t.Errorf("%d container(s) labelled %s=djgrade-test-hostile remain", len(list), sandbox.LabelApp)
 		}
 	})
 
-	addrList := `["` + strings.Join(hostAddrs, `", "`) + `"]`
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			files := make([]grader.File, len(c.files))
-			for i, f := range c.files {
-				f.Data = []byte(strings.ReplaceAll(string(f.Data), placeholderHostAddrs, addrList))
-				files[i] = f
-			}
-			forbidden := append([]string{"ESCAPED", secret, hostileCanary, hiddenLine}, c.MustNotContain...)
-			forbidden = append(forbidden, shadow...)
-			row := &hostileTiming{name: c.name}
+			row := &hostileRow{name: c.name}
 			t.Cleanup(func() {
 				row.ok = !t.Failed()
 				mu.Lock()
 				table = append(table, *row)
 				mu.Unlock()
 			})
-			runHostile(t, d, catalog, c, files, forbidden, row)
+			runHostile(t, svc, d, ex, c, secrets, row)
 		})
 	}
 }
 
-func runHostile(t *testing.T, d *sandbox.Docker, catalog grader.Catalog, c *hostileCase, files []grader.File, forbidden []string, row *hostileTiming) {
+func runHostile(t *testing.T, svc *grader.Service, d *sandbox.Docker, base *grader.Exercise, c *hostileCase, secrets []string, row *hostileRow) {
 	over, err := parseCaseLimits(c.Limits)
 	if err != nil {
 		t.Fatalf("case.yaml: %v", err)
 	}
-	dir := t.TempDir()
-	store, err := bolt.Open(filepath.Join(dir, "djgrade.db"))
-	if err != nil {
-		t.Fatal(err)
+	ex := *base
+	ex.Limits = base.Limits.Override(over)
+	lim := ex.Limits.WithDefaults()
+	bound := lim.Timeout + time.Minute
+	if c.MaxSeconds > 0 {
+		bound = time.Duration(c.MaxSeconds) * time.Second
 	}
-	defer store.Close()
-	// Something of djgrade's data directory that a submission could only
-	// print by reading the host's disk.
-	if err := os.WriteFile(filepath.Join(dir, "canary.txt"), []byte(hostileCanary+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	svc := &grader.Service{
-		Store:       store,
-		Sandbox:     d,
-		Catalog:     limitedCatalog{Catalog: catalog, id: c.Exercise, limits: over},
-		Image:       testImage,
-		Concurrency: 1,
-		Poll:        100 * time.Millisecond,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	var claimed time.Time
-	done := make(chan *grader.Submission, 1)
-	svc.Listen(func(e grader.Event) {
-		switch e.Type {
-		case grader.EventRunning:
-			claimed = time.Now()
-		case grader.EventFinished:
-			done <- e.Submission
-		}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sub, err := svc.Create(ctx, grader.SubmitRequest{
-		Exercise:  c.Exercise,
-		Candidate: "hostile " + c.name,
-		Files:     files,
-		Source:    &grader.Source{Kind: grader.SourceUpload},
-	})
-	if err != nil {
-		t.Fatalf("Create: %v", err)
-	}
-	// The container check runs last (cleanups run in reverse order), after
-	// the worker has returned.
-	t.Cleanup(func() {
-		if n := countJobContainers(t, d, sub.ID); n != 0 {
-			t.Errorf("%d container(s) labelled %s=%s remain", n, sandbox.LabelJob, sub.ID)
-		}
-	})
-	ran := make(chan struct{})
-	go func() {
-		defer close(ran)
-		svc.Run(ctx)
-	}()
-	ex, _ := svc.Catalog.Exercise(c.Exercise)
-	wait := ex.Limits.WithDefaults().Timeout + 3*time.Minute
-	var fin *grader.Submission
-	select {
-	case fin = <-done:
-	case <-time.After(wait):
-		t.Fatalf("not graded within %s", wait)
-	}
-	cancel()
-	<-ran
-	row.total = time.Since(claimed)
 
-	if fin.Status != grader.StatusDone || fin.Result == nil {
-		t.Fatalf("status %s (%s), want done", fin.Status, fin.Error)
+	id := fmt.Sprintf("hostile-%s-%d", c.name, time.Now().UnixNano())
+	// Runs after the grade, whatever happened to it.
+	t.Cleanup(func() {
+		if n := hostileContainers(t, d, id); n != 0 {
+			t.Errorf("%d container(s) labelled %s=%s remain", n, sandbox.LabelJob, id)
+		}
+	})
+	// The bound plus room: a grade that never returns fails here rather
+	// than hanging the suite.
+	ctx, cancel := context.WithTimeout(context.Background(), bound+2*time.Minute)
+	defer cancel()
+	began := time.Now()
+	res, err := svc.Grade(ctx, &ex, c.files, id, nil)
+	row.took = time.Since(began)
+	if err != nil {
+		t.Fatalf("Grade: %v (after %s)", err, row.took.Round(time.Millisecond))
 	}
-	res := fin.Result
-	ms := func(k string) time.Duration { return time.Duration(res.Timings[k]) * time.Millisecond }
-	row.verdict, row.score = res.Verdict, fmt.Sprintf("%d/%d", res.Score, res.MaxScore)
-	row.command, row.run = ms("command"), ms("run")
-	t.Logf("%s: %s; command %s, container %s, total %s", c.Summary, res.Describe(), row.command, row.run, row.total.Round(time.Millisecond))
-	hint := ""
-	if c.Depends != "" {
-		hint = " (this case depends on " + c.Depends + ")"
+	perf := -1
+	for _, cs := range res.Categories {
+		if cs.Name == "performance" {
+			perf = cs.Score
+		}
+	}
+	row.verdict, row.score, row.perf = res.Verdict, fmt.Sprintf("%d/%d", res.Score, res.MaxScore), strconv.Itoa(perf)
+	t.Logf("%s: %s; took %s", c.Summary, res.Describe(), row.took.Round(time.Millisecond))
+
+	hole := ""
+	if c.Hole != "" {
+		hole = " -- HOLE: " + c.Hole
+	}
+	if len(res.Refused) != 0 {
+		t.Errorf("files refused: %+v (the case must only touch editable files)", res.Refused)
 	}
 	if !slices.Contains(c.Expect, res.Verdict) {
-		t.Errorf("verdict %s (%s), want %s%s", res.Verdict, res.Reason, c.Expect, hint)
+		t.Errorf("verdict %s (%s), want %s%s", res.Verdict, res.Reason, c.Expect, hole)
 	}
 	if res.Score < c.MinScore || res.Score > c.MaxScore {
-		t.Errorf("score %d, want %d..%d%s", res.Score, c.MinScore, c.MaxScore, hint)
+		t.Errorf("score %d/%d, want %d..%d%s", res.Score, res.MaxScore, c.MinScore, c.MaxScore, hole)
+	}
+	if perf < 0 {
+		t.Errorf("the result has no performance category: %+v", res.Categories)
+	} else if perf > c.MaxPerformance {
+		t.Errorf("performance %d, want at most %d%s", perf, c.MaxPerformance, hole)
+	}
+	if res.Score == res.MaxScore && c.MaxScore < res.MaxScore {
+		t.Errorf("HOLE: an attack reached full marks (%s)%s", res.Describe(), hole)
+	}
+	if row.took > bound {
+		t.Errorf("the grade took %s, want at most %s", row.took.Round(time.Millisecond), bound)
 	}
 
-	var got []string
-	for _, r := range fin.Refused {
-		got = append(got, r.Path)
+	seen := candidateView(res)
+	for _, s := range secrets {
+		if strings.Contains(seen, s) {
+			t.Errorf("HOLE: hidden content reaches the candidate: %q:\n%s", s, excerpt(seen, s))
+		}
 	}
-	sort.Strings(got)
-	want := append([]string(nil), c.Refused...)
-	sort.Strings(want)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("refused %q, want %q", got, want)
-	}
-
-	var stored strings.Builder
-	stored.WriteString(res.Reason + "\n" + res.Log + "\n")
-	for _, tr := range res.Tests {
-		stored.WriteString(tr.Name + "\n" + tr.Message + "\n")
-	}
-	for _, r := range fin.Refused {
-		stored.WriteString(r.Reason + "\n")
-	}
-	all := stored.String()
-	for _, s := range forbidden {
-		if s != "" && strings.Contains(all, s) {
-			t.Errorf("the stored result holds %q%s:\n%s", s, hint, excerpt(all, s))
+	for _, s := range append([]string{hostileEscaped}, c.MustNotContain...) {
+		if strings.Contains(seen, s) {
+			t.Errorf("what the candidate sees holds %q%s:\n%s", s, hole, excerpt(seen, s))
 		}
 	}
 	for _, s := range c.MustContain {
-		if !strings.Contains(all, s) {
-			t.Errorf("the stored result lacks %q (the attack did not run, or its output was lost); log:\n%s", s, capLog(res.Log))
+		if !strings.Contains(res.Log, s) {
+			t.Errorf("the candidate's log lacks %q (the attack did not run, or its output was lost)", s)
 		}
 	}
 	if t.Failed() {
-		t.Logf("log:\n%s", capLog(res.Log))
+		t.Logf("candidate log:\n%s", capLog(res.Log))
+		for _, tr := range res.Tests {
+			t.Logf("%s %s (%d/%d, %d queries): %s", tr.Outcome, tr.NodeID, tr.Points, tr.MaxPoints, tr.Queries, firstLines(tr.Message, 6))
+		}
+		t.Logf("judge log (staff only):\n%s", capLog(res.JudgeLog))
 	}
 }
 
@@ -502,4 +459,12 @@ func capLog(s string) string {
 		return s[:3000] + "\n...\n" + s[len(s)-3000:]
 	}
 	return s
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
 }

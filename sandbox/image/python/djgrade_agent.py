@@ -13,7 +13,6 @@ answers the judge's requests on 127.0.0.1:8001:
   POST /serve  {"workers", "threads"}  starts gunicorn on 127.0.0.1:8000 and
                                    waits until it accepts connections
   POST /stop                       stops gunicorn
-  POST /public/wait                waits for the public tests to finish
 
 Everything here shares a uid with the candidate's code, which can kill this
 process, answer in its place or write to its streams. That is by design:
@@ -222,9 +221,6 @@ def handler_for(agent):
                 return self.answer(200, agent.serve(int(req.get("workers", 2)), int(req.get("threads", 4))))
             if self.path == "/stop":
                 return self.answer(200, agent.stop())
-            if self.path == "/public/wait":
-                agent.public_done.wait(timeout=float(req.get("timeout_s", 60)))
-                return self.answer(200, {"done": agent.public_done.is_set()})
             self.answer(404, {"error": "no such route"})
 
     return Handler

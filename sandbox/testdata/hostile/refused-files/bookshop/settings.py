@@ -1,1 +1,0 @@
-raise SystemExit("settings were applied")

@@ -1,1 +1,0 @@
-raise SystemExit("models were applied")

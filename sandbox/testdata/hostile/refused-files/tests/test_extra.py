@@ -1,2 +1,0 @@
-def test_extra():
-    assert False, "a refused new test was applied"
