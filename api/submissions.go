@@ -567,6 +567,12 @@ type submissionJSON struct {
 	FailedChecks []string `json:"failed_checks,omitempty"`
 	// History summarises the earlier results of a regraded submission.
 	History []historyJSON `json:"history,omitempty"`
+	// Seed is the hidden checks' data seed (staff: replay it with
+	// `djgrade grade --seed`).
+	Seed int64 `json:"seed,omitempty"`
+	// Findings are what the static scan saw in the candidate's files
+	// (staff): a signal for the interviewer, never a grade.
+	Findings []grader.Finding `json:"findings,omitempty"`
 }
 
 type historyJSON struct {
@@ -701,6 +707,9 @@ func render(sub *grader.Submission, aud audience) submissionJSON {
 		if len(r.Refused) > 0 {
 			refused = r.Refused
 		}
+	}
+	if r := sub.Result; r != nil && aud == forStaff {
+		out.Seed, out.Findings = r.Seed, r.Findings
 	}
 	if aud == forStaff {
 		for _, h := range sub.History {
