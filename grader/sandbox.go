@@ -112,6 +112,9 @@ const (
 	RunOOM          RunVerdict = "out_of_memory"
 	RunOutputLimit  RunVerdict = "output_limit"
 	RunProcessLimit RunVerdict = "process_limit"
+	// RunCandidateExited: the candidate's container ended before the
+	// judge was done (its code killed the agent or exited at import).
+	RunCandidateExited RunVerdict = "candidate_exited"
 )
 
 // Outcome is what came back from one run. A candidate's crash is an

@@ -49,6 +49,8 @@ func Score(ex *Exercise, out Outcome) (*Result, error) {
 		return res.fail(VerdictOutputLimit, fmt.Sprintf("the run wrote more than %s of output", FormatBytes(lim.OutputBytes))), nil
 	case RunProcessLimit:
 		return res.fail(VerdictProcessLimit, fmt.Sprintf("the run started more than %d processes", lim.Pids)), nil
+	case RunCandidateExited:
+		return res.fail(VerdictError, "the candidate's project stopped before the hidden checks were done (its container exited); see the log"), nil
 	}
 	if out.Report == nil {
 		return nil, Errorf(EINTERNAL, "the judge wrote no report (pytest exit %d): %s", out.JudgeExit, lastLines(string(out.JudgeLog), 3))

@@ -218,6 +218,7 @@ func TestScore(t *testing.T) {
 		{"oom", grader.Outcome{Verdict: grader.RunOOM}, 0, grader.VerdictOOM, "memory"},
 		{"output", grader.Outcome{Verdict: grader.RunOutputLimit, Report: report(t, checks("passed"))}, 0, grader.VerdictOutputLimit, "output"},
 		{"pids", grader.Outcome{Verdict: grader.RunProcessLimit}, 0, grader.VerdictProcessLimit, "processes"},
+		{"candidate exited", grader.Outcome{Verdict: grader.RunCandidateExited}, 0, grader.VerdictError, "container exited"},
 		{"all hidden error", ran(1, report(t, []grader.ReportCheck{
 			{ID: "body", Outcome: "error"}, {ID: "q1", Outcome: "error"}, {ID: "q2", Outcome: "error"}}), passingPublic...), 0, grader.VerdictError, "set up"},
 	}

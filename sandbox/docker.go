@@ -503,11 +503,16 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 
 	timer := time.NewTimer(lim.Timeout + d.opts.Grace + d.opts.PostgresGrace)
 	defer timer.Stop()
-	outerTimeout, overflow := false, false
+	outerTimeout, overflow, gone := false, false, false
 	select {
 	case <-judge.waitC:
 	case werr := <-judge.errC:
 		return out, unavailable(werr, "wait for the judge")
+	case <-cand.waitC:
+		// The candidate's code ended its own container (killed its agent,
+		// exited at import): nothing is left for the judge to check.
+		gone = true
+		d.kill(judge.id, "KILL")
 	case <-overC:
 		overflow = true
 	case <-timer.C:
@@ -523,11 +528,13 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 		d.kill(judge.id, "KILL")
 	}
 	// The agent writes its status line on SIGTERM; give it a moment.
-	d.kill(cand.id, "TERM")
-	select {
-	case <-cand.waitC:
-	case <-time.After(3 * time.Second):
-		d.kill(cand.id, "KILL")
+	if !gone {
+		d.kill(cand.id, "TERM")
+		select {
+		case <-cand.waitC:
+		case <-time.After(3 * time.Second):
+			d.kill(cand.id, "KILL")
+		}
 	}
 	for _, c := range []chan struct{}{jcopied, ccopied} {
 		select {
@@ -576,6 +583,8 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 		out.Verdict = grader.RunOOM
 	case candPids:
 		out.Verdict = grader.RunProcessLimit
+	case gone:
+		out.Verdict = grader.RunCandidateExited
 	case perr != nil:
 		return out, internal(perr, "the judge ended without a result (exit %d): %s", stateExit(jinsp.State), firstLine(string(jerr.bytes())))
 	case env.Error != nil:

@@ -614,7 +614,9 @@ func TestRunFreezeSchema(t *testing.T) {
 	views := `from django.db import connection, ProgrammingError
 from django.http import HttpResponse
 
-if connection.vendor == "postgresql":
+# At gunicorn's import, once migrated (migrate imports this module too,
+# before the table exists).
+if connection.vendor == "postgresql" and "app_item" in connection.introspection.table_names():
     with connection.cursor() as c:
         c.execute("CREATE RULE hide AS ON INSERT TO app_item DO INSTEAD NOTHING")
 
@@ -641,4 +643,65 @@ def test_frozen(app):
 `
 	out := run(t, d, miniJob(t, d, views, checks))
 	mustPass(t, out, "frozen")
+}
+
+// A statement that fails never reaches pg_stat_statements, yet its error
+// text can carry data out: the judge counts failures from the server's
+// log, per statement, for the app's role only.
+func TestRunCountsFailedStatements(t *testing.T) {
+	d := MustOpen(t)
+	views := `import psycopg2
+from django.conf import settings
+from django.http import HttpResponse
+
+def probe(request):
+    db = settings.DATABASES["default"]
+    conn = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"])
+    conn.autocommit = True
+    found = []
+    for i in range(3):
+        with conn.cursor() as k:
+            try:
+                k.execute("SELECT CAST((SELECT count(*) FROM app_item)::text || '|x' AS integer)")
+            except psycopg2.Error as e:
+                found.append(str(e).split('"')[1])
+    with conn.cursor() as k:
+        k.execute("SELECT 1")
+    conn.close()
+    return HttpResponse(",".join(found))
+`
+	checks := `import pytest
+from django.db import connection
+from app.models import Item
+
+@pytest.mark.check("counted")
+def test_counted(app, app_queries):
+    Item.objects.create(name="x")
+    with app_queries() as q:
+        r = app.get("/probe/")
+        with pytest.raises(Exception):
+            with connection.cursor() as c:
+                c.execute("SELECT 1/0")   # the judge's own error: not counted
+    assert r.body == b"1|x,1|x,1|x", r.body
+    assert q.count == 4, q.describe()
+`
+	out := run(t, d, miniJob(t, d, views, checks))
+	mustPass(t, out, "counted")
+}
+
+// A candidate that ends its own container (here: every process of its
+// uid, the agent too) ends the run at once, as an error of the project,
+// not after the judge has waited out the time limit.
+func TestRunCandidateEndsItsContainer(t *testing.T) {
+	d := MustOpen(t)
+	views := "import os, signal\nfrom django.http import HttpResponse\n\ndef probe(request):\n    os.kill(-1, signal.SIGKILL)\n    return HttpResponse('gone')\n"
+	checks := "import pytest, time\n\n@pytest.mark.check(\"x\")\ndef test_x(app):\n    try:\n        app.get('/probe/')\n    except AssertionError:\n        pass\n    time.sleep(60)\n"
+	start := time.Now()
+	out := run(t, d, miniJob(t, d, views, checks))
+	if out.Verdict != grader.RunCandidateExited {
+		t.Fatalf("verdict %s, want %s", out.Verdict, grader.RunCandidateExited)
+	}
+	if el := time.Since(start); el > 45*time.Second {
+		t.Errorf("took %s", el)
+	}
 }

@@ -110,11 +110,16 @@ class App:
     Every request is a new connection with its own deadline; bodies are
     capped; redirects are answers, never followed. ``user`` is a user made
     by ``make_user`` (or a (username, password) pair) and is sent with
-    Basic authentication.
+    Basic authentication. ``App(port, source="127.0.0.2")`` sends from
+    another loopback address.
     """
 
-    def __init__(self, port):
+    def __init__(self, port, source=None):
         self.port = port
+        # source is the loopback address requests come from (default
+        # 127.0.0.1): an app that applies its rules only to requests from
+        # one address is caught by sending the same request from another.
+        self.source = source
 
     def request(self, method, path, json_body=None, data=None, user=None, headers=None, timeout=REQUEST_TIMEOUT):
         hdrs = {"Host": HOST_HEADER, "Accept": "application/json", "Connection": "close"}
@@ -129,7 +134,8 @@ class App:
             hdrs["Authorization"] = auth
         hdrs.update(headers or {})
         timeout = max(0.5, min(timeout, _deadline() - time.time()))
-        conn = http.client.HTTPConnection(APP_HOST, self.port, timeout=timeout)
+        conn = http.client.HTTPConnection(APP_HOST, self.port, timeout=timeout,
+                                          source_address=(self.source, 0) if self.source else None)
         watchdog = threading.Timer(timeout, self._abort, args=(conn,))
         watchdog.daemon = True
         watchdog.start()
@@ -340,7 +346,29 @@ class _Stats:
                 rows = {(r[0], r[1], r[2]): (r[3], r[4]) for r in cur.fetchall()}
                 cur.execute("SELECT dealloc FROM djgrade_stats.pg_stat_statements_info")
                 dealloc = cur.fetchone()[0]
-        return rows, dealloc
+        return rows, dealloc, _log_size()
+
+
+_ERROR_LINE = ("djgrade %s: ERROR:  " % APP_ROLE).encode()
+
+
+def _log_size():
+    try:
+        return os.path.getsize(os.environ.get("DJGRADE_PG_LOG", ""))
+    except OSError:
+        return 0
+
+
+def _failed_statements(start, end):
+    """The app's statements that failed between two offsets of the server
+    log: pg_stat_statements does not see them, and a failing statement can
+    still carry data out in its error text."""
+    if end <= start:
+        return 0
+    with open(os.environ["DJGRADE_PG_LOG"], "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    return sum(1 for line in data.split(b"\n") if line.startswith(_ERROR_LINE))
 
 
 _stats = _Stats()
@@ -375,13 +403,14 @@ def app_queries(max=None, exactly=None):
 
     Like pytest-django's django_assert_num_queries, but counted by
     PostgreSQL for the app's own role: raw cursors, other threads, other
-    connections and other processes of the app all count. With max= or
+    connections and other processes of the app all count, and so do
+    statements that fail (from the server's log). With max= or
     exactly= the block fails when the count is over (or not) that number.
     """
-    before, dealloc_before = _stats.snapshot()
+    before, dealloc_before, log_before = _stats.snapshot()
     q = Queries()
     yield q
-    after, dealloc_after = _stats.snapshot()
+    after, dealloc_after, log_after = _stats.snapshot()
     if dealloc_after != dealloc_before:
         raise AssertionError("the app ran more distinct statements than the judge can count")
     for key, (text, calls) in after.items():
@@ -389,6 +418,10 @@ def app_queries(max=None, exactly=None):
         if n > 0 and not _NOISE.match(text):
             q.count += n
             q.statements.append((n, text))
+    failed = _failed_statements(log_before, log_after)
+    if failed:
+        q.count += failed
+        q.statements.append((failed, "(statements that failed with an error)"))
     q.statements.sort(key=lambda s: -s[0])
     node = getattr(_current, "nodeid", None)
     if node:

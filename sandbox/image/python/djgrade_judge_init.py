@@ -89,6 +89,14 @@ class Postgres:
             "pg_stat_statements.save": "off",
             "password_encryption": "scram-sha-256",
             "log_min_messages": "warning",
+            # pg_stat_statements counts only statements that finish: a
+            # statement that fails (and carries data out in its error
+            # text) is counted from the log instead, where the server
+            # writes every ERROR, with its role, before the client hears
+            # of it. The statement's own text is left out of the log.
+            "log_line_prefix": "djgrade %u: ",
+            "log_min_error_statement": "panic",
+            "logging_collector": "off",
         }
         args = [os.path.join(bindir, "postgres"), "-D", self.data]
         for k, v in settings.items():
@@ -131,6 +139,7 @@ class Postgres:
             "DJGRADE_DB_NAME": "djgrade",
             "DJGRADE_DB_USER": "judge",
             "DJGRADE_DB_PASSWORD": "",
+            "DJGRADE_PG_LOG": self.logpath,
         }
 
     def stop(self):
