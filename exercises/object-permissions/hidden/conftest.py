@@ -1,92 +1,171 @@
-"""Fixtures shared by the hidden object-permission checks.
+"""Fixtures of the hidden object-permission checks.
 
-Every check authenticates with force_authenticate (no session, no password
-hashing, no queries) and compares the whole notes table before and after a
-refused request, re-read from the database, so a write that "returned 403
-after saving" or touched another row is caught.
+The judge seeds users and notes through the exercise's own models
+(committed, so the candidate's server sees them), calls the server over
+HTTP with Basic authentication, and re-reads the database after every
+request that must be refused: a write that "answered 403 after saving", or
+that touched another row, is caught.
+
+Every request that must be refused is sent in two guises: as the judge
+normally sends it, and as a browser on another host would (another Host
+header, a User-Agent, another Accept, from another loopback address). An
+answer that enforces the rules only for requests that look like a grader's
+fails.
 """
+
+import json
+import string
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
+from djgrade_judge import App, freeze_schema
 
 from notes.models import Note
 
+REFUSED = (403, 404)
+ANON_REFUSED = (401, 403)
+LIST_URL = "/api/notes/"
+NOTE_KEYS = {"id", "owner", "title", "body", "is_archived", "shared_with", "created_at"}
+
+# A browser on another host, from another loopback address: nothing the
+# judge sends by default (Host "testserver", no User-Agent, 127.0.0.1).
+BROWSER = {
+    "Host": "localhost",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Accept": "application/json, text/plain, */*",
+    "Accept-Language": "en-GB,en;q=0.7",
+}
+OTHER_SOURCE = "127.0.0.2"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def served(candidate, django_db_blocker):
+    """The candidate's project, migrated on the judge's database and served by gunicorn.
+
+    Once migrated the schema is the judge's: the app reads and writes rows
+    and nothing else (see djgrade_judge.freeze_schema).
+    """
+    result = candidate.manage("migrate", "--noinput")
+    assert result.ok, "migrate failed in the candidate's project:\n%s" % result.output
+    with django_db_blocker.unblock():
+        freeze_schema()
+    candidate.serve()
+    return candidate
+
+
+def _token(rng, n=10):
+    return "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(n))
+
+
+class World:
+    """Users and notes of one check, with randomised names and secrets.
+
+    owner owns ``note`` (shared with ``reader``); ``stranger`` and
+    ``reader`` own a note each; ``staff`` is is_staff and owns a note.
+    """
+
+    def __init__(self, app, make_user, rng):
+        self.app, self.rng = app, rng
+        self.elsewhere = App(app.port, source=OTHER_SOURCE)
+        tag = "%04d" % rng.randrange(10000)
+        self.owner = make_user("olivia" + tag)
+        self.stranger = make_user("sam" + tag)
+        self.reader = make_user("rita" + tag)
+        self.staff = make_user("stella" + tag, is_staff=True)
+        self.secret = "OLIVIA-" + _token(rng)
+        self.note = self.add(self.owner, "Olivia's plan " + tag, self.secret, shared=[self.reader])
+        # Filler notes, so that ids are not 1, 2, 3 and lists are not trivial.
+        for _ in range(rng.randrange(0, 3)):
+            self.add(self.owner, "Olivia's other " + _token(rng, 4), "other " + _token(rng))
+        self.stranger_note = self.add(self.stranger, "Sam's list " + tag, "SAM-" + _token(rng))
+        self.reader_note = self.add(self.reader, "Rita's own " + tag, "RITA-" + _token(rng))
+        self.staff_note = self.add(self.staff, "Stella's own " + tag, "STELLA-" + _token(rng))
+
+    def add(self, owner, title, body, shared=()):
+        n = Note.objects.create(owner=owner, title=title, body=body)
+        if shared:
+            n.shared_with.add(*shared)
+        return n
+
+    # Reading the database.
+
+    @staticmethod
+    def state():
+        """Every note, every share and the number of users, read fresh from the database."""
+        from django.contrib.auth import get_user_model
+
+        notes = list(Note.objects.order_by("pk").values_list("pk", "owner_id", "title", "body", "is_archived"))
+        shares = sorted(Note.shared_with.through.objects.values_list("note_id", "user_id"))
+        return notes, shares, get_user_model().objects.count()
+
+    @staticmethod
+    def readable_by(user):
+        """The ids of the notes the rules let user read."""
+        if user.is_staff:
+            return set(Note.objects.values_list("pk", flat=True))
+        own = set(Note.objects.filter(owner=user).values_list("pk", flat=True))
+        return own | set(Note.shared_with.through.objects.filter(user_id=user.pk).values_list("note_id", flat=True))
+
+    # Talking to the app.
+
+    def send(self, method, url, data=None, user=None, guise="judge"):
+        client = self.app if guise == "judge" else self.elsewhere
+        headers = None if guise == "judge" else BROWSER
+        body = None if method in ("GET", "DELETE") else (data if data is not None else {})
+        return client.request(method, url, json_body=body, user=user, headers=headers)
+
+    def refused(self, user, method, url, data=None, allowed=REFUSED, who=None):
+        """The request is refused in every guise and changes nothing in the database."""
+        who = who or (user.get_username() if user is not None else "anonymous")
+        for guise in ("judge", "browser"):
+            before = self.state()
+            resp = self.send(method, url, data, user=user, guise=guise)
+            assert resp.status in allowed, (
+                "%s %s %s by %s (sent as %s) answered %d, expected one of %s: %r"
+                % (method, url, json.dumps(data) if data is not None else "", who, guise, resp.status,
+                   allowed, resp.body[:300]))
+            after = self.state()
+            assert after == before, (
+                "%s %s by %s (sent as %s) was refused with %d but changed the database:\nbefore %r\nafter  %r"
+                % (method, url, who, guise, resp.status, before, after))
+            assert self.secret.encode() not in resp.body, (
+                "%s %s by %s (sent as %s) was refused but its answer holds the note's body"
+                % (method, url, who, guise))
+        return resp
+
+    def ok(self, user, method, url, data=None, status=200, guise="judge"):
+        resp = self.send(method, url, data, user=user, guise=guise)
+        assert resp.status == status, "%s %s %s by %s answered %d, expected %d: %r" % (
+            method, url, json.dumps(data) if data is not None else "", user.get_username(), resp.status,
+            status, resp.body[:300])
+        return resp
+
+    def listed(self, user, guise="judge"):
+        """The note ids in user's list, in order, duplicates kept."""
+        resp = self.ok(user, "GET", LIST_URL, guise=guise)
+        body = resp.json()
+        if isinstance(body, dict) and "results" in body:
+            body = body["results"]
+        assert isinstance(body, list), "GET %s answered %r, expected a list of notes" % (LIST_URL, body)
+        return [item["id"] for item in body], resp
+
+    def write_routes(self, pk, share_with):
+        """Every write route that touches one note: (method, url, payload)."""
+        return [
+            ("PUT", f"/api/notes/{pk}/", {"title": "PWNED", "body": "PWNED"}),
+            ("PATCH", f"/api/notes/{pk}/", {"body": "PWNED"}),
+            ("POST", f"/api/notes/{pk}/archive/", {}),
+            ("POST", f"/api/notes/{pk}/share/", {"user": share_with}),
+            ("DELETE", f"/api/notes/{pk}/", None),
+        ]
+
 
 @pytest.fixture
-def people(db):
-    """Owner, stranger, reader (the note is shared with them) and staff."""
-    User = get_user_model()
-    return {
-        "owner": User.objects.create_user("olivia", password="x"),
-        "stranger": User.objects.create_user("sam", password="x"),
-        "reader": User.objects.create_user("rita", password="x"),
-        "staff": User.objects.create_user("stella", password="x", is_staff=True),
-    }
-
-
-@pytest.fixture
-def note(people):
-    """The owner's note, shared read-only with the reader."""
-    n = Note.objects.create(owner=people["owner"], title="Olivia's plan", body="OLIVIA-SECRET-7731")
-    n.shared_with.add(people["reader"])
-    return n
-
-
-@pytest.fixture
-def stranger_note(people):
-    """A note of the stranger's own, so their list is not trivially empty."""
-    return Note.objects.create(owner=people["stranger"], title="Sam's list", body="SAM-BODY-4410")
-
-
-def client_for(user):
-    """An API client authenticated as user (anonymous when None)."""
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-def db_state():
-    """Every note and every share, read fresh from the database."""
-    notes = list(
-        Note.objects.order_by("pk").values_list("pk", "owner_id", "title", "body", "is_archived")
-    )
-    shares = sorted(Note.shared_with.through.objects.values_list("note_id", "user_id"))
-    return notes, shares
-
-
-def send(client, method, url, data=None):
-    """Issue one request with a JSON body where the method takes one."""
-    if method in ("get", "delete"):
-        return getattr(client, method)(url)
-    return getattr(client, method)(url, data if data is not None else {}, format="json")
-
-
-def object_routes(pk, share_with):
-    """Every write route that touches one note: (method, url, payload)."""
-    return [
-        ("put", f"/api/notes/{pk}/", {"title": "PWNED", "body": "PWNED"}),
-        ("patch", f"/api/notes/{pk}/", {"body": "PWNED"}),
-        ("post", f"/api/notes/{pk}/archive/", {}),
-        ("post", f"/api/notes/{pk}/share/", {"user": share_with}),
-        ("delete", f"/api/notes/{pk}/", None),
-    ]
-
-
-def ids(resp):
-    """The note ids in a list response, in order, duplicates kept."""
-    body = resp.json()
-    if isinstance(body, dict) and "results" in body:
-        body = body["results"]
-    return [item["id"] for item in body]
+def world(app, make_user, rng):
+    return World(app, make_user, rng)
 
 
 @pytest.fixture
 def h():
-    """The helpers above, as a fixture: test modules never import conftest,
-    whose module name another conftest.py in the workspace could shadow."""
-    return SimpleNamespace(
-        client_for=client_for, db_state=db_state, send=send, object_routes=object_routes, ids=ids
-    )
+    """Constants as a fixture: test modules never import conftest."""
+    return SimpleNamespace(REFUSED=REFUSED, ANON_REFUSED=ANON_REFUSED, LIST_URL=LIST_URL, NOTE_KEYS=NOTE_KEYS)
