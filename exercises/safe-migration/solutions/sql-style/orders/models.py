@@ -1,6 +1,4 @@
 from django.db import models
-from django.db.models.signals import pre_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 
@@ -13,10 +11,13 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     shipped_at = models.DateTimeField(null=True, blank=True)
 
+    def save(self, *args, update_fields=None, **kwargs):
+        # Derived on every save; a save limited to customer_email writes it too
+        # (a pre_save receiver could not add it to update_fields).
+        self.normalized_email = self.customer_email.strip().lower()
+        if update_fields is not None and "customer_email" in update_fields:
+            update_fields = [*update_fields, "normalized_email"]
+        super().save(*args, update_fields=update_fields, **kwargs)
+
     def __str__(self):
         return f"Order #{self.pk} for {self.customer_email}"
-
-
-@receiver(pre_save, sender=Order)
-def fill_normalized_email(sender, instance, **kwargs):
-    instance.normalized_email = instance.customer_email.strip().lower()

@@ -1,5 +1,8 @@
 # Backfill by streaming rows with a server-side cursor and writing them back
 # with bulk_update, 500 at a time: memory stays flat and each UPDATE is small.
+# atomic = False: each bulk_update commits on its own, so rows already done
+# are not kept locked (and the old release's UPDATEs of them not stalled)
+# until the whole table is through.
 from django.db import migrations
 
 CHUNK = 500
@@ -31,6 +34,8 @@ def unfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    atomic = False
+
     dependencies = [
         ("orders", "0003_order_normalized_email"),
     ]

@@ -1,8 +1,28 @@
-# Contract without a long exclusive lock: a NOT VALID check is instant, its
-# VALIDATE scans the table under a lock that lets writes through, and then
-# SET NOT NULL trusts the validated check instead of scanning again. Each
-# statement commits on its own (atomic = False).
+# Contract, shipped with the next deploy once the old release is gone.
+# First the same range-by-range UPDATE as 0004 catches up with what the old
+# release wrote in between (orders without normalized_email, orders whose
+# customer_email changed). Then NOT NULL without a long exclusive lock: a
+# NOT VALID check is instant, its VALIDATE scans the table under a lock that
+# lets writes through, and then SET NOT NULL trusts the validated check
+# instead of scanning again. Each statement commits on its own
+# (atomic = False).
 from django.db import migrations, models
+
+BATCH = 1000
+UPDATE = (
+    "UPDATE orders_order SET normalized_email = lower(btrim(customer_email, ' ')) "
+    "WHERE id >= %s AND id < %s AND (normalized_email IS NULL OR normalized_email <> lower(btrim(customer_email, ' ')))"
+)
+
+
+def catch_up(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM orders_order")
+        lo, hi = cursor.fetchone()
+        if lo is None:
+            return
+        for start in range(lo, hi + 1, BATCH):
+            cursor.execute(UPDATE, [start, start + BATCH])
 
 
 class Migration(migrations.Migration):
@@ -13,6 +33,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(catch_up, migrations.RunPython.noop),
         migrations.SeparateDatabaseAndState(
             database_operations=[
                 migrations.RunSQL(
