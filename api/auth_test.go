@@ -50,7 +50,26 @@ func (g *gateSandbox) Run(ctx context.Context, job grader.Job) (grader.Outcome, 
 			return grader.Outcome{}, ctx.Err()
 		}
 	}
-	return grader.Outcome{Verdict: grader.RunOK, Report: []byte(`{"version":1,"tests":[]}`)}, nil
+	return grader.Outcome{Verdict: grader.RunOK, Report: failingReport(job)}, nil
+}
+
+// failingReport is a judge's report in which every hidden check of
+// n-plus-one (the exercise these tests assign) failed.
+func failingReport(job grader.Job) []byte {
+	cat, err := exercises.Embedded()
+	if err != nil {
+		panic(err)
+	}
+	ex, err := cat.Exercise("n-plus-one")
+	if err != nil {
+		panic(err)
+	}
+	rep := grader.Report{Version: grader.ReportVersion, Seed: job.Seed}
+	for _, c := range ex.Checks {
+		rep.Checks = append(rep.Checks, grader.ReportCheck{ID: c.ID, Outcome: grader.OutcomeFailed})
+	}
+	b, _ := json.Marshal(rep)
+	return b
 }
 
 // world is a server over the real Service, a real bbolt store and the
