@@ -703,3 +703,58 @@ func TestRunCandidateEndsItsContainer(t *testing.T) {
 		t.Errorf("took %s", el)
 	}
 }
+
+// Statements that never finish are in neither pg_stat_statements nor the
+// ERROR lines: a client that hangs up mid-result fails the measured block,
+// and SQL-running built-ins (query_to_xml) are not the app's to call.
+func TestRunCutStatementsAreNotInvisible(t *testing.T) {
+	d := MustOpen(t)
+	views := `import os, socket
+import psycopg2
+from django.conf import settings
+from django.http import HttpResponse
+
+def probe(request):
+    db = settings.DATABASES["default"]
+    if request.GET.get("step") == "xml":
+        c = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"])
+        try:
+            with c.cursor() as k:
+                k.execute("SELECT query_to_xml('SELECT 1', true, false, '')")
+            return HttpResponse("xml allowed")
+        except psycopg2.Error as e:
+            return HttpResponse("xml denied")
+        finally:
+            c.close()
+    c = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"])
+    c.autocommit = True
+    cur = c.cursor()
+    class Sink:
+        n = 0
+        def write(self, data):
+            Sink.n += len(data)
+            if Sink.n > 1 << 16:
+                raise RuntimeError("enough")
+    try:
+        cur.copy_expert("COPY (SELECT repeat('x', 8000) FROM generate_series(1, 100000)) TO STDOUT", Sink(), size=8192)
+    except RuntimeError:
+        pass
+    socket.socket(fileno=os.dup(c.fileno())).shutdown(socket.SHUT_RDWR)
+    c.close()
+    return HttpResponse("cut")
+`
+	checks := `import pytest
+
+@pytest.mark.check("cut")
+def test_cut(app, app_queries):
+    with pytest.raises(AssertionError, match="connection to the database was cut"):
+        with app_queries():
+            assert app.get("/probe/").body == b"cut"
+
+@pytest.mark.check("xml")
+def test_xml(app):
+    assert app.get("/probe/?step=xml").body == b"xml denied"
+`
+	out := run(t, d, miniJob(t, d, views, checks))
+	mustPass(t, out, "cut", "xml")
+}

@@ -37,6 +37,23 @@ CREATE EXTENSION pg_stat_statements SCHEMA djgrade_stats;
 -- one top-level statement to pg_stat_statements.
 REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC;
 REVOKE USAGE ON LANGUAGE sql FROM PUBLIC;
+-- Nor the built-ins that run SQL given as text: their statements would be
+-- nested in one top-level call too (query_to_xml runs a query per row).
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+           WHERE p.pronamespace = 'pg_catalog'::regnamespace
+             AND p.proname IN ('query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema',
+                               'cursor_to_xml', 'cursor_to_xmlschema',
+                               'table_to_xml', 'table_to_xmlschema', 'table_to_xml_and_xmlschema',
+                               'schema_to_xml', 'schema_to_xmlschema', 'schema_to_xml_and_xmlschema',
+                               'database_to_xml', 'database_to_xmlschema', 'database_to_xml_and_xmlschema',
+                               'ts_stat', 'ts_rewrite')
+  LOOP
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+  END LOOP;
+END $$;
 SQL
 "$BIN/pg_ctl" -D "$D" -w -m fast stop
 rm -f "$D/postmaster.opts" "$D"/log/* 2>/dev/null || true

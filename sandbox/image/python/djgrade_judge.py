@@ -348,8 +348,24 @@ class _Stats:
                 dealloc = cur.fetchone()[0]
         return rows, dealloc, _log_size()
 
+    def running_since(self, t):
+        """running_since counts the app's statements that started after t and are still running."""
+        with self.lock:
+            with self._connect().cursor() as cur:
+                cur.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND state = 'active' "
+                    "AND query_start >= to_timestamp(%s)", (APP_ROLE, t))
+                return cur.fetchone()[0]
+
 
 _ERROR_LINE = ("djgrade %s: ERROR:  " % APP_ROLE).encode()
+# A statement cut off before it finishes (the client hung up mid-result, the
+# backend was terminated) is in neither pg_stat_statements nor the ERROR
+# lines: its trace is one of these.
+_CUT_LINES = tuple(("djgrade %s: %s" % (APP_ROLE, m)).encode() for m in (
+    "FATAL:", "PANIC:", "LOG:  could not send data to client", "LOG:  could not receive data from client",
+    "LOG:  unexpected EOF on client connection",
+))
 
 
 def _log_size():
@@ -359,16 +375,23 @@ def _log_size():
         return 0
 
 
-def _failed_statements(start, end):
-    """The app's statements that failed between two offsets of the server
-    log: pg_stat_statements does not see them, and a failing statement can
-    still carry data out in its error text."""
+def _log_lines(start, end):
     if end <= start:
-        return 0
+        return []
     with open(os.environ["DJGRADE_PG_LOG"], "rb") as f:
         f.seek(start)
-        data = f.read(end - start)
-    return sum(1 for line in data.split(b"\n") if line.startswith(_ERROR_LINE))
+        return f.read(end - start).split(b"\n")
+
+
+def _failed_statements(lines):
+    """The app's statements that failed, from the server's log: pg_stat_statements
+    does not see them, and a failing statement can still carry data out in
+    its error text."""
+    return sum(1 for line in lines if line.startswith(_ERROR_LINE))
+
+
+def _cut_statements(lines):
+    return [line.decode("utf-8", "replace")[:200] for line in lines if line.startswith(_CUT_LINES)]
 
 
 _stats = _Stats()
@@ -408,8 +431,12 @@ def app_queries(max=None, exactly=None):
     exactly= the block fails when the count is over (or not) that number.
     """
     before, dealloc_before, log_before = _stats.snapshot()
+    started = time.time()
     q = Queries()
     yield q
+    # A moment for a backend whose client hung up to notice and say so.
+    time.sleep(0.05)
+    running = _stats.running_since(started)
     after, dealloc_after, log_after = _stats.snapshot()
     if dealloc_after != dealloc_before:
         raise AssertionError("the app ran more distinct statements than the judge can count")
@@ -418,10 +445,20 @@ def app_queries(max=None, exactly=None):
         if n > 0 and not _NOISE.match(text):
             q.count += n
             q.statements.append((n, text))
-    failed = _failed_statements(log_before, log_after)
+    lines = _log_lines(log_before, log_after)
+    failed = _failed_statements(lines)
     if failed:
         q.count += failed
         q.statements.append((failed, "(statements that failed with an error)"))
+    if running:
+        # Started in the block and not finished at its end: not counted yet.
+        q.count += running
+        q.statements.append((running, "(statements still running after the block)"))
+    cut = _cut_statements(lines)
+    if cut:
+        raise AssertionError(
+            "the app's connection to the database was cut while a statement ran, so its statements cannot "
+            "be counted:\n" + "\n".join(cut[:5]))
     q.statements.sort(key=lambda s: -s[0])
     node = getattr(_current, "nodeid", None)
     if node:
