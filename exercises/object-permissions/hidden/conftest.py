@@ -10,9 +10,19 @@ Every request that must be refused is sent in two guises: as the judge
 normally sends it, and as a browser on another host would (another Host
 header, a User-Agent, another Accept, from another loopback address). An
 answer that enforces the rules only for requests that look like a grader's
-fails.
+fails. A third guise signs in with a Django session cookie instead of
+Basic authentication (DRF's SessionAuthentication, which the starter's
+settings enable), so rules applied to one authentication class only fail
+too; some allowed requests go over the session as well, so an answer that
+refuses every session request fails as well.
+
+After a refused request the judge sends one harmless allowed request (the
+owner reads the note) before re-reading the database: a refused write
+carried out on the next request is caught. Writes deferred to a background
+thread are caught by a check that leaves the app idle for a few seconds.
 """
 
+import importlib
 import json
 import string
 from types import SimpleNamespace
@@ -36,6 +46,48 @@ BROWSER = {
     "Accept-Language": "en-GB,en;q=0.7",
 }
 OTHER_SOURCE = "127.0.0.2"
+
+GUISES = ("judge", "browser", "session")
+
+
+def _csrf_token():
+    from django.utils.crypto import get_random_string
+
+    return get_random_string(32)
+
+
+def _session_headers(user):
+    """Cookie (and CSRF) headers of a Django session signed in as user.
+
+    The judge runs the exercise's own settings (same SECRET_KEY and session
+    engine), so it writes the session row the app's SessionMiddleware reads;
+    no login view is needed. user None sends a session that does not
+    exist; a (username, password) pair sends a stale session of that user
+    (its auth hash does not match), which Django treats as signed out.
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    token = _csrf_token()
+    if user is None:
+        key = "nosuchsession" + _csrf_token()
+    else:
+        if isinstance(user, tuple):
+            account = get_user_model().objects.get(username=user[0])
+            auth_hash = "stale" + _csrf_token()
+        else:
+            account = user
+            auth_hash = user.get_session_auth_hash()
+        store = importlib.import_module(settings.SESSION_ENGINE).SessionStore()
+        store["_auth_user_id"] = str(account.pk)
+        store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        store["_auth_user_hash"] = auth_hash
+        store.save()
+        key = store.session_key
+    return {
+        "Cookie": "%s=%s; %s=%s" % (settings.SESSION_COOKIE_NAME, key, settings.CSRF_COOKIE_NAME, token),
+        "X-CSRFToken": token,
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -109,24 +161,39 @@ class World:
     # Talking to the app.
 
     def send(self, method, url, data=None, user=None, guise="judge"):
+        """One request, sent as the judge, as a browser elsewhere, or over a session cookie."""
+        assert guise in GUISES, guise
+        body = None if method in ("GET", "DELETE") else (data if data is not None else {})
+        if guise == "session":
+            # No Basic credentials: the session cookie is the only sign-in.
+            return self.app.request(method, url, json_body=body, headers=_session_headers(user))
         client = self.app if guise == "judge" else self.elsewhere
         headers = None if guise == "judge" else BROWSER
-        body = None if method in ("GET", "DELETE") else (data if data is not None else {})
         return client.request(method, url, json_body=body, user=user, headers=headers)
+
+    def settle(self):
+        """One harmless allowed request (the owner reads the note), so that
+        work an app defers to its next request happens before the judge looks."""
+        self.send("GET", f"/api/notes/{self.note.pk}/", user=self.owner)
 
     def refused(self, user, method, url, data=None, allowed=REFUSED, who=None):
         """The request is refused in every guise and changes nothing in the database."""
         who = who or (user.get_username() if user is not None else "anonymous")
-        for guise in ("judge", "browser"):
-            before = self.state()
+        before = self.state()
+        for guise in GUISES:
             resp = self.send(method, url, data, user=user, guise=guise)
             assert resp.status in allowed, (
                 "%s %s %s by %s (sent as %s) answered %d, expected one of %s: %r"
                 % (method, url, json.dumps(data) if data is not None else "", who, guise, resp.status,
                    allowed, resp.body[:300]))
+            # A write deferred to the next request lands during the next
+            # guise's request; after the last one, an allowed request follows.
+            if guise == GUISES[-1] and method not in ("GET", "HEAD", "OPTIONS"):
+                self.settle()
             after = self.state()
             assert after == before, (
-                "%s %s by %s (sent as %s) was refused with %d but changed the database:\nbefore %r\nafter  %r"
+                "%s %s by %s (sent as %s) was refused with %d but changed the database "
+                "(seen after the next allowed request):\nbefore %r\nafter  %r"
                 % (method, url, who, guise, resp.status, before, after))
             assert self.secret.encode() not in resp.body, (
                 "%s %s by %s (sent as %s) was refused but its answer holds the note's body"
@@ -135,8 +202,8 @@ class World:
 
     def ok(self, user, method, url, data=None, status=200, guise="judge"):
         resp = self.send(method, url, data, user=user, guise=guise)
-        assert resp.status == status, "%s %s %s by %s answered %d, expected %d: %r" % (
-            method, url, json.dumps(data) if data is not None else "", user.get_username(), resp.status,
+        assert resp.status == status, "%s %s %s by %s (sent as %s) answered %d, expected %d: %r" % (
+            method, url, json.dumps(data) if data is not None else "", user.get_username(), guise, resp.status,
             status, resp.body[:300])
         return resp
 
@@ -168,4 +235,5 @@ def world(app, make_user, rng):
 @pytest.fixture
 def h():
     """Constants as a fixture: test modules never import conftest."""
-    return SimpleNamespace(REFUSED=REFUSED, ANON_REFUSED=ANON_REFUSED, LIST_URL=LIST_URL, NOTE_KEYS=NOTE_KEYS)
+    return SimpleNamespace(REFUSED=REFUSED, ANON_REFUSED=ANON_REFUSED, LIST_URL=LIST_URL, NOTE_KEYS=NOTE_KEYS,
+                           GUISES=GUISES)

@@ -51,6 +51,14 @@ def test_owner_put_and_patch(world):
     assert resp.json()["body"] == "patched" and resp.json()["title"] == title, resp.json()
     fresh = Note.objects.get(pk=w.note.pk)
     assert (fresh.title, fresh.body, fresh.owner_id) == (title, "patched", w.owner.pk)
+    # Signed in with a session cookie instead of Basic, the owner's edits work the same.
+    resp = w.ok(w.owner, "GET", url, guise="session")
+    assert resp.json()["body"] == "patched", resp.json()
+    resp = w.ok(w.owner, "PATCH", url, {"body": "patched in a browser"}, guise="session")
+    assert resp.json()["body"] == "patched in a browser", resp.json()
+    resp = w.ok(w.owner, "PATCH", url, {"body": "patched"})
+    fresh = Note.objects.get(pk=w.note.pk)
+    assert (fresh.title, fresh.body, fresh.owner_id) == (title, "patched", w.owner.pk)
     # The share survives an edit.
     assert Note.objects.filter(pk=w.note.pk, shared_with=w.reader).exists()
     # A write the serializer rejects is still a 400 for the owner.
@@ -92,7 +100,8 @@ def test_owner_archive_and_share(world):
 def test_create_sets_owner(world, h):
     w = world
     for user in (w.reader, w.staff):
-        resp = w.ok(user, "POST", h.LIST_URL, {"title": "Mine", "body": "b"}, status=201)
+        resp = w.ok(user, "POST", h.LIST_URL, {"title": "Mine", "body": "b"}, status=201,
+                    guise="session" if user is w.staff else "judge")
         created = resp.json()["id"]
         assert resp.json()["owner"] == user.pk, resp.json()
         assert Note.objects.get(pk=created).owner_id == user.pk
@@ -104,12 +113,13 @@ def test_create_sets_owner(world, h):
 @pytest.mark.check("reader-can-read")
 def test_reader_can_read(world):
     w = world
-    resp = w.ok(w.reader, "GET", f"/api/notes/{w.note.pk}/")
-    assert resp.json()["body"] == w.secret
-    listed, _ = w.listed(w.reader)
-    assert sorted(listed) == sorted([w.note.pk, w.reader_note.pk]), (
-        "the reader's list is %s, expected their own note and the one shared with them: %s"
-        % (listed, sorted([w.note.pk, w.reader_note.pk])))
+    for guise in ("judge", "session"):
+        resp = w.ok(w.reader, "GET", f"/api/notes/{w.note.pk}/", guise=guise)
+        assert resp.json()["body"] == w.secret
+        listed, _ = w.listed(w.reader, guise=guise)
+        assert sorted(listed) == sorted([w.note.pk, w.reader_note.pk]), (
+            "the reader's list (sent as %s) is %s, expected their own note and the one shared with them: %s"
+            % (guise, listed, sorted([w.note.pk, w.reader_note.pk])))
 
 
 @pytest.mark.check("staff-read-delete")
@@ -120,8 +130,8 @@ def test_staff_read_and_delete(world):
     assert sorted(listed) == everything, "staff's list is %s, expected every note %s" % (listed, everything)
     resp = w.ok(w.staff, "GET", f"/api/notes/{w.note.pk}/")
     assert resp.json()["body"] == w.secret
-    w.ok(w.staff, "GET", f"/api/notes/{w.stranger_note.pk}/")
-    w.ok(w.staff, "DELETE", f"/api/notes/{w.stranger_note.pk}/", status=204)
+    w.ok(w.staff, "GET", f"/api/notes/{w.stranger_note.pk}/", guise="session")
+    w.ok(w.staff, "DELETE", f"/api/notes/{w.stranger_note.pk}/", status=204, guise="session")
     assert not Note.objects.filter(pk=w.stranger_note.pk).exists()
     w.ok(w.staff, "DELETE", f"/api/notes/{w.note.pk}/", status=204)
     assert not Note.objects.filter(pk=w.note.pk).exists()

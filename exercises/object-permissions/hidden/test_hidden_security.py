@@ -1,10 +1,12 @@
 """Hidden security checks: who may not read, change, archive, share or delete a note.
 
 Every refused request is re-checked against the database (notes, shares,
-users), and sent both as the judge and as a browser on another host would.
+users), and sent as the judge, as a browser on another host would, and
+over a session cookie instead of Basic authentication.
 """
 
 import pytest
+from djgrade_judge import assert_app_idle
 
 from notes.models import Note
 
@@ -78,13 +80,13 @@ def test_stranger_cannot_share(world):
 
 
 @pytest.mark.check("list-only-readable")
-def test_list_is_scoped(world):
+def test_list_is_scoped(world, h):
     w = world
     # A note shared with the reader only: nobody else may see it listed.
     w.add(w.staff, "Stella's shared " + w.secret[-4:], "STELLA-SHARED", shared=[w.reader])
     for user in (w.stranger, w.owner, w.reader):
         allowed = w.readable_by(user)
-        for guise in ("judge", "browser"):
+        for guise in h.GUISES:
             listed, resp = w.listed(user, guise=guise)
             extra = sorted(set(listed) - allowed)
             assert not extra, "%s's list (sent as %s) holds notes %s they may not read; allowed %s" % (
@@ -99,7 +101,7 @@ def test_owner_not_spoofable_on_create(world, h):
     victim, attacker = w.owner, w.stranger
     victims = lambda: sorted(Note.objects.filter(owner=victim).values_list("pk", "title", "body"))  # noqa: E731
     before = victims()
-    for guise in ("judge", "browser"):
+    for guise in h.GUISES:
         count = Note.objects.count()
         resp = w.send("POST", h.LIST_URL, {"title": "Planted", "body": "planted", "owner": victim.pk},
                       user=attacker, guise=guise)
@@ -156,3 +158,25 @@ def test_staff_cannot_edit(world):
     w.note.shared_with.add(w.staff)
     w.refused(w.staff, "PATCH", f"/api/notes/{w.note.pk}/", {"body": "PWNED"})
     w.refused(w.staff, "POST", f"/api/notes/{w.note.pk}/archive/", {})
+
+
+@pytest.mark.check("stranger-cannot-delete")
+def test_refused_writes_not_carried_out_later(world):
+    """A refused write is not queued and carried out once the judge stops looking."""
+    w = world
+    url = f"/api/notes/{w.note.pk}/"
+    before = w.state()
+    w.refused(w.stranger, "PATCH", url, {"title": "PWNED", "body": "PWNED"})
+    w.refused(w.stranger, "DELETE", url)
+    # No request in flight for a few seconds: any statement the app runs now
+    # is work it put off, such as a refused write applied in the background.
+    try:
+        assert_app_idle(seconds=3)
+    except AssertionError as e:
+        raise AssertionError("after refusing a stranger's PATCH and DELETE, the app kept working with no "
+                             "request in flight (a refused write carried out later?): %s" % e) from None
+    after = w.state()
+    assert after == before, (
+        "a stranger's refused PATCH and DELETE changed the database a few seconds later:\nbefore %r\nafter  %r"
+        % (before, after))
+    assert Note.objects.filter(pk=w.note.pk, title=w.note.title, body=w.secret).exists()

@@ -32,6 +32,10 @@ DATABASES = {
         "USER": os.environ.get("DJGRADE_DB_USER", "app"),
         "PASSWORD": os.environ.get("DJGRADE_DB_PASSWORD", ""),
         "ATOMIC_REQUESTS": globals().get("DATABASES", {}).get("default", {}).get("ATOMIC_REQUESTS", False),
+        # The app keeps its connections between requests (as production
+        # would): a new connection per request, with its SCRAM exchange, was
+        # most of a request's time. The judge's own connection is one.
+        "CONN_MAX_AGE": 60 if os.environ.get("DJGRADE_ROLE") == "app" else 0,
     }
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
