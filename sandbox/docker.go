@@ -467,7 +467,8 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	chost.NetworkMode = container.NetworkMode("container:" + judge.id)
 	cand, err := d.start(setup, ccfg, chost, candidateConfig{
 		Nonce: nonce, Settings: job.Settings, Public: job.Public, PublicTimeoutS: publicTimeout(lim.Timeout).Seconds(),
-		DB: map[string]string{"host": "127.0.0.1", "port": "5432", "name": "djgrade", "user": "app", "password": password},
+		LifetimeS: (lim.Timeout + d.opts.Grace + d.opts.PostgresGrace + time.Minute).Seconds(),
+		DB:        map[string]string{"host": "127.0.0.1", "port": "5432", "name": "djgrade", "user": "app", "password": password},
 	}, job.Workspace, remember)
 	if cand != nil {
 		sides = append(sides, cand)

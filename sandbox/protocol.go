@@ -67,6 +67,9 @@ type candidateConfig struct {
 	DB             map[string]string `json:"db"`
 	Public         bool              `json:"public"`
 	PublicTimeoutS float64           `json:"public_timeout_s"`
+	// LifetimeS ends the candidate's container by itself if no grader
+	// stops it (a server killed mid-run): the judge's timeout and grace.
+	LifetimeS float64 `json:"lifetime_s"`
 }
 
 // judgeEnvelope is the judge init's one line of JSON.

@@ -271,7 +271,7 @@ func TestGradeCommand(t *testing.T) {
 	if res.Score != res.MaxScore || res.Verdict != grader.VerdictPassed {
 		t.Fatalf("reference: %s", res.Describe())
 	}
-	if !strings.Contains(stderr.String(), "running the tests in the sandbox") {
+	if !strings.Contains(stderr.String(), "running the judge and the candidate's project in the sandbox") {
 		t.Fatalf("no progress on stderr: %s", stderr.String())
 	}
 

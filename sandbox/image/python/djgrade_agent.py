@@ -251,6 +251,10 @@ def main():
         os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    # A container whose grader died (and so never stops it) ends by itself.
+    lifetime = float(cfg.get("lifetime_s", 0) or 0)
+    if lifetime > 0:
+        threading.Timer(lifetime, lambda: on_term(signal.SIGTERM, None)).start()
     # The public tests run first and alone: their results are final before
     # the judge sends its first request, so nothing the judge asks can be
     # carried into them; whatever they left running is killed.
