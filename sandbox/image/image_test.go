@@ -52,7 +52,7 @@ func TestHashChangesWithEveryInput(t *testing.T) {
 
 func TestInputs(t *testing.T) {
 	names := Files()
-	for _, want := range []string{"Dockerfile", "python/djgrade_init.py", "python/djgrade_pytest.py"} {
+	for _, want := range []string{"Dockerfile", "judge-pg.sh", "python/djgrade_judge_init.py", "python/djgrade_judge.py", "python/djgrade_agent.py", "python/djgrade_settings.py"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("inputs %v lack %s", names, want)
 		}
