@@ -27,6 +27,9 @@ TEXT_PAYLOADS = [
     "' OR ''='",
     "Robert'); DROP TABLE",
     "x'/**/OR/**/'a'='a",
+    # No keyword, comment or semicolon at all: still SQL.
+    "'||'",
+    "x'||chr(37)||'",
 ]
 NUMERIC_PAYLOADS = [
     "0 OR 1=1",
@@ -46,6 +49,7 @@ DATE_PAYLOADS = [
     "' OR 1=1 --",
     "2023-01-01'::date OR 'a'='a",
     "2023-01-01'/**/OR/**/'a'='a",
+    "2000-01-01'::date+'1",
 ]
 SORT_PAYLOADS = [
     "(SELECT 1 FROM pg_sleep(0.01))",
@@ -63,16 +67,19 @@ DIRECTION_PAYLOADS = [
     "asc --",
     "desc LIMIT 1",
 ]
-# Second statements that write, in every parameter.
-WRITES = {
-    "customer": "'; DELETE FROM reports_order; --",
-    "status": "'; UPDATE auth_user SET is_superuser = true; --",
-    "min_total": "0; DELETE FROM reports_apitoken; --",
-    "placed_from": "2023-01-01'; INSERT INTO reports_apitoken (label, key) VALUES ('x', 'pwned'); --",
-    "placed_to": "2024-12-31'; UPDATE reports_order SET status = 'pwned'; --",
-    "sort": "id; UPDATE reports_order SET total_cents = 0; --",
-    "direction": "asc; DELETE FROM reports_order; --",
-}
+# Second statements that write, in every parameter (with and without a
+# closing parenthesis: QuerySet.extra() wraps its SQL in one).
+WRITES = [
+    ("customer", "'; DELETE FROM reports_order; --"),
+    ("customer", "%'); DELETE FROM reports_order; --"),
+    ("status", "'; UPDATE auth_user SET is_superuser = true; --"),
+    ("status", "'); UPDATE reports_order SET status = 'pwned'; --"),
+    ("min_total", "0; DELETE FROM reports_apitoken; --"),
+    ("placed_from", "2023-01-01'; INSERT INTO reports_apitoken (label, key) VALUES ('x', 'pwned'); --"),
+    ("placed_to", "2024-12-31'; UPDATE reports_order SET status = 'pwned'; --"),
+    ("sort", "id; UPDATE reports_order SET total_cents = 0; --"),
+    ("direction", "asc; DELETE FROM reports_order; --"),
+]
 
 
 @pytest.mark.check("text-filters-inert")
@@ -110,12 +117,12 @@ def test_sort_inert(shop):
 @pytest.mark.check("data-unchanged")
 def test_data_unchanged(shop):
     before = shop.state()
-    for name, payload in WRITES.items():
+    for name, payload in WRITES:
         url, resp = shop.get({name: payload})
         after = shop.state()
         assert after == before, "GET %s (%s=%r) changed the database" % (url, name, payload)
     # The writes come through combined with other parameters too.
-    for name, payload in WRITES.items():
+    for name, payload in WRITES:
         params = {"customer": "Traders", "min_total": "0", "placed_from": "2023-01-01", "sort": "total_cents",
                   "direction": "desc"}
         params[name] = payload
