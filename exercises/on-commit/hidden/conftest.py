@@ -70,6 +70,8 @@ class Observer:
         self.received = []    # process_order messages, in the order the worker received them
         self.sentinels = set()
         self.unreadable = 0
+        self.monitor_error = None
+        self.closing = False
         self.db = None
 
     # The worker side (its consumer thread).
@@ -115,23 +117,25 @@ class Observer:
 
     # The monitor side.
 
-    def monitor(self, client):
+    def monitor(self, m):
         pat_id = re.compile(r'[{,]\s*"id":\s*"([^"]+)"')
         try:
-            with client.monitor() as m:
-                for cmd in m.listen():
-                    text = cmd.get("command", "")
-                    if not (text.startswith("LPUSH ") or text.startswith("RPUSH ")):
-                        continue
-                    ids = pat_id.findall(text)
-                    with self.cond:
-                        if not ids:
-                            self.unreadable += 1
-                        for tid in ids:
-                            self.pushed.setdefault(tid, cmd["time"])
-                        self.cond.notify_all()
-        except Exception:
-            return  # the session is over (its connection was closed)
+            for cmd in m.listen():
+                text = cmd.get("command", "")
+                if not (text.startswith("LPUSH ") or text.startswith("RPUSH ")):
+                    continue
+                ids = pat_id.findall(text)
+                with self.cond:
+                    if not ids:
+                        self.unreadable += 1
+                    for tid in ids:
+                        self.pushed.setdefault(tid, cmd["time"])
+                    self.cond.notify_all()
+        except Exception as e:
+            with self.cond:
+                if not self.closing:
+                    self.monitor_error = "%s: %s" % (type(e).__name__, e)
+                self.cond.notify_all()
 
 
 class Broker:
@@ -153,6 +157,8 @@ class Broker:
         deadline = time.monotonic() + WAIT_S
         with self.obs.cond:
             while not (token in self.obs.sentinels and token in self.obs.pushed):
+                assert self.obs.monitor_error is None, (
+                    "the judge could not watch Redis (MONITOR): %s" % self.obs.monitor_error)
                 left = deadline - time.monotonic()
                 assert left > 0, "the judge's worker did not receive its own marker message within %.0fs" % WAIT_S
                 self.obs.cond.wait(left)
@@ -195,13 +201,18 @@ def broker():
 
     signals.task_received.connect(received, weak=False)
     client = redis.Redis.from_url(url)
-    mon = threading.Thread(target=obs.monitor, args=(client,), daemon=True, name="djgrade-monitor")
+    # MONITOR is on before anything is published (its OK is read here).
+    mon_conn = client.monitor()
+    mon_conn.__enter__()
+    mon = threading.Thread(target=obs.monitor, args=(mon_conn,), daemon=True, name="djgrade-monitor")
     mon.start()
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
                       shutdown_timeout=10.0):
         b = Broker(app, sentinel, obs)
         b.drain()
         yield b
+    obs.closing = True
+    mon_conn.connection.disconnect()
     client.close()
 
 
