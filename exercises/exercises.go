@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,6 +99,7 @@ type manifest struct {
 	Limits       map[string]string `yaml:"limits"`
 	Categories   []grader.Category `yaml:"categories"`
 	Settings     string            `yaml:"settings"`
+	Services     []string          `yaml:"services"`
 	Checks       []check           `yaml:"checks"`
 	StarterScore *scoreRange       `yaml:"starter_score"`
 	Solutions    []string          `yaml:"solutions"`
@@ -225,6 +227,15 @@ func LoadExercise(fsys fs.FS, dir string) (*grader.Exercise, error) {
 	if ex.Settings, err = settingsModule(fsys, m.Settings); err != nil {
 		return nil, bad("settings", "%v", err)
 	}
+	for i, s := range m.Services {
+		switch {
+		case !slices.Contains(grader.KnownServices, s):
+			return nil, bad(fmt.Sprintf("services[%d]", i), "%q is not a service djgrade runs (known: %s)", s, strings.Join(grader.KnownServices, ", "))
+		case slices.Contains(m.Services[:i], s):
+			return nil, bad(fmt.Sprintf("services[%d]", i), "%q appears twice", s)
+		}
+	}
+	ex.Services = m.Services
 	max := ex.MaxScore()
 	checkRange := func(field string, r *scoreRange) (grader.ScoreRange, error) {
 		if r == nil {

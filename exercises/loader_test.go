@@ -103,6 +103,8 @@ func TestLoadNamesFileAndField(t *testing.T) {
 		{"no checks", "checks:\n", "chex:\n", "field chex not found"},
 		{"settings not a module", "database: sqlite", "database: sqlite\nsettings: app/settings.py", "settings:"},
 		{"settings missing", "database: sqlite", "database: sqlite\nsettings: app.nosuch", "not a module of the starter"},
+		{"unknown service", "database: sqlite", "database: sqlite\nservices: [rabbitmq]", "services[0]: \"rabbitmq\" is not a service djgrade runs (known: redis)"},
+		{"service twice", "database: sqlite", "database: sqlite\nservices: [redis, redis]", "services[1]: \"redis\" appears twice"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,6 +162,25 @@ func TestEmbeddedCatalog(t *testing.T) {
 			if strings.HasPrefix(f.Path, grader.HiddenDir) {
 				t.Errorf("%s: starter holds %s", ex.ID, f.Path)
 			}
+		}
+	}
+}
+
+func TestLoadServices(t *testing.T) {
+	for manifest, want := range map[string]int{
+		strings.Replace(goodManifest, "database: sqlite", "database: sqlite\nservices: [redis]", 1): 1,
+		goodManifest: 0,
+	} {
+		c, err := exercises.Load(demoFS(manifest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := c.Exercise("demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ex.Services) != want || (want == 1 && ex.Services[0] != grader.ServiceRedis) {
+			t.Fatalf("services %v, want %d", ex.Services, want)
 		}
 	}
 }

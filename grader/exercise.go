@@ -37,6 +37,9 @@ type Exercise struct {
 	// Settings is the starter's Django settings module (dotted), which
 	// graded runs extend with the judge's database.
 	Settings string `json:"-"`
+	// Services are what the judge's container runs for the project besides
+	// PostgreSQL (ServiceRedis: a broker the judge observes).
+	Services []string `json:"services,omitempty"`
 	// StarterScore is the range the untouched starter must score in.
 	StarterScore ScoreRange `json:"-"`
 	// Solutions and Variants name sub-folders of FS: solutions/<name> and
@@ -49,6 +52,13 @@ type Exercise struct {
 	// FS is the exercise's folder: starter/, hidden/, solutions/, variants/.
 	FS fs.FS `json:"-"`
 }
+
+// ServiceRedis is a Redis server in the judge's container, on the shared
+// loopback: the candidate's project reaches it as an unprivileged user.
+const ServiceRedis = "redis"
+
+// KnownServices are the services an exercise may ask for.
+var KnownServices = []string{ServiceRedis}
 
 // HiddenCheck is one hidden check of an exercise.
 type HiddenCheck struct {

@@ -94,6 +94,8 @@ type Job struct {
 	Workspace io.Reader
 	// Settings is the exercise's Django settings module.
 	Settings string
+	// Services are what the judge's container runs besides PostgreSQL.
+	Services []string
 	// Seed randomises the hidden checks' data; a result records it.
 	Seed int64
 	// Public runs the candidate's public tests in its own container.

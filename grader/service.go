@@ -324,6 +324,7 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 		JudgeWorkspace: &judgeTar,
 		Workspace:      &tarball,
 		Settings:       ex.Settings,
+		Services:       ex.Services,
 		Seed:           seed,
 		Public:         true,
 		Limits:         ex.Limits.WithDefaults(),

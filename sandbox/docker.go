@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -454,6 +455,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	judge, err := d.start(setup, jcfg, jhost, judgeConfig{
 		Nonce: nonce, AppPassword: password, Seed: job.Seed, TimeoutS: lim.Timeout.Seconds(),
 		OutputBytes: judgeLogCap, Settings: job.Settings, AppPort: appPort, AgentPort: agentPort,
+		Services: job.Services,
 	}, job.JudgeWorkspace, remember)
 	if judge != nil {
 		sides = append(sides, judge)
@@ -469,6 +471,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 		Nonce: nonce, Settings: job.Settings, Public: job.Public, PublicTimeoutS: publicTimeout(lim.Timeout).Seconds(),
 		LifetimeS: (lim.Timeout + d.opts.Grace + d.opts.PostgresGrace + time.Minute).Seconds(),
 		DB:        map[string]string{"host": "127.0.0.1", "port": "5432", "name": "djgrade", "user": "app", "password": password},
+		RedisURL:  redisURL(job.Services, password),
 	}, job.Workspace, remember)
 	if cand != nil {
 		sides = append(sides, cand)
@@ -686,4 +689,16 @@ func (d *Docker) Sweep(ctx context.Context, scope SweepScope) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// redisPort is where the judge's Redis listens on the pair's loopback.
+const redisPort = 6379
+
+// redisURL is the app's broker URL when the job asks for Redis: the app's
+// Redis user shares the run's database password.
+func redisURL(services []string, password string) string {
+	if !slices.Contains(services, grader.ServiceRedis) {
+		return ""
+	}
+	return fmt.Sprintf("redis://app:%s@127.0.0.1:%d/0", password, redisPort)
 }

@@ -58,15 +58,19 @@ type judgeConfig struct {
 	Settings    string  `json:"settings"`
 	AppPort     int     `json:"app_port"`
 	AgentPort   int     `json:"agent_port"`
+	// Services the judge starts besides PostgreSQL ("redis").
+	Services []string `json:"services"`
 }
 
 // candidateConfig is the candidate's config line.
 type candidateConfig struct {
-	Nonce          string            `json:"nonce"`
-	Settings       string            `json:"settings"`
-	DB             map[string]string `json:"db"`
-	Public         bool              `json:"public"`
-	PublicTimeoutS float64           `json:"public_timeout_s"`
+	Nonce    string            `json:"nonce"`
+	Settings string            `json:"settings"`
+	DB       map[string]string `json:"db"`
+	// RedisURL is the broker's URL for the app's Redis user ("" without one).
+	RedisURL       string  `json:"redis_url"`
+	Public         bool    `json:"public"`
+	PublicTimeoutS float64 `json:"public_timeout_s"`
 	// LifetimeS ends the candidate's container by itself if no grader
 	// stops it (a server killed mid-run): the judge's timeout and grace.
 	LifetimeS float64 `json:"lifetime_s"`

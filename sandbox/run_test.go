@@ -758,3 +758,80 @@ def test_xml(app):
 	out := run(t, d, miniJob(t, d, views, checks))
 	mustPass(t, out, "cut", "xml")
 }
+
+// An exercise with services: [redis] gets a broker in the judge's
+// container: the candidate's project publishes to it as "app" through the
+// URL it is given, cannot administer it (reconfigure it, write files
+// through it, watch or wipe it, reach it as the default user), and the
+// judge reads what it sent with a password of its own. Without the
+// service there is no broker and no URL.
+func TestRunRedisService(t *testing.T) {
+	d := MustOpen(t)
+	views := `import os
+from django.conf import settings
+from django.http import JsonResponse
+import redis
+
+def probe(request):
+    url = os.environ.get("DJGRADE_REDIS_URL", "")
+    seen = {"url": bool(url), "broker_is_url": getattr(settings, "CELERY_BROKER_URL", None) == url and bool(url)}
+    if not url:
+        try:
+            redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping()
+            seen["reachable"] = True
+        except redis.RedisError:
+            seen["reachable"] = False
+        return JsonResponse(seen)
+    r = redis.Redis.from_url(url, socket_timeout=5)
+    r.lpush("orders", "order-1")
+    from celery import Celery
+    Celery("probe", broker=settings.CELERY_BROKER_URL).send_task("orders.tasks.confirm", args=[42])
+    seen["refused"] = []
+    for cmd in (("CONFIG", "SET", "dir", "/tmp"), ("CONFIG", "GET", "*"), ("FLUSHALL",), ("KEYS", "*"),
+                ("DEBUG", "SLEEP", "0"), ("SAVE",), ("SHUTDOWN", "NOSAVE"), ("ACL", "LIST"), ("CLIENT", "LIST"),
+                ("MONITOR",), ("REPLICAOF", "127.0.0.1", "1"), ("MODULE", "LIST")):
+        try:
+            r.execute_command(*cmd)
+        except redis.RedisError:
+            seen["refused"].append(cmd[0])
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping()
+        seen["default_user"] = True
+    except redis.RedisError:
+        seen["default_user"] = False
+    return JsonResponse(seen)
+`
+	checks := `import os
+import pytest
+import redis
+
+@pytest.mark.check("broker")
+def test_broker(app):
+    r = app.get("/probe/")
+    assert r.status == 200, r.body
+    seen = r.json()
+    url = os.environ.get("DJGRADE_REDIS_URL")
+    if url is None:
+        assert seen == {"url": False, "broker_is_url": False, "reachable": False}, seen
+        return
+    assert seen["url"] and seen["broker_is_url"], seen
+    assert sorted(seen["refused"]) == sorted(["CONFIG", "CONFIG", "FLUSHALL", "KEYS", "DEBUG", "SAVE", "SHUTDOWN",
+        "ACL", "CLIENT", "MONITOR", "REPLICAOF", "MODULE"]), seen
+    assert seen["default_user"] is False, seen
+    judge = redis.Redis.from_url(url)
+    assert judge.lrange("orders", 0, -1) == [b"order-1"]
+    import json
+    sent = [json.loads(m) for m in judge.lrange("celery", 0, -1)]
+    assert [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in sent] == [("orders.tasks.confirm", "[42]")], sent
+    assert judge.config_get("maxmemory")["maxmemory"] == str(64 << 20)
+`
+	for _, services := range [][]string{{grader.ServiceRedis}, nil} {
+		job := miniJob(t, d, views, checks)
+		job.Services = services
+		out := run(t, d, job)
+		if out.Verdict != grader.RunOK {
+			t.Fatalf("services %v: verdict %s\n%s", services, out.Verdict, out.JudgeLog)
+		}
+		mustPass(t, out, "broker")
+	}
+}

@@ -51,6 +51,8 @@ class Agent:
         self.settings = str(cfg.get("settings", ""))
         db = cfg.get("db") or {}
         self.db = {k: str(db.get(k, "")) for k in ("host", "port", "name", "user", "password")}
+        # The judge's Redis (exercises with services: [redis]), as the app's user.
+        self.redis_url = str(cfg.get("redis_url", "") or "")
         self.public = bool(cfg.get("public", True))
         self.public_timeout = float(cfg.get("public_timeout_s", 60))
         self.server = None
@@ -82,6 +84,8 @@ class Agent:
             "DJGRADE_DB_USER": self.db["user"],
             "DJGRADE_DB_PASSWORD": self.db["password"],
         })
+        if self.redis_url:
+            env["DJGRADE_REDIS_URL"] = self.redis_url
         return env
 
     def spawn(self, cmd, env, **kw):

@@ -9,6 +9,9 @@ network but the loopback it shares with the candidate's container). It
   2. copies the image's PostgreSQL template into /tmp, starts it on the
      judge's unix socket and on 127.0.0.1:5432, and sets the app role's
      password for this run;
+  2b. starts Redis on 127.0.0.1:6379 when the exercise asks for it
+     (services: [redis]): a broker the app publishes to as the user "app"
+     (data commands only) and the judge observes as the user "judge";
   3. runs pytest over djgrade_hidden/ with the djgrade_judge plugin, which
      drives the candidate's container over HTTP (see djgrade_agent.py);
   4. writes one line of JSON, the envelope, as the last line of its stdout.
@@ -20,6 +23,7 @@ sandbox/protocol.go.
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -152,6 +156,74 @@ class Postgres:
             common.kill_group(self.proc.pid)
 
 
+class Redis:
+    """The run's Redis, for exercises with a broker (services: [redis]).
+
+    It listens on the loopback the candidate's container shares. Nothing is
+    persisted and memory is bounded. The default user is off; "app" (the
+    run's app password) may run data commands but nothing in @admin or
+    @dangerous (CONFIG, MONITOR, FLUSHALL, KEYS, DEBUG, SHUTDOWN, ...), so
+    the candidate can neither reconfigure it, write files through it nor
+    see or wipe what others sent; "judge" (a password only this container
+    knows) may do anything.
+    """
+
+    PORT = 6379
+    BASE = "/tmp/redis"
+
+    def __init__(self):
+        self.proc = None
+        self.judge_password = secrets.token_hex(24)
+        self.logpath = os.path.join(self.BASE, "redis.log")
+
+    def start(self, app_password, timeout=15.0):
+        import redis
+
+        os.makedirs(self.BASE, mode=0o700, exist_ok=True)
+        conf = os.path.join(self.BASE, "redis.conf")
+        lines = [
+            "bind 127.0.0.1", "port %d" % self.PORT, "protected-mode yes", "daemonize no",
+            "dir %s" % self.BASE, "logfile %s" % self.logpath, 'save ""', "appendonly no",
+            "maxmemory 64mb", "maxmemory-policy noeviction", "maxclients 256",
+            "enable-protected-configs no", "enable-debug-command no", "enable-module-command no",
+            "user default off",
+            "user app on >%s ~* &* +@all -@admin -@dangerous" % app_password,
+            "user judge on >%s ~* &* +@all" % self.judge_password,
+        ]
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/redis-server", conf], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise common.InitError("redis exited at start: %s" % self.tail())
+            try:
+                redis.Redis.from_url(self.url(), socket_timeout=1).ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise common.InitError("redis not ready after %.0fs: %s" % (timeout, self.tail()))
+                time.sleep(0.05)
+
+    def url(self):
+        return "redis://judge:%s@127.0.0.1:%d/0" % (self.judge_password, self.PORT)
+
+    def tail(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read()[-2000:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            common.kill_group(self.proc.pid)
+
+
 def run_pytest(env, cap, timeout):
     """Runs the hidden checks; returns (exit code, timed out, output)."""
     os.makedirs(os.path.dirname(REPORT), exist_ok=True)
@@ -197,6 +269,7 @@ def main():
     }
     timings = env_out["timings_ms"]
     pg = Postgres()
+    rd = None
     try:
         t = time.monotonic()
         stdin = sys.stdin.buffer
@@ -208,6 +281,10 @@ def main():
         if len(password) < 16:
             raise common.InitError("config has no app password")
         pg.start(password)
+        services = cfg.get("services") or []
+        if "redis" in services:
+            rd = Redis()
+            rd.start(password)
         timings["postgres"] = int((time.monotonic() - t) * 1000)
         t = time.monotonic()
         try:
@@ -231,6 +308,8 @@ def main():
             "DJGRADE_DEADLINE": str(time.time() + float(cfg.get("timeout_s", 120))),
         }
         env.update(pg.env())
+        if rd is not None:
+            env["DJGRADE_REDIS_URL"] = rd.url()
         t = time.monotonic()
         rc, timed_out, output, truncated = run_pytest(
             env, int(cfg.get("output_bytes", 1 << 20)), float(cfg.get("timeout_s", 120))
@@ -252,6 +331,8 @@ def main():
         env_out["error"] = "judge init failed: %r" % (e,)
         env_out["error_kind"] = "internal"
     finally:
+        if rd is not None:
+            rd.stop()
         pg.stop()
     out = sys.stdout.buffer
     out.write(b"\n" + json.dumps(env_out, separators=(",", ":")).encode("ascii") + b"\n")

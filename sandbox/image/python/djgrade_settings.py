@@ -38,6 +38,12 @@ DATABASES = {
         "CONN_MAX_AGE": 60 if os.environ.get("DJGRADE_ROLE") == "app" else 0,
     }
 }
+# Exercises with a broker (services: [redis]): Celery, configured from
+# Django settings with the CELERY namespace, publishes to the judge's Redis,
+# as the app's user in the candidate's container and as the judge in the
+# judge's.
+if os.environ.get("DJGRADE_REDIS_URL"):
+    CELERY_BROKER_URL = os.environ["DJGRADE_REDIS_URL"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = list(globals().get("ALLOWED_HOSTS", [])) + ["testserver", "127.0.0.1", "localhost"]
 DEBUG = False
