@@ -209,6 +209,11 @@ def test_served(app):
     Item.objects.create(name="a")
     r = app.get("/probe/")
     assert r.status == 200 and r.json() == {"names": ["a", "b"]}, r.body
+    # The server keeps when each transaction committed (track_commit_timestamp).
+    from django.db import connection
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(pg_xact_commit_timestamp(xmin)) FROM app_item")
+        assert cur.fetchone()[0] == 2
 
 @pytest.mark.check("seeded")
 def test_seed():

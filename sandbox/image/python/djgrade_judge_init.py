@@ -92,6 +92,9 @@ class Postgres:
             "pg_stat_statements.track_utility": "on",
             "pg_stat_statements.save": "off",
             "password_encryption": "scram-sha-256",
+            # When each transaction committed, by the server's own clock
+            # (pg_xact_commit_timestamp(xmin)): what the app cannot move.
+            "track_commit_timestamp": "on",
             "log_min_messages": "warning",
             # pg_stat_statements counts only statements that finish: a
             # statement that fails (and carries data out in its error
