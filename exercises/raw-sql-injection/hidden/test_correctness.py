@@ -42,11 +42,13 @@ def test_text_filters_literal(shop):
         '"Le Chef"', "Union Street", "Robert'); DROP TABLE", "It's \\'q",
         # Case matters.
         "o'brien", "zoë", "union street",
+        # Spaces are part of the text: nothing is trimmed.
+        "Traders ", " Traders", "  ", "Acme  Traders",
     ]
     for text in searches:
         shop.report({"customer": text})
         shop.report({"customer": text, "sort": "customer_name", "direction": "asc"})
-    for status in ("can't ship", "50% refunded", "held\\review", "50%", "held", "PAID"):
+    for status in ("can't ship", "50% refunded", "held\\review", "50%", "held", "PAID", " paid", "paid ", "on  hold"):
         shop.report({"status": status})
 
 
@@ -62,6 +64,10 @@ def test_invalid_input_400(shop):
         {"min_total": "1e3"},
         {"sort": "price"},
         {"sort": "password"},
+        {"sort": "status"},
+        {"sort": "id"},
+        {"placed_from": "20240102"},
+        {"placed_to": "2024-W01-2"},
         {"direction": "up"},
         {"direction": "descending"},
         {"customer": "Acme", "placed_from": "2023-02-29"},

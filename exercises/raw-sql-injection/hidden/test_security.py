@@ -59,6 +59,14 @@ SORT_PAYLOADS = [
     "(SELECT count(*) FROM auth_user)",
     "1",
     "placed_on ASC --",
+    # No whitespace at all: a "one word" check lets these through.
+    "total_cents,(SELECT/**/1/**/FROM/**/pg_sleep(0.01))",
+    "CASE/**/WHEN/**/(SELECT/**/substr(key,1,1)/**/FROM/**/reports_apitoken/**/LIMIT/**/1)>'M'/**/THEN/**/total_cents/**/ELSE/**/id/**/END",
+    "placed_on/**/DESC",
+    "reports_order.total_cents",
+    # A column of the table that is not one of the listed sorts.
+    "status",
+    "id",
 ]
 DIRECTION_PAYLOADS = [
     "desc, (SELECT 1 FROM pg_sleep(0.01))",
@@ -66,6 +74,9 @@ DIRECTION_PAYLOADS = [
     "desc, CASE WHEN (SELECT count(*) FROM reports_apitoken) > 0 THEN id END",
     "asc --",
     "desc LIMIT 1",
+    "desc,(SELECT/**/1/**/FROM/**/pg_sleep(0.01))",
+    "desc/**/NULLS/**/FIRST",
+    "DESC,id",
 ]
 # Second statements that write, in every parameter (with and without a
 # closing parenthesis: QuerySet.extra() wraps its SQL in one).
