@@ -63,6 +63,7 @@ def test_match_any(app, shopper, catalog):
     catalog.add(24)
     catalog.add(2, tags=["eco", "kids"])
     catalog.add(1, tags=["eco"], price=0)
+    catalog.add(1, tags=["kids"], price=25000)
     day = catalog.day
     bodies = [
         {"match": "any", "groups": [{"tags": ["eco", "kids"]}, {"price_max": 450}]},
@@ -152,7 +153,16 @@ def random_body(rng, catalog):
 
 @pytest.mark.check("random-combinations")
 def test_random_combinations(app, shopper, catalog, rng):
-    catalog.add(45)
+    catalog.add(41)
+    # Four products that make one fixed combination decide every rule at once,
+    # whatever the random ones below happen to cover.
+    catalog.add(1, name="Oak lamp", tags=["oak", "oakwood", "eco"], brand=None, price=0)
+    catalog.add(1, name="Rope hook", tags=["oak", "eco"], brand="Umbra", price=5000)
+    catalog.add(1, name="Camp mug", tags=["oak", "eco", "kids"], brand="ACME", price=0)
+    catalog.add(1, name="Glass shelf", tags=["oak", "eco", "kids"], brand=None, price=1500)
+    fixed = {"text": " OAK ", "match": "any", "groups": [{"tags": ["eco", "kids"]}, {"price_max": 0}],
+             "exclude_brand": "acme"}
+    assert_all_pages(app, shopper, catalog, fixed)
     for _ in range(40):
         body = random_body(rng, catalog)
         assert_search(app, shopper, catalog, body, 1)
