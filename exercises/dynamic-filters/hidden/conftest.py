@@ -6,7 +6,10 @@ search here, in plain Python over the data it created: no queryset, no
 serializer, nothing of the starter's or the candidate's search code.
 """
 
+import contextlib
 import datetime
+import os
+import time
 
 import pytest
 from djgrade_judge import freeze_schema
@@ -163,3 +166,39 @@ def assert_search(app, user, catalog, body, page=1):
 def assert_all_pages(app, user, catalog, body):
     for page in range(1, catalog.pages(body) + 1):
         assert_search(app, user, catalog, body, page)
+
+
+class Rows:
+    """Rows is how many rows the app's statements returned or changed in a block."""
+
+    count = 0
+
+
+@contextlib.contextmanager
+def app_rows():
+    """app_rows counts the rows of the app role's statements, from pg_stat_statements.
+
+    It sees what the app read from the database, whichever cursor or
+    connection read it: code that loads the whole catalogue and filters in
+    Python reads every product, a database query reads only its page.
+    """
+    import psycopg2
+
+    conn = psycopg2.connect(host=os.environ.get("DJGRADE_DB_HOST"), port=os.environ.get("DJGRADE_DB_PORT", "5432"),
+                            user="judge", dbname=os.environ.get("DJGRADE_DB_NAME", "djgrade"))
+    conn.autocommit = True
+
+    def total():
+        with conn.cursor() as cur:
+            cur.execute("SELECT coalesce(sum(s.rows), 0) FROM djgrade_stats.pg_stat_statements(true) s "
+                        "WHERE s.userid = (SELECT oid FROM pg_roles WHERE rolname = 'app')")
+            return int(cur.fetchone()[0])
+
+    r = Rows()
+    try:
+        before = total()
+        yield r
+        time.sleep(0.05)
+        r.count = total() - before
+    finally:
+        conn.close()

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from djgrade_judge import assert_app_idle
 
-from conftest import BRANDS, NAME_A, PRICES, TAG_WORDS, URL, assert_all_pages, assert_search, search
+from conftest import app_rows, BRANDS, NAME_A, PRICES, TAG_WORDS, URL, assert_all_pages, assert_search, search
 
 
 @pytest.mark.check("text-search")
@@ -204,3 +204,24 @@ def test_queries_constant(app, app_queries, shopper, catalog):
         % (small.count, large.count, last.count, large.describe()))
     assert large.count <= MAX_QUERIES, "a page took %d statements, at most %d allowed:\n%s" % (
         large.count, MAX_QUERIES, large.describe())
+
+
+MAX_ROWS = 40
+
+
+@pytest.mark.check("filters-in-database")
+def test_filters_in_database(app, shopper, catalog):
+    catalog.add(70, tags=["eco", "kids", "pro"])
+    catalog.add(3, name="Lantern wick", tags=["eco", "kids", "pro", "rope"])
+    # Only a tag group: the other checks decide the filters' semantics, this one where they run.
+    body = {"groups": [{"tags": ["rope"]}]}
+    assert_app_idle()
+    with app_rows() as rows:
+        got = search(app, shopper, body)
+    want = catalog.expected(body)
+    assert got == want, "the body differs from the expected one: count %r, expected %d" % (got.get("count"), want["count"])
+    # The user's row, the count, the 3 products and their 12 tags: about 17 rows.
+    # Reading the 73 products (and their tags) to filter them in Python is far more.
+    assert rows.count <= MAX_ROWS, (
+        "a search with 3 results over 73 products read %d rows from the database, at most %d expected: "
+        "the filtering does not happen in the database" % (rows.count, MAX_ROWS))
