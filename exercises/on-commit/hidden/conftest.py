@@ -13,13 +13,23 @@ judge observes the broker and the database itself.
     arguments.
   * A MONITOR connection to Redis records when each message was pushed
     (Redis's clock; the same host clock as PostgreSQL's).
-  * Judge-side DEFERRABLE INITIALLY DEFERRED constraint triggers on
-    orders_order and orders_orderline record, at COMMIT, the time each
-    order's rows were committed (and pause 0.1 s on the order's INSERT, so
-    that a task published inside the transaction reaches the worker while
-    the order is still invisible). The comparison that decides is causal,
-    not a timing: a message pushed inside the transaction is pushed before
-    the COMMIT that stamps it; one pushed after the commit is pushed after.
+  * The commit time of an order is PostgreSQL's own commit timestamp
+    (track_commit_timestamp=on in the judge's server) of the transactions
+    that wrote its rows: pg_xact_commit_timestamp(xmin) of the order's row
+    and of its lines' rows, the latest. The app cannot move it. A judge
+    trigger pauses 0.1 s on the order's INSERT, so that a task published
+    inside the transaction typically reaches the worker while the order is
+    still invisible (wording only). What decides: a message pushed inside
+    the transaction is pushed before that commit; one pushed after the
+    commit is pushed after.
+  * The push time of a task id is the earliest Redis command of any kind
+    (LPUSH, RPUSH, EVAL, any case, any key) whose arguments contain it. A
+    push to another list than the default queue, a push of a task name the
+    workers do not know, or a push whose task cannot be read fails the
+    check that saw it.
+  * Every process_order message of the session is counted per order id: a
+    check fails on any message for an order id other than its own, naming
+    the check that placed that order.
   * After each request the judge publishes a sentinel message and waits
     until both the worker and the monitor have seen it: everything the
     request published before answering came before it (a FIFO queue), so
@@ -33,6 +43,7 @@ import time
 import uuid
 
 import psycopg2
+import psycopg2.errors
 import pytest
 from djgrade_judge import freeze_schema
 
@@ -66,10 +77,13 @@ class Observer:
 
     def __init__(self):
         self.cond = threading.Condition()
-        self.pushed = {}      # task id -> Redis time of the LPUSH
+        self.pushed = {}      # task id -> Redis time of the first push naming it
+        self.commands = []    # (Redis time, lower-cased text) of every command but the judge's polling
         self.received = []    # process_order messages, in the order the worker received them
         self.sentinels = set()
-        self.unreadable = 0
+        self.anomalies = []   # (Redis time, text): pushes elsewhere, unknown tasks, unreadable pushes
+        self.owner = {}       # order id -> the check (what) that placed it
+        self.count = {}       # order id -> process_order messages received for it this session
         self.monitor_error = None
         self.closing = False
         self.db = None
@@ -94,6 +108,8 @@ class Observer:
             order_id = kwargs["order_id"]
         seen = self.look(order_id)
         with self.cond:
+            if isinstance(order_id, int):
+                self.count[order_id] = self.count.get(order_id, 0) + 1
             self.received.append({
                 "id": request.id, "args": args, "kwargs": kwargs, "order_id": order_id,
                 "eta": str(request.eta) if request.eta else None, "seen": seen,
@@ -106,30 +122,55 @@ class Observer:
             return {"at": None, "exists": False}
         if self.db is None or self.db.closed:
             self.db = judge_connection()
-        with self.db.cursor() as cur:
-            cur.execute(
-                "SELECT extract(epoch FROM clock_timestamp())::float8, o.id IS NOT NULL, o.total_cents, "
-                "(SELECT count(*) FROM orders_orderline l WHERE l.order_id = o.id), "
-                "(SELECT coalesce(sum(l.quantity * l.unit_price_cents), 0) FROM orders_orderline l WHERE l.order_id = o.id) "
-                "FROM (SELECT 1) one LEFT JOIN orders_order o ON o.id = %s", (order_id,))
-            at, exists, total, n_lines, lines_total = cur.fetchone()
+            with self.db.cursor() as cur:
+                # A worker's read must not wait for the app's transaction (LOCK TABLE): a wait
+                # is reported as what the worker found, not waited out.
+                cur.execute("SET lock_timeout = '300ms'")
+        try:
+            with self.db.cursor() as cur:
+                cur.execute(
+                    "SELECT extract(epoch FROM clock_timestamp())::float8, o.id IS NOT NULL, o.total_cents, "
+                    "(SELECT count(*) FROM orders_orderline l WHERE l.order_id = o.id), "
+                    "(SELECT coalesce(sum(l.quantity * l.unit_price_cents), 0) FROM orders_orderline l WHERE l.order_id = o.id) "
+                    "FROM (SELECT 1) one LEFT JOIN orders_order o ON o.id = %s", (order_id,))
+                at, exists, total, n_lines, lines_total = cur.fetchone()
+        except psycopg2.errors.LockNotAvailable:
+            return {"at": None, "exists": False, "blocked": True}
         return {"at": at, "exists": exists, "total": total, "lines": n_lines, "lines_total": int(lines_total)}
 
     # The monitor side.
 
     def monitor(self, m):
-        pat_id = re.compile(r'[{,]\s*"id":\s*"([^"]+)"')
+        pat_id = re.compile(r'[{,]\s*"id":\s*"([^"]+)"', re.I)
+        pat_task = re.compile(r'[{,]\s*"task":\s*"([^"]+)"', re.I)
+        pushes = ("lpush", "rpush", "lpushx", "rpushx", "linsert", "lset", "lmove", "rpoplpush",
+                  "blmove", "brpoplpush", "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro")
         try:
             for cmd in m.listen():
                 text = cmd.get("command", "")
-                if not (text.startswith("LPUSH ") or text.startswith("RPUSH ")):
-                    continue
-                ids = pat_id.findall(text)
+                low = text.lower()
+                verb = low.split(" ", 1)[0]
+                if verb in ("brpop", "blpop", "ping", "multi", "exec", "hset", "zadd", "zrem", "hdel",
+                            "smembers", "sadd", "publish", "subscribe", "psubscribe", "unsubscribe"
+                            ) and len(low) < 500:
+                    continue  # the transport's polling and acks: no task is pushed by these
                 with self.cond:
-                    if not ids:
-                        self.unreadable += 1
-                    for tid in ids:
-                        self.pushed.setdefault(tid, cmd["time"])
+                    self.commands.append((cmd["time"], low))
+                    if verb in pushes:
+                        parts = text.split(" ", 2)
+                        key = parts[1].strip('"') if len(parts) > 1 else ""
+                        ids, tasks = pat_id.findall(text), pat_task.findall(text)
+                        if verb not in ("lpush", "rpush") or key != "celery":
+                            self.anomalies.append((cmd["time"], "%s to %r" % (verb.upper(), key)))
+                        elif not ids or not tasks:
+                            self.anomalies.append((cmd["time"], "a push to the queue whose task cannot be read"))
+                        else:
+                            unknown = [t for t in tasks if t not in (TASK, SENTINEL)]
+                            if unknown:
+                                self.anomalies.append((cmd["time"], "a message of task %s, which the workers do "
+                                                       "not know" % ", ".join(unknown)))
+                        for tid in ids:
+                            self.pushed.setdefault(tid, cmd["time"])
                     self.cond.notify_all()
         except Exception as e:
             with self.cond:
@@ -143,10 +184,32 @@ class Broker:
 
     def __init__(self, app, sentinel_task, observer):
         self.app, self.sentinel_task, self.obs = app, sentinel_task, observer
+        self.cursor = 0
+        self.accounted = False
+        self.anomaly_cursor = 0
 
     def mark(self):
+        """mark is where a check starts: every message not accounted for by an earlier check
+        (a late one included) is in the check's window, and so is every anomaly."""
         with self.obs.cond:
-            return len(self.obs.received)
+            return (self.cursor, self.anomaly_cursor)
+
+    def done(self, owned=(), what=""):
+        """done accounts for everything seen so far; owned are the order ids the check placed."""
+        self.accounted = True
+        with self.obs.cond:
+            for oid in owned:
+                self.obs.owner.setdefault(oid, what)
+            self.cursor = len(self.obs.received)
+            self.anomaly_cursor = len(self.obs.anomalies)
+
+    def anomalies(self, mark):
+        with self.obs.cond:
+            return ["%s (Redis time %.3f)" % (t, at) for at, t in self.obs.anomalies[mark[1]:]]
+
+    def origin(self, oid):
+        with self.obs.cond:
+            return self.obs.owner.get(oid), self.obs.count.get(oid, 0)
 
     def drain(self, settle=0.0):
         """Waits until every message published so far has been received and its push seen."""
@@ -166,9 +229,12 @@ class Broker:
     def since(self, mark):
         """since lists the process_order messages received after mark, each with its push time."""
         with self.obs.cond:
-            msgs = [dict(m) for m in self.obs.received[mark:]]
-            for m in msgs:
-                m["pushed"] = self.obs.pushed.get(m["id"])
+            msgs = [dict(m) for m in self.obs.received[mark[0]:]]
+            commands = list(self.obs.commands)
+        for m in msgs:
+            # The earliest command of any kind, on any key, whose arguments name the task id.
+            tid = str(m["id"]).lower()
+            m["pushed"] = next((at for at, low in commands if tid in low), None)
         return msgs
 
 
@@ -209,7 +275,9 @@ def broker():
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
                       shutdown_timeout=10.0):
         b = Broker(app, sentinel, obs)
+        _BROKER[:] = [b]
         b.drain()
+        b.done()
         yield b
     obs.closing = True
     mon_conn.connection.disconnect()
@@ -219,32 +287,14 @@ def broker():
 TRIGGERS = """
 CREATE SCHEMA IF NOT EXISTS {js};
 REVOKE ALL ON SCHEMA {js} FROM PUBLIC;
-CREATE TABLE IF NOT EXISTS {js}.stamps (order_id bigint, at float8, at_commit boolean);
-CREATE OR REPLACE FUNCTION {js}.stamp() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+CREATE OR REPLACE FUNCTION {js}.pause() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog AS $$
-DECLARE
-  oid bigint;
 BEGIN
-  IF TG_TABLE_NAME = 'orders_order' THEN
-    oid := NEW.id;
-    IF TG_OP = 'INSERT' THEN
-      PERFORM pg_sleep(0.1);
-    END IF;
-  ELSE
-    oid := NEW.order_id;
-  END IF;
-  -- At COMMIT (the trigger is deferred) or in a one-statement transaction;
-  -- anything else means the app made the judge's constraint immediate.
-  INSERT INTO {js}.stamps VALUES (oid, extract(epoch FROM clock_timestamp())::float8,
-    current_query() ~* '^\\s*(commit|end)\\M' OR now() = statement_timestamp());
+  PERFORM pg_sleep(0.1);
   RETURN NULL;
 END $$;
 DROP TRIGGER IF EXISTS djgrade_oc_order ON orders_order;
-CREATE CONSTRAINT TRIGGER djgrade_oc_order AFTER INSERT OR UPDATE ON orders_order
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {js}.stamp();
-DROP TRIGGER IF EXISTS djgrade_oc_line ON orders_orderline;
-CREATE CONSTRAINT TRIGGER djgrade_oc_line AFTER INSERT OR UPDATE ON orders_orderline
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {js}.stamp();
+CREATE TRIGGER djgrade_oc_order AFTER INSERT ON orders_order FOR EACH ROW EXECUTE FUNCTION {js}.pause();
 """.format(js=JS)
 
 
@@ -265,25 +315,27 @@ def served(candidate, django_db_blocker, broker):
 
 
 def stamps():
-    """stamps maps an order id to (time of its last commit, every stamp taken at a commit)."""
+    """stamps maps an order id to the time of its last commit: PostgreSQL's own commit timestamp
+    of the transactions that wrote the order's row and its lines' rows (the latest)."""
     conn = judge_connection()
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT order_id, max(at), bool_and(at_commit) FROM %s.stamps GROUP BY order_id" % JS)
-            return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+            cur.execute(
+                "SELECT o.id, extract(epoch FROM greatest(pg_xact_commit_timestamp(o.xmin), "
+                "(SELECT max(pg_xact_commit_timestamp(l.xmin)) FROM orders_orderline l WHERE l.order_id = o.id)))::float8 "
+                "FROM orders_order o")
+            return {r[0]: r[1] for r in cur.fetchall()}
     finally:
         conn.close()
 
 
 @pytest.fixture(autouse=True)
-def clean_stamps(served):
-    conn = judge_connection()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("TRUNCATE %s.stamps" % JS)
-    finally:
-        conn.close()
+def accounted(served, broker):
+    """A check that stops before accounting for its messages (a wrong answer) still owns them."""
+    broker.accounted = False
     yield
+    if not broker.accounted:
+        broker.done()
 
 
 # Data.
@@ -350,15 +402,33 @@ def customer(make_user):
     return make_user("hidden-customer")
 
 
+_BROKER = []
+
+
 def describe(msgs):
-    return "; ".join(
-        "args=%r kwargs=%r%s" % (m["args"], m["kwargs"], " eta=%s" % m["eta"] if m.get("eta") else "") for m in msgs
-    ) or "none"
+    def one(m):
+        text = "args=%r kwargs=%r%s" % (m["args"], m["kwargs"], " eta=%s" % m["eta"] if m.get("eta") else "")
+        if _BROKER and m.get("order_id") is not None:
+            owner, n = _BROKER[0].origin(m["order_id"])
+            if owner:
+                text += " [order %s was placed earlier by %s; %d messages for it this session]" % (
+                    m["order_id"], owner, n)
+        return text
+    return "; ".join(one(m) for m in msgs) or "none"
 
 
-def assert_sent_after_commit(msgs, placed, what):
+def assert_no_anomaly(broker, mark, what):
+    bad = broker.anomalies(mark)
+    assert not bad, "%s: the broker carried what the workers cannot take: %s" % (what, "; ".join(bad))
+
+
+def assert_sent_after_commit(broker, mark, placed, what):
     """Exactly one message per placed order (id -> (total, line count)), each pushed after its
-    order's last commit and finding the order complete on receipt; nothing else."""
+    order's last commit and finding the order complete on receipt; nothing else, in the check's
+    window (which holds any late message of an earlier check too)."""
+    msgs = broker.since(mark)
+    broker.done(placed, what)
+    assert_no_anomaly(broker, mark, what)
     st = stamps()
     by_order = {}
     for m in msgs:
@@ -374,12 +444,8 @@ def assert_sent_after_commit(msgs, placed, what):
             % (what, oid, len(got), describe(got)))
         m = got[0]
         assert m["pushed"] is not None, "%s: the message for order %s was received but its push was not seen" % (what, oid)
-        stamp = st.get(oid)
-        assert stamp is not None, "%s: order %s has no commit stamp" % (what, oid)
-        committed_at, at_commit = stamp
-        assert at_commit, (
-            "%s: the judge's deferred constraint on order %s ran before its transaction's COMMIT "
-            "(the app changed when constraints are checked)" % (what, oid))
+        committed_at = st.get(oid)
+        assert committed_at is not None, "%s: order %s has no commit timestamp" % (what, oid)
         assert m["pushed"] > committed_at, (
             "%s: the process_order message for order %s was published %.3fs BEFORE the transaction that wrote "
             "the order committed (a worker receiving it then found: %s)"
@@ -391,6 +457,8 @@ def assert_sent_after_commit(msgs, placed, what):
 
 
 def seen_text(seen):
+    if seen.get("blocked"):
+        return "its read of the order waited on a lock the app's transaction held"
     if not seen.get("exists"):
         return "no such order"
     return "total %s, %s lines" % (seen["total"], seen["lines"])
