@@ -87,14 +87,14 @@ class Library:
         self.dates.append(d)
         return d
 
-    def add(self, count, tags=None, reviews=None, tag_names=None):
-        """add creates count books; tags/reviews force how many each gets, tag_names which tags."""
+    def add(self, count, tags=None, reviews=None, tag_names=None, published_on=None):
+        """add creates count books; tags/reviews force how many each gets, tag_names which tags, published_on the date."""
         made = []
         for _ in range(count):
             self._grow_tags(len(self.expected))
             author = self._author()
             title = f"{self.rng.choice(_TITLE_A)} {self.rng.choice(_TITLE_B)} {self.tag}.{len(self.expected)}"
-            book = Book.objects.create(title=title, published_on=self._date(), author=author)
+            book = Book.objects.create(title=title, published_on=published_on or self._date(), author=author)
             if tag_names is not None:
                 chosen = [self.tag_named(n) for n in tag_names]
             else:

@@ -40,8 +40,10 @@ import pytest
 REPORT_VERSION = 2
 MESSAGE_CAP = 4096
 BODY_CAP = 4 << 20
-REQUEST_TIMEOUT = 10.0
+REQUEST_TIMEOUT = 30.0
+WARM_UP_TIMEOUT = 60.0
 APP_HOST = "127.0.0.1"
+APP_PORT = int(os.environ.get("DJGRADE_APP_PORT", "8000"))
 HOST_HEADER = "testserver"
 APP_ROLE = "app"
 
@@ -308,7 +310,32 @@ class Candidate:
         r = self._call("/serve", {"workers": workers, "threads": threads}, timeout=40)
         if not isinstance(r, dict) or not r.get("ok"):
             raise AppError("the candidate's project could not be served: %s" % (r.get("error") if isinstance(r, dict) else r))
+        self._warm_up(workers * threads)
         return r
+
+    def _warm_up(self, n):
+        """_warm_up sends n requests at once and waits for their answers (any answer).
+
+        gunicorn accepts connections before its workers have imported the
+        project, and Django loads the URLconf, views and serializers on a
+        worker's first request: on a loaded machine that first answer can
+        take longer than a check's request deadline. Requests at once reach
+        every worker, so the checks meet a warm server. The path is one no
+        project routes; what it answers is not looked at.
+        """
+        app = App(APP_PORT)
+        threads = [threading.Thread(target=self._warm_one, args=(app,), daemon=True) for _ in range(max(1, n))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(WARM_UP_TIMEOUT + 5)
+
+    @staticmethod
+    def _warm_one(app):
+        try:
+            app.get("/djgrade-warm-up/", timeout=WARM_UP_TIMEOUT)
+        except AppError:
+            pass
 
     def stop(self):
         """stop stops the candidate's server (a restart serves new code and empties its memory)."""
@@ -503,7 +530,7 @@ def candidate():
 @pytest.fixture
 def app():
     """app is the HTTP client of the candidate's project."""
-    return App(int(os.environ.get("DJGRADE_APP_PORT", "8000")))
+    return App(APP_PORT)
 
 
 @pytest.fixture(name="app_queries")
