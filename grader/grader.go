@@ -12,7 +12,9 @@ import (
 // Status is where a submission is in its life.
 type Status string
 
-// Submission statuses. queued -> running -> done | error; queued -> cancelled.
+// Submission statuses. queued -> running -> done | error; queued -> cancelled;
+// running -> queued when the server stopped mid-grade; a final status ->
+// queued for a regrade. The transitions are Submission's methods (lifecycle.go).
 const (
 	StatusQueued    Status = "queued"
 	StatusRunning   Status = "running"

@@ -256,7 +256,7 @@ func (s *Service) process(ctx context.Context, sub *Submission) {
 		log.Error("grading failed", "err", err)
 		// Not the candidate's fault: no points are held against them.
 		status, reason = StatusError, ErrorMessage(err)
-		res = &Result{Verdict: VerdictInfraError, Reason: "djgrade could not grade this submission: " + reason}
+		res = InfraResult(reason)
 		if ex, cerr := s.Catalog.Exercise(sub.Exercise); cerr == nil {
 			res.MaxScore = ex.MaxScore()
 		}

@@ -105,6 +105,15 @@ func TestServiceGradesQueuedSubmissions(t *testing.T) {
 	if len(sb.jobs) != 1 || sb.jobs[0].ID != sub.ID || sb.jobs[0].Image != "img" {
 		t.Fatalf("jobs %+v", sb.jobs)
 	}
+	// The store says done before the worker emits finished: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(events)
+		mu.Unlock()
+		if n >= 3 {
+			break
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	want := []string{"queued:queued", "running:running", "finished:done"}

@@ -8,7 +8,9 @@ import (
 // Store keeps submissions, their files and their results durably. The store
 // is also the queue: a submission is queued in the same transaction that
 // creates it, and workers claim from it, so an accepted submission survives a
-// crash of the server at any moment.
+// crash of the server at any moment. The rules of a submission's life are
+// Submission's methods (lifecycle.go): a store loads the submission, applies
+// the method and persists what it decided, in one transaction.
 type Store interface {
 	// CreateSubmission assigns sub.ID, stores sub (status queued) together
 	// with the candidate's files and enqueues it, all in one transaction.

@@ -302,49 +302,30 @@ func (s *Store) Assignments(ctx context.Context, token string) ([]*grader.Assign
 	return out, nil
 }
 
-// CancelSubmission moves a queued submission to cancelled; any other status
-// is ECONFLICT. It runs in one transaction with ClaimNext's, so a worker
-// either claimed it first (conflict) or never will.
+// CancelSubmission cancels a submission as grader's Submission.Cancel
+// decides (only a queued one; any other status is ECONFLICT). It runs in one
+// transaction with ClaimNext's, so a worker either claimed it first
+// (conflict) or never will.
 func (s *Store) CancelSubmission(ctx context.Context, idText string) (*grader.Submission, error) {
 	return s.transition(ctx, idText, "cancel submission", func(sub *grader.Submission) error {
-		if sub.Status != grader.StatusQueued {
-			return grader.Errorf(grader.ECONFLICT, "only a queued submission can be cancelled; this one is %s", sub.Status)
-		}
-		sub.Status = grader.StatusCancelled
-		sub.FinishedAt = s.now().UTC()
-		return nil
+		return sub.Cancel(s.now().UTC())
 	})
 }
 
 // RequeueSubmission puts a finished submission back on the queue for a
-// regrade; its result moves to History. Queued or running is ECONFLICT.
-// The queue is in id order, so a regrade of an old submission is graded
-// before newer ones that wait: regrades are rare and asked for by a person
-// who is waiting.
+// regrade as grader's Submission.Regrade decides (its result moves to
+// History; queued or running is ECONFLICT). The queue is in id order, so a
+// regrade of an old submission is graded before newer ones that wait:
+// regrades are rare and asked for by a person who is waiting.
 func (s *Store) RequeueSubmission(ctx context.Context, idText string) (*grader.Submission, error) {
 	return s.transition(ctx, idText, "regrade submission", func(sub *grader.Submission) error {
-		if !sub.Status.Final() {
-			return grader.Errorf(grader.ECONFLICT, "a %s submission cannot be regraded until it ends", sub.Status)
-		}
-		if sub.Result != nil {
-			// History keeps what a timeline shows, not every log: a
-			// submission regraded many times stays a small record.
-			old := *sub.Result
-			old.Log = ""
-			sub.History = append(sub.History, &old)
-			if len(sub.History) > grader.MaxHistory {
-				sub.History = sub.History[len(sub.History)-grader.MaxHistory:]
-			}
-		}
-		sub.Status = grader.StatusQueued
-		sub.Result, sub.Error = nil, ""
-		sub.StartedAt, sub.FinishedAt = time.Time{}, time.Time{}
-		return nil
+		return sub.Regrade()
 	})
 }
 
-// transition loads a submission, lets change edit it and saves it with its
-// status index moved, in one transaction.
+// transition loads a submission, lets change (a grader transition) edit it
+// and saves it with its status index moved, in one transaction; when change
+// refuses, nothing is written.
 func (s *Store) transition(ctx context.Context, idText, op string, change func(*grader.Submission) error) (*grader.Submission, error) {
 	key, ok := parseID(idText)
 	if !ok {

@@ -24,9 +24,9 @@ const MaxFieldLen = 1024
 
 // CreateSubmission assigns sub.ID and CreatedAt, stores sub as queued with the
 // candidate's files and puts it on the queue, all in one transaction: either
-// everything is stored or nothing is. The store owns the life-cycle fields,
-// so Status, StartedAt, FinishedAt, Error, Result and Attempts are reset
-// whatever the caller set. On success *sub holds what was stored.
+// everything is stored or nothing is. The life-cycle fields are set by
+// grader's Submission.Queue whatever the caller set. On success *sub holds
+// what was stored.
 func (s *Store) CreateSubmission(ctx context.Context, sub *grader.Submission, files []grader.File) error {
 	_, err := s.CreateSubmissionWith(ctx, sub, files, grader.CreateOptions{})
 	return err
@@ -57,9 +57,6 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 		return false, err
 	}
 	rec := *sub
-	rec.Status = grader.StatusQueued
-	rec.StartedAt, rec.FinishedAt = time.Time{}, time.Time{}
-	rec.Error, rec.Result, rec.Attempts, rec.History = "", nil, 0, nil
 	created := true
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		b, err := open(tx)
@@ -109,7 +106,7 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 		// The clock is read inside the transaction so that, transactions
 		// being serial, CreatedAt never decreases in key order.
 		now := s.now().UTC()
-		rec.CreatedAt = now
+		rec.Queue(now)
 		if err := create(b, &rec, blob, now); err != nil {
 			return err
 		}
@@ -296,18 +293,16 @@ func (s *Store) ClaimNext(ctx context.Context) (*grader.Submission, error) {
 			if err != nil {
 				return err
 			}
-			if sub == nil || sub.Status != grader.StatusQueued {
-				// A queue entry whose record is gone or no longer
-				// queued cannot be graded; dropping it keeps one bad
-				// entry from blocking the whole queue.
+			if sub == nil || sub.Claim(s.now().UTC()) != nil {
+				// A queue entry whose record is gone or can no
+				// longer be claimed (it is not queued) cannot be
+				// graded; dropping it keeps one bad entry from
+				// blocking the whole queue.
 				if err := queue.Delete(key); err != nil {
 					return err
 				}
 				continue
 			}
-			sub.Status = grader.StatusRunning
-			sub.StartedAt = s.now().UTC()
-			sub.Attempts++
 			if err := save(b, key, sub, grader.StatusQueued); err != nil {
 				return err
 			}
@@ -321,23 +316,17 @@ func (s *Store) ClaimNext(ctx context.Context) (*grader.Submission, error) {
 	return claimed, nil
 }
 
-// Finish records the end of a running submission: status done with its
-// result, or status error with the reason (and a result if there is one).
-// It fails with EINVALID for any other status, a done without a result or
-// an error without a reason, and with ECONFLICT if the submission is not
-// running, so that a late worker cannot overwrite a finished submission.
+// Finish records the end of a running submission as grader's
+// Submission.Finish decides: status done with its result, or status error
+// with the reason. Arguments it refuses are EINVALID before the store is
+// read; a submission that is not running is ECONFLICT.
 func (s *Store) Finish(ctx context.Context, idText string, status grader.Status, result *grader.Result, reason string) error {
 	key, ok := parseID(idText)
 	if !ok {
 		return notFound()
 	}
-	switch {
-	case status == grader.StatusDone && result == nil:
-		return grader.Errorf(grader.EINVALID, "a done submission needs a result")
-	case status == grader.StatusError && reason == "":
-		return grader.Errorf(grader.EINVALID, "a submission in error needs a reason")
-	case status != grader.StatusDone && status != grader.StatusError:
-		return grader.Errorf(grader.EINVALID, "cannot finish a submission as %q", status)
+	if err := grader.CheckFinish(status, result, reason); err != nil {
+		return err
 	}
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -354,15 +343,8 @@ func (s *Store) Finish(ctx context.Context, idText string, status grader.Status,
 		if sub == nil {
 			return notFound()
 		}
-		if sub.Status != grader.StatusRunning {
-			return grader.Errorf(grader.ECONFLICT, "submission %s is %s, not running", idText, sub.Status)
-		}
-		sub.Status = status
-		sub.FinishedAt = s.now().UTC()
-		sub.Result = result
-		sub.Error = ""
-		if status == grader.StatusError {
-			sub.Error = reason
+		if err := sub.Finish(s.now().UTC(), status, result, reason); err != nil {
+			return err
 		}
 		return save(b, key[:], sub, grader.StatusRunning)
 	})
@@ -374,8 +356,8 @@ func (s *Store) Finish(ctx context.Context, idText string, status grader.Status,
 
 // RequeueRunning puts every running submission back on the queue, where it
 // takes its original place by age, and returns how many. It is meant for
-// start-up, when no worker can be running; Attempts is kept so that the
-// grader can give up on a submission that keeps killing workers.
+// start-up, when no worker can be running; grader's Submission.Interrupted
+// decides whether each is requeued or given up.
 func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
@@ -424,24 +406,16 @@ func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 				}
 				continue
 			}
-			if sub.Attempts >= grader.MaxAttempts {
-				// Every attempt ended with the server gone: grading it
-				// again would only take the server down again.
-				sub.Status = grader.StatusError
-				sub.FinishedAt = s.now().UTC()
-				sub.Error = fmt.Sprintf("gave up after %d attempts: the server stopped while grading it each time", sub.Attempts)
-				sub.Result = &grader.Result{Verdict: grader.VerdictInfraError, Reason: "djgrade could not grade this submission: " + sub.Error}
-				if err := save(b, key, sub, grader.StatusRunning); err != nil {
-					return err
-				}
-				continue
+			requeued, err := sub.Interrupted(s.now().UTC())
+			if err != nil {
+				return err
 			}
-			sub.Status = grader.StatusQueued
-			sub.StartedAt = time.Time{}
 			if err := save(b, key, sub, grader.StatusRunning); err != nil {
 				return err
 			}
-			n++
+			if requeued {
+				n++
+			}
 		}
 		return nil
 	})
