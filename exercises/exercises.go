@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/docker/go-units"
 	"gopkg.in/yaml.v3"
 )
 
@@ -448,28 +449,23 @@ func parseCount(v string, max int64) (int64, error) {
 	return n, err
 }
 
-// ParseBytes reads a size such as 512MiB, 1GiB, 64KiB or 1000 (bytes).
+// ParseBytes reads a size such as 512MiB, 1GiB, 64KiB, 1.5GiB or 1000
+// (bytes). Decimal units (MB, k) are refused rather than read as binary,
+// as go-units' RAMInBytes would: in a manifest "512MB" is ambiguous.
 func ParseBytes(v string) (int64, error) { return parseBytes(v, 1<<62) }
 
 func parseBytes(v string, max int64) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}, {"", 1}}
-	s := strings.TrimSpace(v)
-	for _, u := range units {
-		num, ok := strings.CutSuffix(s, u.suffix)
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-		if err != nil {
-			return 0, errors.New("must be a size such as 512MiB")
-		}
-		if n <= 0 || n > max/u.mult {
-			return 0, fmt.Errorf("must be between 1 B and %s", grader.FormatBytes(max))
-		}
-		return n * u.mult, nil
+	s := strings.Join(strings.Fields(v), " ")
+	unit := s[strings.LastIndexAny(s, "0123456789. ")+1:]
+	if unit != "" && unit != "B" && !strings.HasSuffix(unit, "iB") {
+		return 0, errors.New("must be a size such as 512MiB")
 	}
-	return 0, errors.New("must be a size such as 512MiB")
+	n, err := units.RAMInBytes(s)
+	if err != nil {
+		return 0, errors.New("must be a size such as 512MiB")
+	}
+	if n <= 0 || n > max {
+		return 0, fmt.Errorf("must be between 1 B and %s", grader.FormatBytes(max))
+	}
+	return n, nil
 }

@@ -12,10 +12,11 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/docker/go-units"
 )
 
 // ArchiveLimits bound what a candidate's archive or folder may hold. They
@@ -374,15 +375,12 @@ func printable(s string) string {
 	return s
 }
 
-// FormatBytes renders a byte count for people: 10 MiB, 512 KiB, 300 B.
+// FormatBytes renders a byte count for people in binary units, to four
+// significant digits: 10 MiB, 512 KiB, 1.5 KiB, 300 B.
 func FormatBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return strconv.FormatInt(n>>30, 10) + " GiB"
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + " MiB"
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return strconv.FormatInt(n>>10, 10) + " KiB"
-	}
-	return strconv.FormatInt(n, 10) + " B"
+	return units.CustomSize("%.4g %s", float64(n), 1024, binaryUnits)
 }
+
+// binaryUnits are go-units' binary abbreviations; its BytesSize writes
+// them without the space that djgrade's messages have always had.
+var binaryUnits = []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}

@@ -2,9 +2,13 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/sergi/go-diff/diffmatchpatch"
 
 	"github.com/djgrade/djgrade/grader"
 )
@@ -33,7 +37,7 @@ type hunk struct {
 // fileDiff is one candidate file against the starter's file of that path.
 type fileDiff struct {
 	Path    string
-	Status  string // "changed", "added", "unchanged", "binary", "too large"
+	Status  string // "changed", "added", "unchanged", "binary"
 	Added   int
 	Deleted int
 	Hunks   []hunk
@@ -42,65 +46,56 @@ type fileDiff struct {
 
 const (
 	diffContext = 3
-	// maxDiffCells bounds the LCS table (old lines x new lines): beyond it
-	// the file is shown as too large to diff rather than using the memory.
-	maxDiffCells = 4 << 20
+	// diffTimeout bounds the time one file's diff may take. Myers' diff
+	// is O((N+M)·D) for D edits, fast for the edits candidates make; a
+	// file rewritten from top to bottom could take long, so past the
+	// deadline the library stops refining and returns a correct edit
+	// script that may be longer than the shortest one.
+	diffTimeout = time.Second
 )
 
-// lineDiff returns the edit script from a to b as lines, by the longest
-// common subsequence. It is quadratic, which maxDiffCells keeps bounded;
-// exercise files are small.
+// lineDiff returns the edit script from a to b as lines, by Myers' diff
+// (github.com/sergi/go-diff in line mode: each distinct line becomes one
+// rune, the runes are diffed, and the runes turned back into lines).
+// Deletions come before insertions where both replace the same lines, as
+// diff(1) shows them.
 func lineDiff(a, b []string) []diffLine {
-	// Common prefix and suffix first: most edits touch a few lines.
-	pre := 0
-	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
-		pre++
-	}
-	suf := 0
-	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
-		suf++
-	}
-	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
-	n, m := len(ma), len(mb)
-	// lcs[i][j] is the LCS length of ma[i:] and mb[j:].
-	lcs := make([][]int32, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if ma[i] == mb[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+	dmp := diffmatchpatch.New()
+	dmp.DiffTimeout = diffTimeout
+	ra, rb, lines := dmp.DiffLinesToRunes(joinLines(a), joinLines(b))
+	diffs := dmp.DiffCharsToLines(dmp.DiffMainRunes(ra, rb, false), lines)
+	out := make([]diffLine, 0, len(a)+len(b))
+	oldN, newN := 0, 0
+	for _, d := range diffs {
+		if d.Text == "" {
+			continue
+		}
+		// Every line of d.Text ends with a newline (joinLines).
+		for _, text := range strings.Split(strings.TrimSuffix(d.Text, "\n"), "\n") {
+			switch d.Type {
+			case diffmatchpatch.DiffEqual:
+				oldN++
+				newN++
+				out = append(out, diffLine{Kind: lineSame, Old: oldN, New: newN, Text: text})
+			case diffmatchpatch.DiffDelete:
+				oldN++
+				out = append(out, diffLine{Kind: lineDel, Old: oldN, Text: text})
+			case diffmatchpatch.DiffInsert:
+				newN++
+				out = append(out, diffLine{Kind: lineAdd, New: newN, Text: text})
 			}
 		}
 	}
-	out := make([]diffLine, 0, len(a)+len(b))
-	for k := 0; k < pre; k++ {
-		out = append(out, diffLine{Kind: lineSame, Old: k + 1, New: k + 1, Text: a[k]})
-	}
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && ma[i] == mb[j]:
-			out = append(out, diffLine{Kind: lineSame, Old: pre + i + 1, New: pre + j + 1, Text: ma[i]})
-			i++
-			j++
-		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-			// Deletions first, as diff(1) shows them.
-			out = append(out, diffLine{Kind: lineDel, Old: pre + i + 1, Text: ma[i]})
-			i++
-		default:
-			out = append(out, diffLine{Kind: lineAdd, New: pre + j + 1, Text: mb[j]})
-			j++
-		}
-	}
-	for k := 0; k < suf; k++ {
-		oi, ni := len(a)-suf+k, len(b)-suf+k
-		out = append(out, diffLine{Kind: lineSame, Old: oi + 1, New: ni + 1, Text: a[oi]})
-	}
 	return out
+}
+
+// joinLines ends every line with a newline, so that the last line of a
+// file compares equal to the same line anywhere else.
+func joinLines(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // hunks groups an edit script into hunks with diffContext lines of context.
@@ -146,22 +141,11 @@ func hunks(lines []diffLine) []hunk {
 				newN++
 			}
 		}
-		h.Header = "@@ -" + itoa(oldStart) + "," + itoa(oldN) + " +" + itoa(newStart) + "," + itoa(newN) + " @@"
+		h.Header = fmt.Sprintf("@@ -%d,%d +%d,%d @@", oldStart, oldN, newStart, newN)
 		out = append(out, h)
 		i = stop
 	}
 	return out
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
 
 func splitLines(data []byte) []string {
@@ -200,10 +184,6 @@ func diffFiles(starter, candidate []grader.File, refused []grader.RefusedFile) [
 			d.Status = "unchanged"
 		default:
 			a, b := splitLines(before), splitLines(f.Data)
-			if len(a)*len(b) > maxDiffCells {
-				d.Status = "too large"
-				break
-			}
 			d.Status = "changed"
 			if !had {
 				d.Status = "added"

@@ -1,269 +1,141 @@
 package web
 
 import (
-	"html"
+	"bytes"
 	"html/template"
 	"net/url"
 	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
-// renderMarkdown renders the small subset of markdown that prompts and
-// rubrics use: ATX headings, paragraphs, "-"/"*" and "1." lists, fenced
-// code blocks, pipe tables, and inline code, **strong**, *emphasis* and [links](url).
-// Everything else, raw HTML included, is escaped and shown as text: the
+// prompts renders exercise prompts and rubrics: CommonMark with GFM tables
+// and strikethrough. Raw HTML is not enabled (no html.WithUnsafe): the
 // source is trusted more than a candidate's code, but a prompt should never
-// be able to run script in an interviewer's browser.
+// be able to run script in an interviewer's browser, so promptHTML shows
+// raw HTML as escaped text rather than dropping it ("GET /books/<id>/").
+var prompts = goldmark.New(
+	goldmark.WithExtensions(extension.Table, extension.Strikethrough),
+	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(promptAST{}, 100))),
+	// Below the priority numbers of goldmark's own renderers (1000, and
+	// 500 for tables), so these functions replace theirs for the kinds
+	// they register.
+	goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(promptHTML{}, 100))),
+)
+
+// renderMarkdown renders a prompt or rubric for the pages. On the pages a
+// title is h1, so a prompt's headings start one level below; links keep
+// only http, https, mailto and relative targets; tables get the pages'
+// table style.
 func renderMarkdown(src string) template.HTML {
-	var b strings.Builder
-	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
-	var para []string
-	list := "" // "ul" or "ol" while inside a list
-	flushPara := func() {
-		if len(para) > 0 {
-			b.WriteString("<p>" + inline(strings.Join(para, " ")) + "</p>\n")
-			para = nil
-		}
+	var b bytes.Buffer
+	if err := prompts.Convert([]byte(src), &b); err != nil {
+		// Convert fails only when writing to b fails, which a
+		// bytes.Buffer does not; show the source rather than nothing.
+		return template.HTML("<pre>" + template.HTMLEscapeString(src) + "</pre>")
 	}
-	closeList := func() {
-		if list != "" {
-			b.WriteString("</" + list + ">\n")
-			list = ""
-		}
-	}
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		trim := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(trim, "```"):
-			flushPara()
-			closeList()
-			lang := strings.TrimSpace(strings.TrimPrefix(trim, "```"))
-			var code []string
-			for i++; i < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[i]), "```"); i++ {
-				code = append(code, lines[i])
-			}
-			cls := ""
-			if lang != "" && isWord(lang) {
-				cls = ` class="language-` + lang + `"`
-			}
-			b.WriteString("<pre><code" + cls + ">" + html.EscapeString(strings.Join(code, "\n")) + "</code></pre>\n")
-		case trim == "":
-			flushPara()
-			closeList()
-		case strings.HasPrefix(trim, "|") && i+1 < len(lines) && isTableRule(lines[i+1]):
-			flushPara()
-			closeList()
-			b.WriteString("<div class=\"table-wrap\"><table class=\"data\">\n<thead><tr>")
-			for _, c := range tableCells(trim) {
-				b.WriteString("<th scope=\"col\">" + inline(c) + "</th>")
-			}
-			b.WriteString("</tr></thead>\n<tbody>\n")
-			for i += 2; i < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i]), "|"); i++ {
-				b.WriteString("<tr>")
-				for _, c := range tableCells(strings.TrimSpace(lines[i])) {
-					b.WriteString("<td>" + inline(c) + "</td>")
-				}
-				b.WriteString("</tr>\n")
-			}
-			i--
-			b.WriteString("</tbody></table></div>\n")
-		case heading(trim) > 0:
-			flushPara()
-			closeList()
-			n := heading(trim)
-			// Page titles are h1; a prompt's headings start one level below.
-			level := min(n+1, 6)
-			tag := "h" + string(rune('0'+level))
-			b.WriteString("<" + tag + ">" + inline(strings.TrimSpace(trim[n:])) + "</" + tag + ">\n")
-		case listItem(trim) != "":
-			flushPara()
-			kind, text := "ul", ""
-			if t, ok := orderedItem(trim); ok {
-				kind, text = "ol", t
-			} else {
-				text = trim[2:]
-			}
-			if list != kind {
-				closeList()
-				b.WriteString("<" + kind + ">\n")
-				list = kind
-			}
-			// Continuation lines of the item are indented.
-			for i+1 < len(lines) && strings.HasPrefix(lines[i+1], "  ") && strings.TrimSpace(lines[i+1]) != "" && listItem(strings.TrimSpace(lines[i+1])) == "" {
-				i++
-				text += " " + strings.TrimSpace(lines[i])
-			}
-			b.WriteString("<li>" + inline(text) + "</li>\n")
-		default:
-			if list != "" && strings.HasPrefix(line, "  ") {
-				// A lazy continuation of the last item: keep it in the list.
-				b.WriteString("<li class=\"cont\">" + inline(trim) + "</li>\n")
-				continue
-			}
-			closeList()
-			para = append(para, trim)
-		}
-	}
-	flushPara()
-	closeList()
 	return template.HTML(b.String())
 }
 
-// isTableRule reports whether line is a table's header rule: |---|:--:|.
-func isTableRule(line string) bool {
-	t := strings.TrimSpace(line)
-	if !strings.HasPrefix(t, "|") || !strings.Contains(t, "-") {
-		return false
-	}
-	return strings.Trim(t, "|-: ") == ""
-}
+// promptAST adjusts the parsed document to the pages: heading levels,
+// link targets and table cells.
+type promptAST struct{}
 
-// tableCells splits a table row on the pipes between cells.
-func tableCells(row string) []string {
-	row = strings.TrimSuffix(strings.TrimPrefix(row, "|"), "|")
-	cells := strings.Split(row, "|")
-	for i := range cells {
-		cells[i] = strings.TrimSpace(cells[i])
-	}
-	return cells
-}
-
-func isWord(s string) bool {
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
+func (promptAST) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+	var unlink []ast.Node
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
 		}
-	}
-	return true
-}
-
-// heading returns the level of an ATX heading line, or 0.
-func heading(s string) int {
-	n := 0
-	for n < len(s) && n < 6 && s[n] == '#' {
-		n++
-	}
-	if n == 0 || n >= len(s) || s[n] != ' ' {
-		return 0
-	}
-	return n
-}
-
-func listItem(s string) string {
-	if strings.HasPrefix(s, "- ") || strings.HasPrefix(s, "* ") {
-		return "ul"
-	}
-	if _, ok := orderedItem(s); ok {
-		return "ol"
-	}
-	return ""
-}
-
-func orderedItem(s string) (string, bool) {
-	i := 0
-	for i < len(s) && i < 9 && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	if i == 0 || i+1 >= len(s) || s[i] != '.' || s[i+1] != ' ' {
-		return "", false
-	}
-	return s[i+2:], true
-}
-
-// inline renders a paragraph's text: code spans first (their content is
-// literal), then links, strong and emphasis in the rest; every piece of
-// text is escaped.
-func inline(s string) string {
-	var b strings.Builder
-	for s != "" {
-		i := strings.IndexByte(s, '`')
-		if i < 0 {
-			b.WriteString(spans(s))
-			break
-		}
-		j := strings.IndexByte(s[i+1:], '`')
-		if j < 0 {
-			b.WriteString(spans(s))
-			break
-		}
-		b.WriteString(spans(s[:i]))
-		b.WriteString("<code>" + html.EscapeString(s[i+1:i+1+j]) + "</code>")
-		s = s[i+2+j:]
-	}
-	return b.String()
-}
-
-// spans renders links, **strong** and *emphasis* (or _emphasis_).
-func spans(s string) string {
-	var b strings.Builder
-	for len(s) > 0 {
-		switch {
-		case s[0] == '[':
-			if text, href, rest, ok := link(s); ok {
-				if u := safeURL(href); u != "" {
-					attrs := ""
-					if strings.HasPrefix(u, "http") {
-						attrs = ` rel="noopener noreferrer"`
-					}
-					b.WriteString(`<a href="` + html.EscapeString(u) + `"` + attrs + ">" + spans(text) + "</a>")
-				} else {
-					b.WriteString(spans(text))
-				}
-				s = rest
-				continue
+		switch n := n.(type) {
+		case *ast.Heading:
+			n.Level = min(n.Level+1, 6)
+		case *ast.Link:
+			switch u := safeURL(string(n.Destination)); {
+			case u == "":
+				unlink = append(unlink, n)
+			case strings.HasPrefix(u, "http"):
+				n.SetAttributeString("rel", "noopener noreferrer")
 			}
-		case strings.HasPrefix(s, "**"):
-			if j := strings.Index(s[2:], "**"); j > 0 {
-				b.WriteString("<strong>" + spans(s[2:2+j]) + "</strong>")
-				s = s[4+j:]
-				continue
-			}
-		case s[0] == '*' || s[0] == '_':
-			d := s[0]
-			if j := strings.IndexByte(s[1:], d); j > 0 && s[1] != ' ' && (d == '*' || wordEdge(s, j+2)) {
-				b.WriteString("<em>" + spans(s[1:1+j]) + "</em>")
-				s = s[2+j:]
-				continue
+		case *ast.Image:
+			// Images would be fetched from wherever they point, and the
+			// pages' policy allows only their own origin: show the text.
+			unlink = append(unlink, n)
+		case *east.TableCell:
+			// Alignment would come out as a style attribute, which the
+			// pages' Content-Security-Policy refuses.
+			n.Alignment = east.AlignNone
+			if _, ok := n.Parent().(*east.TableHeader); ok {
+				n.SetAttributeString("scope", "col")
 			}
 		}
-		// Plain text up to the next character that may start markup.
-		n := strings.IndexAny(s[1:], "[*_")
-		if n < 0 {
-			n = len(s)
+		return ast.WalkContinue, nil
+	})
+	// A link to a target that is not allowed keeps its text.
+	for _, n := range unlink {
+		parent := n.Parent()
+		for c := n.FirstChild(); c != nil; {
+			next := c.NextSibling()
+			parent.InsertBefore(parent, n, c)
+			c = next
+		}
+		parent.RemoveChild(parent, n)
+	}
+}
+
+// promptHTML renders raw HTML as text and wraps tables in the pages'
+// scrolling frame.
+type promptHTML struct{}
+
+func (promptHTML) RegisterFuncs(r renderer.NodeRendererFuncRegisterer) {
+	r.Register(ast.KindRawHTML, func(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering {
+			segs := n.(*ast.RawHTML).Segments
+			for i := range segs.Len() {
+				seg := segs.At(i)
+				_, _ = w.Write(util.EscapeHTML(seg.Value(src)))
+			}
+		}
+		return ast.WalkSkipChildren, nil
+	})
+	r.Register(ast.KindHTMLBlock, func(w util.BufWriter, src []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkSkipChildren, nil
+		}
+		n := node.(*ast.HTMLBlock)
+		var block []byte
+		lines := n.Lines()
+		for i := range lines.Len() {
+			line := lines.At(i)
+			block = append(block, line.Value(src)...)
+		}
+		if n.HasClosure() {
+			block = append(block, n.ClosureLine.Value(src)...)
+		}
+		_, _ = w.WriteString("<p>")
+		_, _ = w.Write(util.EscapeHTML(bytes.TrimRight(block, "\n")))
+		_, _ = w.WriteString("</p>\n")
+		return ast.WalkSkipChildren, nil
+	})
+	r.Register(east.KindTable, func(w util.BufWriter, _ []byte, _ ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering {
+			_, _ = w.WriteString("<div class=\"table-wrap\"><table class=\"data\">\n")
 		} else {
-			n++
+			_, _ = w.WriteString("</table></div>\n")
 		}
-		b.WriteString(html.EscapeString(s[:n]))
-		s = s[n:]
-	}
-	return b.String()
-}
-
-// wordEdge reports whether position i of s is not inside a word, so that
-// snake_case_names are not read as emphasis.
-func wordEdge(s string, i int) bool {
-	if i >= len(s) {
-		return true
-	}
-	c := s[i]
-	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9')
-}
-
-// link parses "[text](href)" at the start of s.
-func link(s string) (text, href, rest string, ok bool) {
-	end := strings.Index(s, "](")
-	if end < 0 {
-		return "", "", "", false
-	}
-	close := strings.IndexByte(s[end+2:], ')')
-	if close < 0 {
-		return "", "", "", false
-	}
-	return s[1:end], s[end+2 : end+2+close], s[end+3+close:], true
+		return ast.WalkContinue, nil
+	})
 }
 
 // safeURL keeps http, https and mailto links and relative ones; anything
-// else (javascript:, data:) is dropped.
+// else (javascript:, data:, protocol-relative //host) is dropped.
 func safeURL(href string) string {
 	href = strings.TrimSpace(href)
 	u, err := url.Parse(href)
