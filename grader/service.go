@@ -14,6 +14,10 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/djgrade/djgrade/grader/archive"
+	"github.com/djgrade/djgrade/grader/internal/text"
+	"github.com/djgrade/djgrade/grader/pyscan"
 )
 
 // maxCandidateChars caps the free-text candidate name.
@@ -97,7 +101,7 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 	ex, err := s.Catalog.Exercise(req.Exercise)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
-			return nil, Errorf(EINVALID, "unknown exercise %q", printable(req.Exercise))
+			return nil, Errorf(EINVALID, "unknown exercise %q", text.Printable(req.Exercise))
 		}
 		return nil, err
 	}
@@ -293,19 +297,15 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	}
 	start := time.Now()
 	progress("assembling the workspace")
-	workspace, refused, err := Assemble(ex, files)
+	ws, err := NewWorkspace(ex, files)
 	if err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot assemble the workspace")
 	}
 	var tarball, judgeTar bytes.Buffer
-	if err := WriteTar(&tarball, workspace); err != nil {
+	if err := archive.WriteTar(&tarball, ws.Files); err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot pack the workspace")
 	}
-	judge, err := JudgeFiles(ex)
-	if err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot read the hidden checks")
-	}
-	if err := WriteTar(&judgeTar, judge); err != nil {
+	if err := archive.WriteTar(&judgeTar, ws.Judge); err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot pack the hidden checks")
 	}
 	// Data is randomised per run from a seed the result records.
@@ -345,23 +345,22 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	if err != nil {
 		return nil, err
 	}
-	res.Refused = refused
+	res.Refused = ws.Refused
 	// A signal for the interviewer, never a grade: the judge's checks run
 	// where candidate code cannot reach, so code that reaches for pytest
 	// or djgrade only finds its own process.
-	res.Findings = Scan(candidateFiles(ex, files))
+	res.Findings = pyscan.Scan(sources(ws.Applied))
 	res.Timings["total"] = time.Since(start).Milliseconds()
 	return res, nil
 }
 
-// candidateFiles returns the candidate's files that Assemble applies.
-func candidateFiles(ex *Exercise, files []File) []File {
-	starter, err := StarterFiles(ex)
-	if err != nil {
-		return files
+// sources turns files into what pyscan reads.
+func sources(files []File) []pyscan.Source {
+	out := make([]pyscan.Source, len(files))
+	for i, f := range files {
+		out[i] = pyscan.Source{Path: f.Path, Data: f.Data}
 	}
-	applied, _ := Apply(ex, starter, StripWrapper(files, starter))
-	return applied
+	return out
 }
 
 // String renders a verdict for people.

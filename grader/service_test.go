@@ -1,15 +1,19 @@
 package grader_test
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"io/fs"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
+	"github.com/djgrade/djgrade/grader/pytest"
 )
 
 // fakeSandbox answers every run with a report in which every hidden check
@@ -27,12 +31,12 @@ func (f *fakeSandbox) Run(ctx context.Context, job grader.Job) (grader.Outcome, 
 	if f.err != nil {
 		return grader.Outcome{}, f.err
 	}
-	var checks []grader.ReportCheck
+	var checks []pytest.Check
 	for _, c := range testExercise().Checks {
-		checks = append(checks, grader.ReportCheck{ID: c.ID, Outcome: grader.OutcomePassed})
+		checks = append(checks, pytest.Check{ID: c.ID, Outcome: grader.OutcomePassed})
 	}
-	rep, _ := json.Marshal(grader.Report{Version: grader.ReportVersion, Seed: job.Seed, Checks: checks})
-	public, _ := json.Marshal(grader.PublicReport{Tests: []grader.PublicTest{{NodeID: "tests/test_public.py::test_x", Outcome: grader.OutcomePassed}}})
+	rep, _ := json.Marshal(pytest.Report{Version: pytest.Version, Seed: job.Seed, Checks: checks})
+	public, _ := json.Marshal(pytest.PublicReport{Tests: []pytest.PublicTest{{NodeID: "tests/test_public.py::test_x", Outcome: grader.OutcomePassed}}})
 	return grader.Outcome{Verdict: grader.RunOK, Report: rep, Public: public}, nil
 }
 
@@ -275,5 +279,73 @@ func TestGradeSeed(t *testing.T) {
 	}
 	if sb.jobs[2].Settings != ex.Settings || sb.jobs[2].JudgeWorkspace == nil || !sb.jobs[2].Public {
 		t.Fatalf("job %+v", sb.jobs[2])
+	}
+}
+
+// countingFS counts the times each file is opened.
+type countingFS struct {
+	fs.FS
+	mu    sync.Mutex
+	opens map[string]int
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	c.mu.Lock()
+	c.opens[name]++
+	c.mu.Unlock()
+	return c.FS.Open(name)
+}
+
+// TestGradeReadsTheExerciseOnce checks that one grading reads the starter
+// and the hidden checks once, and that the candidate's workspace, the
+// judge's and the scan all come from that one reading.
+func TestGradeReadsTheExerciseOnce(t *testing.T) {
+	ex := testExercise()
+	cfs := &countingFS{FS: ex.FS, opens: map[string]int{}}
+	ex.FS = cfs
+	sb := &fakeSandbox{}
+	svc := &grader.Service{Sandbox: sb, Image: "img"}
+	res, err := svc.Grade(context.Background(), ex, []grader.File{
+		{Path: "app/views.py", Data: []byte("import os\nos._exit(0)\n")},
+	}, "once", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"starter/app/views.py", "starter/pytest.ini", "hidden/conftest.py"} {
+		if n := cfs.opens[name]; n != 1 {
+			t.Errorf("%s read %d times in one grading, want 1", name, n)
+		}
+	}
+	if len(res.Findings) != 1 || res.Findings[0].What != "os._exit" {
+		t.Errorf("findings %+v", res.Findings)
+	}
+	if len(sb.jobs) != 1 {
+		t.Fatalf("%d jobs", len(sb.jobs))
+	}
+	judge := untar(t, sb.jobs[0].JudgeWorkspace)
+	cand := untar(t, sb.jobs[0].Workspace)
+	if judge["app/views.py"] != "slow\n" || judge["djgrade_hidden/conftest.py"] != "fixtures\n" {
+		t.Errorf("judge workspace %v", judge)
+	}
+	if cand["app/views.py"] != "import os\nos._exit(0)\n" || cand["djgrade_hidden/conftest.py"] != "" || cand["pytest.ini"] != "[pytest]\n" {
+		t.Errorf("candidate workspace %v", cand)
+	}
+}
+
+func untar(t *testing.T, r io.Reader) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			out[h.Name] = string(b)
+		}
 	}
 }

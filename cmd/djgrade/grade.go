@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // runGrade grades a folder or an archive locally, through the same sandbox
@@ -82,14 +83,14 @@ func readSubmission(p string) ([]grader.File, error) {
 		return nil, &exitError{2, err.Error()}
 	}
 	if info.IsDir() {
-		return grader.ReadDir(p, grader.DefaultArchiveLimits)
+		return archive.ReadDir(p, archive.DefaultLimits)
 	}
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return grader.ReadArchive(f, grader.DefaultArchiveLimits)
+	return archive.Read(f, archive.DefaultLimits)
 }
 
 func exerciseIDs(c grader.Catalog) string {
