@@ -106,8 +106,8 @@ func newWorld(t *testing.T, sb grader.Sandbox, run bool, edit func(*Config)) *wo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := &grader.Service{Store: store, Sandbox: sb, Catalog: cat, Image: "img", Concurrency: 1, Poll: 50 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler)}
+	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: cat, Image: "img", Concurrency: 1, Poll: 50 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)})
 	if run {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})

@@ -3,6 +3,11 @@
 // that grade. It declares the interfaces it needs from its neighbours (a
 // Sandbox that runs a workspace, a Store that keeps submissions, a Catalog of
 // exercises) and knows nothing of HTTP, Docker or bbolt.
+//
+// Its toolbox lives in packages of its own, each with one reason to change,
+// that know nothing of grader and take plain values: grader/archive reads
+// and writes archives (File is its type), grader/pyscan scans Python source,
+// and grader/pytest reads the judge's and the public reports.
 package grader
 
 import (

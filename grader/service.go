@@ -23,9 +23,8 @@ import (
 // maxCandidateChars caps the free-text candidate name.
 const maxCandidateChars = 200
 
-// Service grades submissions: it accepts them into the Store (the durable
-// queue) and runs workers that claim, grade and finish them.
-type Service struct {
+// Config is what a Service is made of: its neighbours and its settings.
+type Config struct {
 	Store   Store
 	Sandbox Sandbox
 	Catalog Catalog
@@ -33,8 +32,10 @@ type Service struct {
 	Image string
 	// Concurrency is the number of workers; default one per CPU.
 	Concurrency int
-	// Poll is how often idle workers look at the queue without a wake-up.
-	Poll   time.Duration
+	// Poll is how often idle workers look at the queue without a wake-up;
+	// default two seconds.
+	Poll time.Duration
+	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// MaxQueued caps the submissions waiting to be graded: more are refused
 	// with EUNAVAILABLE. Zero means DefaultMaxQueued; negative, no cap.
@@ -48,29 +49,34 @@ type Service struct {
 	// random one: a result records its seed, and grading again with it
 	// replays the same hidden data.
 	Seed int64
+}
+
+// Service grades submissions: it accepts them into the Store (the durable
+// queue) and runs workers that claim, grade and finish them. Make one with
+// NewService; its Config fields may be changed before Run starts.
+type Service struct {
+	Config
 
 	wake      chan struct{}
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
-	once      sync.Once
 	listeners listeners
 	hub       hub
 }
 
-func (s *Service) init() {
-	s.once.Do(func() {
-		s.wake = make(chan struct{}, 1)
-		s.draining = make(chan struct{})
-		if s.Logger == nil {
-			s.Logger = slog.Default()
-		}
-		if s.Poll <= 0 {
-			s.Poll = 2 * time.Second
-		}
-		if s.Concurrency <= 0 {
-			s.Concurrency = runtime.NumCPU()
-		}
-	})
+// NewService returns a Service of c, with the defaults in place of zero
+// settings.
+func NewService(c Config) *Service {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Poll <= 0 {
+		c.Poll = 2 * time.Second
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = runtime.NumCPU()
+	}
+	return &Service{Config: c, wake: make(chan struct{}, 1), draining: make(chan struct{})}
 }
 
 // SubmitRequest is a new submission.
@@ -97,7 +103,6 @@ func (s *Service) Submit(ctx context.Context, exercise, candidate string, files 
 // errors for an unknown exercise, a bad candidate name or files that touch
 // nothing editable.
 func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, error) {
-	s.init()
 	ex, err := s.Catalog.Exercise(req.Exercise)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
@@ -143,7 +148,6 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 
 // Wake tells an idle worker to look at the queue now.
 func (s *Service) Wake() {
-	s.init()
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -180,7 +184,6 @@ func (s *Service) Submission(ctx context.Context, id string) (*Submission, error
 // being graded when ctx ends stays running in the store and is requeued at
 // the next start. Run returns once every worker has stopped.
 func (s *Service) Run(ctx context.Context) error {
-	s.init()
 	n, err := s.Store.RequeueRunning(ctx)
 	if err != nil {
 		return err
@@ -206,7 +209,6 @@ func (s *Service) Run(ctx context.Context) error {
 // in the store and are requeued at the next start. Drain may be called more
 // than once.
 func (s *Service) Drain() {
-	s.init()
 	s.drainOnce.Do(func() { close(s.draining) })
 }
 

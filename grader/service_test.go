@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func newService(t *testing.T, sb grader.Sandbox) (*grader.Service, *bolt.Store) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	return &grader.Service{Store: store, Sandbox: sb, Catalog: oneCatalog{testExercise()}, Image: "img", Concurrency: 2, Poll: 50 * time.Millisecond}, store
+	return grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: oneCatalog{testExercise()}, Image: "img", Concurrency: 2, Poll: 50 * time.Millisecond}), store
 }
 
 func waitFinal(t *testing.T, svc *grader.Service, id string) *grader.Submission {
@@ -304,7 +305,7 @@ func TestGradeReadsTheExerciseOnce(t *testing.T) {
 	cfs := &countingFS{FS: ex.FS, opens: map[string]int{}}
 	ex.FS = cfs
 	sb := &fakeSandbox{}
-	svc := &grader.Service{Sandbox: sb, Image: "img"}
+	svc := grader.NewService(grader.Config{Sandbox: sb, Image: "img"})
 	res, err := svc.Grade(context.Background(), ex, []grader.File{
 		{Path: "app/views.py", Data: []byte("import os\nos._exit(0)\n")},
 	}, "once", nil)
@@ -347,5 +348,33 @@ func untar(t *testing.T, r io.Reader) map[string]string {
 			b, _ := io.ReadAll(tr)
 			out[h.Name] = string(b)
 		}
+	}
+}
+
+// TestNewServiceDefaults checks that the constructor fills in the settings
+// left zero and makes a service whose methods need no first call: Drain
+// before Run makes Run return at once.
+func TestNewServiceDefaults(t *testing.T) {
+	svc := grader.NewService(grader.Config{})
+	if svc.Concurrency != runtime.NumCPU() || svc.Poll != 2*time.Second || svc.Logger == nil {
+		t.Fatalf("defaults: concurrency %d, poll %v, logger %v", svc.Concurrency, svc.Poll, svc.Logger)
+	}
+	kept := grader.NewService(grader.Config{Concurrency: 3, Poll: time.Second})
+	if kept.Concurrency != 3 || kept.Poll != time.Second {
+		t.Fatalf("settings not kept: %d, %v", kept.Concurrency, kept.Poll)
+	}
+	s, _ := newService(t, &fakeSandbox{})
+	s.Wake()
+	s.Wake() // a second wake-up while one is pending must not block
+	s.Drain()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Drain")
 	}
 }

@@ -53,7 +53,7 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer sb.Close()
-	svc := &grader.Service{Sandbox: sb, Catalog: catalog, Image: tag, Seed: *seed}
+	svc := grader.NewService(grader.Config{Sandbox: sb, Catalog: catalog, Image: tag, Seed: *seed})
 	start := time.Now()
 	res, err := svc.Grade(ctx, ex, files, "cli-"+ex.ID, step)
 	if err != nil {
