@@ -211,7 +211,7 @@ func TestReadDir(t *testing.T) {
 	}
 }
 
-// FuzzReadArchive checks that no input makes ReadArchive panic, hang or
+// FuzzReadArchive checks that no input makes Read panic, hang or
 // return a path that could leave the workspace.
 func FuzzReadArchive(f *testing.F) {
 	f.Add(makeZip(f, entry{name: "a/b.py", body: "x"}))
