@@ -110,6 +110,16 @@ func TestServiceGradesQueuedSubmissions(t *testing.T) {
 	if len(sb.jobs) != 1 || sb.jobs[0].ID != sub.ID || sb.jobs[0].Image != "img" {
 		t.Fatalf("jobs %+v", sb.jobs)
 	}
+	// The finished event follows the store's done: a waiter that read the
+	// store may be ahead of it.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(events)
+		mu.Unlock()
+		if n >= 3 {
+			break
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	want := []string{"queued:queued", "running:running", "finished:done"}
