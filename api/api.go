@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // Grader is what the API needs from the grading service (implemented by
@@ -62,9 +63,9 @@ type Config struct {
 	// framing included); bigger requests get 413 before anything is parsed.
 	MaxUploadBytes int64
 	// ArchiveLimits bound the archive's unpacked content (files, sizes); a
-	// zero value means grader.DefaultArchiveLimits. Its MaxArchiveBytes is
+	// zero value means archive.DefaultLimits. Its MaxArchiveBytes is
 	// lowered to MaxUploadBytes when larger: the body cap bounds it anyway.
-	ArchiveLimits grader.ArchiveLimits
+	ArchiveLimits archive.Limits
 	// ReadyCheck reports whether the service can take work (the store is
 	// open, Docker answers); nil means always ready.
 	ReadyCheck func(ctx context.Context) error
@@ -110,8 +111,8 @@ func New(cfg Config) *Server {
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
 	}
-	if cfg.ArchiveLimits == (grader.ArchiveLimits{}) {
-		cfg.ArchiveLimits = grader.DefaultArchiveLimits
+	if cfg.ArchiveLimits == (archive.Limits{}) {
+		cfg.ArchiveLimits = archive.DefaultLimits
 	}
 	if cfg.ArchiveLimits.MaxArchiveBytes <= 0 || cfg.ArchiveLimits.MaxArchiveBytes > cfg.MaxUploadBytes {
 		cfg.ArchiveLimits.MaxArchiveBytes = cfg.MaxUploadBytes

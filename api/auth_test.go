@@ -26,6 +26,7 @@ import (
 	"github.com/djgrade/djgrade/exercises"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
+	"github.com/djgrade/djgrade/grader/pytest"
 )
 
 // gateSandbox is a grader.Sandbox that holds every run until release is
@@ -64,9 +65,9 @@ func failingReport(job grader.Job) []byte {
 	if err != nil {
 		panic(err)
 	}
-	rep := grader.Report{Version: grader.ReportVersion, Seed: job.Seed}
+	rep := pytest.Report{Version: pytest.Version, Seed: job.Seed}
 	for _, c := range ex.Checks {
-		rep.Checks = append(rep.Checks, grader.ReportCheck{ID: c.ID, Outcome: grader.OutcomeFailed})
+		rep.Checks = append(rep.Checks, pytest.Check{ID: c.ID, Outcome: grader.OutcomeFailed})
 	}
 	b, _ := json.Marshal(rep)
 	return b
@@ -105,8 +106,8 @@ func newWorld(t *testing.T, sb grader.Sandbox, run bool, edit func(*Config)) *wo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := &grader.Service{Store: store, Sandbox: sb, Catalog: cat, Image: "img", Concurrency: 1, Poll: 50 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler)}
+	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: cat, Image: "img", Concurrency: 1, Poll: 50 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)})
 	if run {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})

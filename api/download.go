@@ -9,13 +9,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // sendTarGz answers with files as a gzip'd tar to be saved as name.
 func sendTarGz(c echo.Context, name string, files []grader.File) error {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
-	if err := grader.WriteTar(gz, files); err != nil {
+	if err := archive.WriteTar(gz, files); err != nil {
 		return grader.Wrap(err, grader.EINTERNAL, "cannot pack the files")
 	}
 	if err := gz.Close(); err != nil {
@@ -27,7 +28,7 @@ func sendTarGz(c echo.Context, name string, files []grader.File) error {
 // sendZip answers with files as a zip archive to be saved as name.
 func sendZip(c echo.Context, name string, files []grader.File) error {
 	var buf bytes.Buffer
-	if err := grader.WriteZip(&buf, files); err != nil {
+	if err := archive.WriteZip(&buf, files); err != nil {
 		return grader.Wrap(err, grader.EINTERNAL, "cannot pack the files")
 	}
 	return sendFile(c, name, "application/zip", buf.Bytes())

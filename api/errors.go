@@ -92,7 +92,7 @@ func StatusOf(code string) (int, bool) {
 
 func classify(err error) (status int, code, message string) {
 	var (
-		gerr *grader.Error
+		gerr grader.CodedError
 		herr *echo.HTTPError
 		merr *http.MaxBytesError
 		perr *panicError
@@ -101,11 +101,12 @@ func classify(err error) (status int, code, message string) {
 	case errors.As(err, &perr):
 		return http.StatusInternalServerError, grader.EINTERNAL, genericMessage
 	case errors.As(err, &gerr):
-		status, ok := statusOf[gerr.Code]
-		if !ok || status >= 500 && gerr.Code != grader.EUNAVAILABLE && gerr.Code != grader.ENOTIMPL {
+		code := gerr.ErrorCode()
+		status, ok := statusOf[code]
+		if !ok || status >= 500 && code != grader.EUNAVAILABLE && code != grader.ENOTIMPL {
 			return http.StatusInternalServerError, grader.EINTERNAL, genericMessage
 		}
-		return status, gerr.Code, gerr.Message
+		return status, code, gerr.ErrorMessage()
 	case errors.As(err, &merr):
 		// A body that outgrew its cap while a handler was reading it.
 		return http.StatusRequestEntityTooLarge, grader.ETOOLARGE,

@@ -46,7 +46,7 @@ func TestWithService(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := &grader.Service{Store: store, Catalog: cat, Logger: slog.New(slog.DiscardHandler)}
+	svc := grader.NewService(grader.Config{Store: store, Catalog: cat, Logger: slog.New(slog.DiscardHandler)})
 	secret := addToken(t, store, grader.RoleInterviewer, "interviewer")
 	srv := httptest.NewServer(withBearer(New(Config{Grader: svc, Catalog: cat, Auth: store}).Handler(), secret))
 	t.Cleanup(srv.Close)

@@ -218,12 +218,12 @@ func bodyError(err error) error {
 	return grader.Wrap(err, grader.EINVALID, "malformed multipart body")
 }
 
-// archiveError keeps ReadArchive's own *grader.Error (EINVALID, ETOOLARGE)
+// archiveError keeps archive.Read's own coded error (EINVALID, ETOOLARGE)
 // and turns anything else into a plain "not an archive" message, because a
 // decoder's error text may quote bytes of the upload.
 func archiveError(err error) error {
-	var gerr *grader.Error
-	if errors.As(err, &gerr) && gerr.Code != grader.EINTERNAL {
+	var gerr grader.CodedError
+	if errors.As(err, &gerr) && gerr.ErrorCode() != grader.EINTERNAL {
 		return err
 	}
 	return grader.Wrap(err, grader.EINVALID, "the archive cannot be read; upload a .zip, .tar.gz or .tgz file")

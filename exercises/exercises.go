@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 	"github.com/docker/go-units"
 	"gopkg.in/yaml.v3"
 )
@@ -194,7 +195,7 @@ func LoadExercise(fsys fs.FS, dir string) (*grader.Exercise, error) {
 	}
 	for i, p := range m.Editable {
 		clean := strings.TrimSuffix(p, "/**")
-		if _, err := grader.CleanPath(clean); err != nil || clean != path.Clean(clean) || strings.Contains(clean, "**") {
+		if _, err := archive.CleanPath(clean); err != nil || clean != path.Clean(clean) || strings.Contains(clean, "**") {
 			return nil, bad(fmt.Sprintf("editable[%d]", i), "%q is not a clean relative path pattern", p)
 		}
 		if _, err := path.Match(clean, ""); err != nil {
@@ -465,7 +466,7 @@ func parseBytes(v string, max int64) (int64, error) {
 		return 0, errors.New("must be a size such as 512MiB")
 	}
 	if n <= 0 || n > max {
-		return 0, fmt.Errorf("must be between 1 B and %s", grader.FormatBytes(max))
+		return 0, fmt.Errorf("must be between 1 B and %s", archive.FormatBytes(max))
 	}
 	return n, nil
 }

@@ -50,26 +50,41 @@ func Wrap(err error, code string, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
-// for any other non-nil error, and "" for nil.
+// ErrorCode returns Code (see CodedError).
+func (e *Error) ErrorCode() string { return e.Code }
+
+// ErrorMessage returns Message (see CodedError).
+func (e *Error) ErrorMessage() string { return e.Message }
+
+// CodedError is an error that carries one of the codes above and a message
+// safe to show to the caller: an *Error, or the error of a toolbox package
+// below grader that cannot import it (grader/archive's *archive.Error).
+type CodedError interface {
+	error
+	ErrorCode() string
+	ErrorMessage() string
+}
+
+// ErrorCode returns the code of the first CodedError in err's chain,
+// EINTERNAL for any other non-nil error, and "" for nil.
 func ErrorCode(err error) string {
-	var e *Error
+	var e CodedError
 	if err == nil {
 		return ""
 	} else if errors.As(err, &e) {
-		return e.Code
+		return e.ErrorCode()
 	}
 	return EINTERNAL
 }
 
-// ErrorMessage returns the message of the first *Error in err's chain, or a
-// generic message for any other error so that internals never leak.
+// ErrorMessage returns the message of the first CodedError in err's chain,
+// or a generic message for any other error so that internals never leak.
 func ErrorMessage(err error) string {
-	var e *Error
+	var e CodedError
 	if err == nil {
 		return ""
 	} else if errors.As(err, &e) {
-		return e.Message
+		return e.ErrorMessage()
 	}
 	return "internal error"
 }

@@ -101,6 +101,16 @@ func (e *Exercise) MaxScore() int {
 	return n
 }
 
+// CheckIDs returns the ids of the exercise's hidden checks, in order: the
+// inventory a judge's report must match.
+func (e *Exercise) CheckIDs() []string {
+	ids := make([]string, len(e.Checks))
+	for i, c := range e.Checks {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
 // IsEditable reports whether a candidate may write the clean relative path p.
 func (e *Exercise) IsEditable(p string) bool {
 	for _, pat := range e.Editable {

@@ -3,10 +3,19 @@
 // that grade. It declares the interfaces it needs from its neighbours (a
 // Sandbox that runs a workspace, a Store that keeps submissions, a Catalog of
 // exercises) and knows nothing of HTTP, Docker or bbolt.
+//
+// Its toolbox lives in packages of its own, each with one reason to change,
+// that know nothing of grader and take plain values: grader/archive reads
+// and writes archives (File is its type), grader/pyscan scans Python source,
+// and grader/pytest reads the judge's and the public reports.
 package grader
 
 import (
 	"time"
+
+	"github.com/djgrade/djgrade/grader/archive"
+	"github.com/djgrade/djgrade/grader/pyscan"
+	"github.com/djgrade/djgrade/grader/pytest"
 )
 
 // Status is where a submission is in its life.
@@ -109,7 +118,7 @@ type Result struct {
 	Tests      []TestResult    `json:"tests"`
 	Refused    []RefusedFile   `json:"refused,omitempty"`
 	// Findings are places in the candidate's files that look like an
-	// attempt on the grader (see Scan): a signal for the interviewer only;
+	// attempt on the grader (see pyscan.Scan): a signal for the interviewer only;
 	// no point depends on them.
 	Findings []Finding `json:"findings,omitempty"`
 	// Log is what the candidate's container wrote: its server, its
@@ -132,6 +141,17 @@ type CategoryScore struct {
 	MaxScore int    `json:"max_score"`
 }
 
+// Test outcomes, as TestResult.Outcome holds them: pytest's, and one of
+// djgrade's own.
+const (
+	OutcomePassed  = pytest.Passed
+	OutcomeFailed  = pytest.Failed
+	OutcomeError   = pytest.Error
+	OutcomeSkipped = pytest.Skipped
+	// OutcomeMissing marks a public test the candidate's container did not report.
+	OutcomeMissing = "missing"
+)
+
 // TestResult is one test's outcome as graded.
 type TestResult struct {
 	// Name is the published name of a hidden check, or the node id of a public test.
@@ -147,11 +167,11 @@ type TestResult struct {
 	Duration  float64 `json:"duration_s"`
 }
 
+// Finding is one place in a candidate's Python file that looks like an
+// attempt on the grader (see pyscan.Finding).
+type Finding = pyscan.Finding
+
 // File is one file of a workspace or a submission, addressed by a clean,
-// slash-separated, relative path.
-type File struct {
-	Path string
-	Data []byte
-	// Exec marks the file executable.
-	Exec bool
-}
+// slash-separated, relative path. It is the archive package's type, so that
+// files read from an archive need no copying into the domain.
+type File = archive.File

@@ -51,7 +51,6 @@ func (s *Service) SubmissionFiles(ctx context.Context, id string) ([]File, error
 // Cancel cancels a queued submission (ECONFLICT otherwise) and tells
 // listeners it is finished, so that waiters stop waiting.
 func (s *Service) Cancel(ctx context.Context, id string) (*Submission, error) {
-	s.init()
 	sub, err := s.Store.CancelSubmission(ctx, id)
 	if err != nil {
 		return nil, err
@@ -63,7 +62,6 @@ func (s *Service) Cancel(ctx context.Context, id string) (*Submission, error) {
 // Regrade puts a finished submission back on the queue; its result is kept
 // in History and a new one is graded beside it.
 func (s *Service) Regrade(ctx context.Context, id string) (*Submission, error) {
-	s.init()
 	sub, err := s.Store.RequeueSubmission(ctx, id)
 	if err != nil {
 		return nil, err

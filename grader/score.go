@@ -3,7 +3,10 @@ package grader
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/djgrade/djgrade/grader/archive"
+	"github.com/djgrade/djgrade/grader/internal/text"
+	"github.com/djgrade/djgrade/grader/pytest"
 )
 
 // MaxLogBytes caps each log kept with a result.
@@ -24,8 +27,8 @@ func Score(ex *Exercise, out Outcome) (*Result, error) {
 	res := &Result{
 		MaxScore: ex.MaxScore(),
 		ExitCode: out.JudgeExit,
-		Log:      capString(string(out.CandidateLog), MaxLogBytes),
-		JudgeLog: capString(string(out.JudgeLog), MaxLogBytes),
+		Log:      text.Cap(string(out.CandidateLog), MaxLogBytes),
+		JudgeLog: text.Cap(string(out.JudgeLog), MaxLogBytes),
 		Timings:  map[string]int64{},
 	}
 	for k, v := range out.Timings {
@@ -37,16 +40,16 @@ func Score(ex *Exercise, out Outcome) (*Result, error) {
 		res.Categories[i] = CategoryScore{Name: c.Name, MaxScore: c.Points}
 		catIndex[c.Name] = i
 	}
-	public := ParsePublic(out.Public)
+	public := pytest.ParsePublic(out.Public)
 
 	lim := ex.Limits.WithDefaults()
 	switch out.Verdict {
 	case RunTimeout:
 		return res.fail(VerdictTimeout, fmt.Sprintf("the run was stopped at the %s time limit", lim.Timeout)), nil
 	case RunOOM:
-		return res.fail(VerdictOOM, fmt.Sprintf("the run was stopped at the %s memory limit", FormatBytes(lim.MemoryBytes))), nil
+		return res.fail(VerdictOOM, fmt.Sprintf("the run was stopped at the %s memory limit", archive.FormatBytes(lim.MemoryBytes))), nil
 	case RunOutputLimit:
-		return res.fail(VerdictOutputLimit, fmt.Sprintf("the run wrote more than %s of output", FormatBytes(lim.OutputBytes))), nil
+		return res.fail(VerdictOutputLimit, fmt.Sprintf("the run wrote more than %s of output", archive.FormatBytes(lim.OutputBytes))), nil
 	case RunProcessLimit:
 		return res.fail(VerdictProcessLimit, fmt.Sprintf("the run started more than %d processes", lim.Pids)), nil
 	case RunCandidateExited:
@@ -55,13 +58,13 @@ func Score(ex *Exercise, out Outcome) (*Result, error) {
 	if out.Report == nil {
 		return nil, Errorf(EINTERNAL, "the judge wrote no report (pytest exit %d): %s", out.JudgeExit, lastLines(string(out.JudgeLog), 3))
 	}
-	rep, err := ParseReport(ex, out.Report)
+	rep, err := pytest.ParseReport(out.Report, ex.CheckIDs())
 	if err != nil {
 		return nil, Wrap(err, EINTERNAL, "the judge's report cannot be used: %v", err)
 	}
 	res.Seed = rep.Seed
 
-	outcomes := make(map[string]ReportCheck, len(rep.Checks))
+	outcomes := make(map[string]pytest.Check, len(rep.Checks))
 	for _, c := range rep.Checks {
 		outcomes[c.ID] = c
 	}
@@ -75,7 +78,7 @@ func Score(ex *Exercise, out Outcome) (*Result, error) {
 			Category:  c.Category,
 			Outcome:   rc.Outcome,
 			MaxPoints: c.Points,
-			Message:   capString(rc.Message, MaxMessageBytes),
+			Message:   text.Cap(rc.Message, pytest.MaxMessageBytes),
 			Duration:  rc.Duration,
 		}
 		if rc.Queries != nil {
@@ -133,19 +136,6 @@ func (r *Result) fail(v Verdict, reason string) *Result {
 	return r
 }
 
-// capString cuts s to at most n bytes on a UTF-8 boundary, marking the cut.
-func capString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const mark = "\n... [truncated]"
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
-}
-
 // lastLines returns the last n non-empty lines of s, joined, capped.
 func lastLines(s string, n int) string {
 	var keep []string
@@ -155,5 +145,5 @@ func lastLines(s string, n int) string {
 			keep = append([]string{l}, keep...)
 		}
 	}
-	return capString(strings.Join(keep, " / "), 500)
+	return text.Cap(strings.Join(keep, " / "), 500)
 }

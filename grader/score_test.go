@@ -1,16 +1,14 @@
 package grader_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/pytest"
 )
 
 // testExercise is a small exercise held in memory.
@@ -59,7 +57,7 @@ func TestIsEditable(t *testing.T) {
 	}
 }
 
-func TestAssemble(t *testing.T) {
+func TestNewWorkspace(t *testing.T) {
 	ex := testExercise()
 	candidate := []grader.File{
 		{Path: "app/views.py", Data: []byte("fast\n")},
@@ -69,12 +67,13 @@ func TestAssemble(t *testing.T) {
 		{Path: ".djgrade/report.json", Data: []byte("{}")},
 		{Path: "app/extra/new.py", Data: []byte("new\n")},
 	}
-	ws, refused, err := grader.Assemble(ex, candidate)
+	w, err := grader.NewWorkspace(ex, candidate)
 	if err != nil {
 		t.Fatal(err)
 	}
+	refused := w.Refused
 	got := map[string]string{}
-	for _, f := range ws {
+	for _, f := range w.Files {
 		got[f.Path] = string(f.Data)
 	}
 	want := map[string]string{
@@ -100,35 +99,46 @@ func TestAssemble(t *testing.T) {
 		reasons["djgrade_hidden/test_hidden_perf.py"] != grader.ReasonReserved || reasons[".djgrade/report.json"] != grader.ReasonReserved {
 		t.Fatalf("refused %+v", refused)
 	}
+	var applied []string
+	for _, f := range w.Applied {
+		applied = append(applied, f.Path)
+	}
+	if strings.Join(applied, ",") != "app/views.py,app/extra/new.py" {
+		t.Fatalf("applied %v", applied)
+	}
 }
 
-// TestJudgeFiles checks that the judge gets the untouched starter and the
+// TestWorkspaceJudge checks that the judge gets the untouched starter and the
 // hidden checks, and never a candidate's file.
-func TestJudgeFiles(t *testing.T) {
-	files, err := grader.JudgeFiles(testExercise())
+func TestWorkspaceJudge(t *testing.T) {
+	w, err := grader.NewWorkspace(testExercise(), []grader.File{
+		{Path: "app/views.py", Data: []byte("fast\n")},
+		{Path: "app/extra/new.py", Data: []byte("new\n")},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	for _, f := range files {
+	for _, f := range w.Judge {
 		got[f.Path] = string(f.Data)
 	}
-	if got["app/views.py"] != "slow\n" || got["djgrade_hidden/conftest.py"] != "fixtures\n" || got["djgrade_hidden/test_hidden_perf.py"] != "hidden\n" {
+	if got["app/views.py"] != "slow\n" || got["djgrade_hidden/conftest.py"] != "fixtures\n" || got["djgrade_hidden/test_hidden_perf.py"] != "hidden\n" || got["app/extra/new.py"] != "" {
 		t.Fatalf("judge files %v", got)
 	}
 }
 
-func TestAssembleStripsWrapper(t *testing.T) {
+func TestNewWorkspaceStripsWrapper(t *testing.T) {
 	ex := testExercise()
-	ws, refused, err := grader.Assemble(ex, []grader.File{
+	w, err := grader.NewWorkspace(ex, []grader.File{
 		{Path: "octo-repo-1a2b3c/app/views.py", Data: []byte("fast\n")},
 		{Path: "octo-repo-1a2b3c/README.md", Data: []byte("hi")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	refused := w.Refused
 	found := false
-	for _, f := range ws {
+	for _, f := range w.Files {
 		if f.Path == "app/views.py" {
 			found = string(f.Data) == "fast\n"
 		}
@@ -143,47 +153,21 @@ func TestAssembleStripsWrapper(t *testing.T) {
 	}
 }
 
-func TestWriteTar(t *testing.T) {
-	var buf bytes.Buffer
-	err := grader.WriteTar(&buf, []grader.File{{Path: "a/b/c.py", Data: []byte("c")}, {Path: "run.sh", Data: []byte("#!"), Exec: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(&buf)
-	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
-		if h.Name == "run.sh" && h.Mode != 0o755 {
-			t.Errorf("run.sh mode %o", h.Mode)
-		}
-	}
-	if strings.Join(names, ",") != "a/,a/b/,a/b/c.py,run.sh" {
-		t.Fatalf("entries %v", names)
-	}
-}
-
 // ran returns the outcome of a run that ended by itself with the report.
-func ran(exit int, report []byte, public ...grader.PublicTest) grader.Outcome {
+func ran(exit int, report []byte, public ...pytest.PublicTest) grader.Outcome {
 	out := grader.Outcome{Verdict: grader.RunOK, JudgeExit: exit, Report: report}
 	if public != nil {
-		out.Public, _ = json.Marshal(grader.PublicReport{Tests: public})
+		out.Public, _ = json.Marshal(pytest.PublicReport{Tests: public})
 	}
 	return out
 }
 
-var passingPublic = []grader.PublicTest{{NodeID: "tests/test_public.py::test_shape", Outcome: "passed"}}
+var passingPublic = []pytest.PublicTest{{NodeID: "tests/test_public.py::test_shape", Outcome: "passed"}}
 
 // report builds a judge's report JSON from checks.
-func report(t *testing.T, checks []grader.ReportCheck, errs ...string) []byte {
+func report(t *testing.T, checks []pytest.Check, errs ...string) []byte {
 	t.Helper()
-	b, err := json.Marshal(grader.Report{Version: grader.ReportVersion, Seed: 99, Checks: checks, Errors: errs})
+	b, err := json.Marshal(pytest.Report{Version: pytest.Version, Seed: 99, Checks: checks, Errors: errs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,8 +176,8 @@ func report(t *testing.T, checks []grader.ReportCheck, errs ...string) []byte {
 
 func n(v int) *int { return &v }
 
-func checks(perfOutcome string) []grader.ReportCheck {
-	return []grader.ReportCheck{
+func checks(perfOutcome string) []pytest.Check {
+	return []pytest.Check{
 		{ID: "body", Outcome: "passed", Queries: n(3)},
 		{ID: "q1", Outcome: perfOutcome, Queries: n(12), Message: "expected 3 statements, saw 12"},
 		{ID: "q2", Outcome: "passed"},
@@ -212,14 +196,14 @@ func TestScore(t *testing.T) {
 		{"all pass", ran(0, report(t, checks("passed")), passingPublic...), 10, grader.VerdictPassed, "all 3"},
 		{"one fails", ran(1, report(t, checks("failed")), passingPublic...), 6, grader.VerdictFailed, "2 of 3"},
 		{"skipped scores nothing", ran(0, report(t, checks("skipped")), passingPublic...), 6, grader.VerdictFailed, "2 of 3"},
-		{"public test fails", ran(0, report(t, checks("passed")), grader.PublicTest{NodeID: "tests/t.py::a", Outcome: "failed"}), 10, grader.VerdictFailed, "1 public tests fail"},
+		{"public test fails", ran(0, report(t, checks("passed")), pytest.PublicTest{NodeID: "tests/t.py::a", Outcome: "failed"}), 10, grader.VerdictFailed, "1 public tests fail"},
 		{"public tests silent", ran(0, report(t, checks("passed"))), 10, grader.VerdictFailed, "did not report"},
 		{"timeout with full report", grader.Outcome{Verdict: grader.RunTimeout, Report: report(t, checks("passed"))}, 0, grader.VerdictTimeout, "time limit"},
 		{"oom", grader.Outcome{Verdict: grader.RunOOM}, 0, grader.VerdictOOM, "memory"},
 		{"output", grader.Outcome{Verdict: grader.RunOutputLimit, Report: report(t, checks("passed"))}, 0, grader.VerdictOutputLimit, "output"},
 		{"pids", grader.Outcome{Verdict: grader.RunProcessLimit}, 0, grader.VerdictProcessLimit, "processes"},
 		{"candidate exited", grader.Outcome{Verdict: grader.RunCandidateExited}, 0, grader.VerdictError, "container exited"},
-		{"all hidden error", ran(1, report(t, []grader.ReportCheck{
+		{"all hidden error", ran(1, report(t, []pytest.Check{
 			{ID: "body", Outcome: "error"}, {ID: "q1", Outcome: "error"}, {ID: "q2", Outcome: "error"}}), passingPublic...), 0, grader.VerdictError, "set up"},
 	}
 	for _, tc := range cases {
@@ -257,12 +241,12 @@ func TestScoreRefusesReports(t *testing.T) {
 		"garbage":          []byte("{not json"),
 		"wrong version":    []byte(`{"version":1,"checks":[]}`),
 		"missing check":    report(t, checks("passed")[:2]),
-		"extra check":      report(t, append(checks("passed"), grader.ReportCheck{ID: "bonus", Outcome: "passed"})),
-		"duplicate check":  report(t, append(checks("passed"), grader.ReportCheck{ID: "q2", Outcome: "passed"})),
-		"unknown outcome":  report(t, []grader.ReportCheck{{ID: "body", Outcome: "xpassed"}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
-		"negative queries": report(t, []grader.ReportCheck{{ID: "body", Outcome: "passed", Queries: n(-1)}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
-		"huge queries":     report(t, []grader.ReportCheck{{ID: "body", Outcome: "passed", Queries: n(big)}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
-		"negative time":    report(t, []grader.ReportCheck{{ID: "body", Outcome: "passed", Duration: -1}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
+		"extra check":      report(t, append(checks("passed"), pytest.Check{ID: "bonus", Outcome: "passed"})),
+		"duplicate check":  report(t, append(checks("passed"), pytest.Check{ID: "q2", Outcome: "passed"})),
+		"unknown outcome":  report(t, []pytest.Check{{ID: "body", Outcome: "xpassed"}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
+		"negative queries": report(t, []pytest.Check{{ID: "body", Outcome: "passed", Queries: n(-1)}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
+		"huge queries":     report(t, []pytest.Check{{ID: "body", Outcome: "passed", Queries: n(big)}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
+		"negative time":    report(t, []pytest.Check{{ID: "body", Outcome: "passed", Duration: -1}, {ID: "q1", Outcome: "passed"}, {ID: "q2", Outcome: "passed"}}),
 		"judge errors":     report(t, checks("passed"), "hidden test x has no check marker"),
 		// Points in a report are not read at all: a report claiming more
 		// still scores by the inventory (see TestScoreIgnoresReportedPoints).

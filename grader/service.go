@@ -14,14 +14,17 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/djgrade/djgrade/grader/archive"
+	"github.com/djgrade/djgrade/grader/internal/text"
+	"github.com/djgrade/djgrade/grader/pyscan"
 )
 
 // maxCandidateChars caps the free-text candidate name.
 const maxCandidateChars = 200
 
-// Service grades submissions: it accepts them into the Store (the durable
-// queue) and runs workers that claim, grade and finish them.
-type Service struct {
+// Config is what a Service is made of: its neighbours and its settings.
+type Config struct {
 	Store   Store
 	Sandbox Sandbox
 	Catalog Catalog
@@ -29,8 +32,10 @@ type Service struct {
 	Image string
 	// Concurrency is the number of workers; default one per CPU.
 	Concurrency int
-	// Poll is how often idle workers look at the queue without a wake-up.
-	Poll   time.Duration
+	// Poll is how often idle workers look at the queue without a wake-up;
+	// default two seconds.
+	Poll time.Duration
+	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// MaxQueued caps the submissions waiting to be graded: more are refused
 	// with EUNAVAILABLE. Zero means DefaultMaxQueued; negative, no cap.
@@ -44,29 +49,34 @@ type Service struct {
 	// random one: a result records its seed, and grading again with it
 	// replays the same hidden data.
 	Seed int64
+}
+
+// Service grades submissions: it accepts them into the Store (the durable
+// queue) and runs workers that claim, grade and finish them. Make one with
+// NewService; its Config fields may be changed before Run starts.
+type Service struct {
+	Config
 
 	wake      chan struct{}
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
-	once      sync.Once
 	listeners listeners
 	hub       hub
 }
 
-func (s *Service) init() {
-	s.once.Do(func() {
-		s.wake = make(chan struct{}, 1)
-		s.draining = make(chan struct{})
-		if s.Logger == nil {
-			s.Logger = slog.Default()
-		}
-		if s.Poll <= 0 {
-			s.Poll = 2 * time.Second
-		}
-		if s.Concurrency <= 0 {
-			s.Concurrency = runtime.NumCPU()
-		}
-	})
+// NewService returns a Service of c, with the defaults in place of zero
+// settings.
+func NewService(c Config) *Service {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Poll <= 0 {
+		c.Poll = 2 * time.Second
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = runtime.NumCPU()
+	}
+	return &Service{Config: c, wake: make(chan struct{}, 1), draining: make(chan struct{})}
 }
 
 // SubmitRequest is a new submission.
@@ -93,11 +103,10 @@ func (s *Service) Submit(ctx context.Context, exercise, candidate string, files 
 // errors for an unknown exercise, a bad candidate name or files that touch
 // nothing editable.
 func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, error) {
-	s.init()
 	ex, err := s.Catalog.Exercise(req.Exercise)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
-			return nil, Errorf(EINVALID, "unknown exercise %q", printable(req.Exercise))
+			return nil, Errorf(EINVALID, "unknown exercise %q", text.Printable(req.Exercise))
 		}
 		return nil, err
 	}
@@ -139,7 +148,6 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 
 // Wake tells an idle worker to look at the queue now.
 func (s *Service) Wake() {
-	s.init()
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -176,7 +184,6 @@ func (s *Service) Submission(ctx context.Context, id string) (*Submission, error
 // being graded when ctx ends stays running in the store and is requeued at
 // the next start. Run returns once every worker has stopped.
 func (s *Service) Run(ctx context.Context) error {
-	s.init()
 	n, err := s.Store.RequeueRunning(ctx)
 	if err != nil {
 		return err
@@ -202,7 +209,6 @@ func (s *Service) Run(ctx context.Context) error {
 // in the store and are requeued at the next start. Drain may be called more
 // than once.
 func (s *Service) Drain() {
-	s.init()
 	s.drainOnce.Do(func() { close(s.draining) })
 }
 
@@ -293,19 +299,15 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	}
 	start := time.Now()
 	progress("assembling the workspace")
-	workspace, refused, err := Assemble(ex, files)
+	ws, err := NewWorkspace(ex, files)
 	if err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot assemble the workspace")
 	}
 	var tarball, judgeTar bytes.Buffer
-	if err := WriteTar(&tarball, workspace); err != nil {
+	if err := archive.WriteTar(&tarball, ws.Files); err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot pack the workspace")
 	}
-	judge, err := JudgeFiles(ex)
-	if err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot read the hidden checks")
-	}
-	if err := WriteTar(&judgeTar, judge); err != nil {
+	if err := archive.WriteTar(&judgeTar, ws.Judge); err != nil {
 		return nil, Wrap(err, EINTERNAL, "cannot pack the hidden checks")
 	}
 	// Data is randomised per run from a seed the result records.
@@ -345,23 +347,22 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	if err != nil {
 		return nil, err
 	}
-	res.Refused = refused
+	res.Refused = ws.Refused
 	// A signal for the interviewer, never a grade: the judge's checks run
 	// where candidate code cannot reach, so code that reaches for pytest
 	// or djgrade only finds its own process.
-	res.Findings = Scan(candidateFiles(ex, files))
+	res.Findings = pyscan.Scan(sources(ws.Applied))
 	res.Timings["total"] = time.Since(start).Milliseconds()
 	return res, nil
 }
 
-// candidateFiles returns the candidate's files that Assemble applies.
-func candidateFiles(ex *Exercise, files []File) []File {
-	starter, err := StarterFiles(ex)
-	if err != nil {
-		return files
+// sources turns files into what pyscan reads.
+func sources(files []File) []pyscan.Source {
+	out := make([]pyscan.Source, len(files))
+	for i, f := range files {
+		out[i] = pyscan.Source{Path: f.Path, Data: f.Data}
 	}
-	applied, _ := Apply(ex, starter, StripWrapper(files, starter))
-	return applied
+	return out
 }
 
 // String renders a verdict for people.

@@ -1,15 +1,20 @@
 package grader_test
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"io/fs"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
+	"github.com/djgrade/djgrade/grader/pytest"
 )
 
 // fakeSandbox answers every run with a report in which every hidden check
@@ -27,12 +32,12 @@ func (f *fakeSandbox) Run(ctx context.Context, job grader.Job) (grader.Outcome, 
 	if f.err != nil {
 		return grader.Outcome{}, f.err
 	}
-	var checks []grader.ReportCheck
+	var checks []pytest.Check
 	for _, c := range testExercise().Checks {
-		checks = append(checks, grader.ReportCheck{ID: c.ID, Outcome: grader.OutcomePassed})
+		checks = append(checks, pytest.Check{ID: c.ID, Outcome: grader.OutcomePassed})
 	}
-	rep, _ := json.Marshal(grader.Report{Version: grader.ReportVersion, Seed: job.Seed, Checks: checks})
-	public, _ := json.Marshal(grader.PublicReport{Tests: []grader.PublicTest{{NodeID: "tests/test_public.py::test_x", Outcome: grader.OutcomePassed}}})
+	rep, _ := json.Marshal(pytest.Report{Version: pytest.Version, Seed: job.Seed, Checks: checks})
+	public, _ := json.Marshal(pytest.PublicReport{Tests: []pytest.PublicTest{{NodeID: "tests/test_public.py::test_x", Outcome: grader.OutcomePassed}}})
 	return grader.Outcome{Verdict: grader.RunOK, Report: rep, Public: public}, nil
 }
 
@@ -53,7 +58,7 @@ func newService(t *testing.T, sb grader.Sandbox) (*grader.Service, *bolt.Store) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	return &grader.Service{Store: store, Sandbox: sb, Catalog: oneCatalog{testExercise()}, Image: "img", Concurrency: 2, Poll: 50 * time.Millisecond}, store
+	return grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: oneCatalog{testExercise()}, Image: "img", Concurrency: 2, Poll: 50 * time.Millisecond}), store
 }
 
 func waitFinal(t *testing.T, svc *grader.Service, id string) *grader.Submission {
@@ -284,5 +289,101 @@ func TestGradeSeed(t *testing.T) {
 	}
 	if sb.jobs[2].Settings != ex.Settings || sb.jobs[2].JudgeWorkspace == nil || !sb.jobs[2].Public {
 		t.Fatalf("job %+v", sb.jobs[2])
+	}
+}
+
+// countingFS counts the times each file is opened.
+type countingFS struct {
+	fs.FS
+	mu    sync.Mutex
+	opens map[string]int
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	c.mu.Lock()
+	c.opens[name]++
+	c.mu.Unlock()
+	return c.FS.Open(name)
+}
+
+// TestGradeReadsTheExerciseOnce checks that one grading reads the starter
+// and the hidden checks once, and that the candidate's workspace, the
+// judge's and the scan all come from that one reading.
+func TestGradeReadsTheExerciseOnce(t *testing.T) {
+	ex := testExercise()
+	cfs := &countingFS{FS: ex.FS, opens: map[string]int{}}
+	ex.FS = cfs
+	sb := &fakeSandbox{}
+	svc := grader.NewService(grader.Config{Sandbox: sb, Image: "img"})
+	res, err := svc.Grade(context.Background(), ex, []grader.File{
+		{Path: "app/views.py", Data: []byte("import os\nos._exit(0)\n")},
+	}, "once", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"starter/app/views.py", "starter/pytest.ini", "hidden/conftest.py"} {
+		if n := cfs.opens[name]; n != 1 {
+			t.Errorf("%s read %d times in one grading, want 1", name, n)
+		}
+	}
+	if len(res.Findings) != 1 || res.Findings[0].What != "os._exit" {
+		t.Errorf("findings %+v", res.Findings)
+	}
+	if len(sb.jobs) != 1 {
+		t.Fatalf("%d jobs", len(sb.jobs))
+	}
+	judge := untar(t, sb.jobs[0].JudgeWorkspace)
+	cand := untar(t, sb.jobs[0].Workspace)
+	if judge["app/views.py"] != "slow\n" || judge["djgrade_hidden/conftest.py"] != "fixtures\n" {
+		t.Errorf("judge workspace %v", judge)
+	}
+	if cand["app/views.py"] != "import os\nos._exit(0)\n" || cand["djgrade_hidden/conftest.py"] != "" || cand["pytest.ini"] != "[pytest]\n" {
+		t.Errorf("candidate workspace %v", cand)
+	}
+}
+
+func untar(t *testing.T, r io.Reader) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			out[h.Name] = string(b)
+		}
+	}
+}
+
+// TestNewServiceDefaults checks that the constructor fills in the settings
+// left zero and makes a service whose methods need no first call: Drain
+// before Run makes Run return at once.
+func TestNewServiceDefaults(t *testing.T) {
+	svc := grader.NewService(grader.Config{})
+	if svc.Concurrency != runtime.NumCPU() || svc.Poll != 2*time.Second || svc.Logger == nil {
+		t.Fatalf("defaults: concurrency %d, poll %v, logger %v", svc.Concurrency, svc.Poll, svc.Logger)
+	}
+	kept := grader.NewService(grader.Config{Concurrency: 3, Poll: time.Second})
+	if kept.Concurrency != 3 || kept.Poll != time.Second {
+		t.Fatalf("settings not kept: %d, %v", kept.Concurrency, kept.Poll)
+	}
+	s, _ := newService(t, &fakeSandbox{})
+	s.Wake()
+	s.Wake() // a second wake-up while one is pending must not block
+	s.Drain()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Drain")
 	}
 }

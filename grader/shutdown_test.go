@@ -90,7 +90,7 @@ func TestServiceCancelledGradingIsRequeuedAtNextStart(t *testing.T) {
 	}
 
 	// The next start, on the same store.
-	next := &grader.Service{Store: store, Sandbox: &fakeSandbox{}, Catalog: svc.Catalog, Image: "img", Concurrency: 2, Poll: 50 * time.Millisecond}
+	next := grader.NewService(grader.Config{Store: store, Sandbox: &fakeSandbox{}, Catalog: svc.Catalog, Image: "img", Concurrency: 2, Poll: 50 * time.Millisecond})
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	done2 := make(chan struct{})
 	go func() { next.Run(ctx2); close(done2) }()

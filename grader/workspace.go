@@ -1,16 +1,20 @@
 package grader
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"fmt"
-	"io"
 	"io/fs"
-	"path"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/djgrade/djgrade/grader/archive"
 )
+
+// HiddenDir is the folder of the judge's workspace that holds the hidden
+// checks. It exists only in the judge's container; a candidate's files may
+// not use the name (it is reserved), so that no one mistakes one for the other.
+const HiddenDir = "djgrade_hidden"
 
 // Reasons a candidate file is not applied.
 const (
@@ -46,12 +50,12 @@ func readTree(fsys fs.FS, dir string) ([]File, error) {
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
 		if d.IsDir() {
-			if rel != "" && isNoise(rel+"/") {
+			if rel != "" && archive.IsNoise(rel+"/") {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if isNoise(rel) || !d.Type().IsRegular() {
+		if archive.IsNoise(rel) || !d.Type().IsRegular() {
 			return nil
 		}
 		data, err := fs.ReadFile(fsys, p)
@@ -130,36 +134,30 @@ func isReserved(p string) bool {
 	return false
 }
 
-// Assemble builds the workspace of one run: the starter and the candidate's
-// applicable files over it. It also returns the candidate files it refused.
-//
-// The hidden checks are not in it: they run in the judge's container (see
-// JudgeFiles), which the candidate's code cannot reach.
-func Assemble(ex *Exercise, candidate []File) (workspace []File, refused []RefusedFile, err error) {
-	starter, err := StarterFiles(ex)
-	if err != nil {
-		return nil, nil, err
-	}
-	applied, refused := Apply(ex, starter, StripWrapper(candidate, starter))
-	merged := make(map[string]File, len(starter)+len(applied))
-	for _, set := range [][]File{starter, applied} {
-		for _, f := range set {
-			merged[f.Path] = f
-		}
-	}
-	workspace = make([]File, 0, len(merged))
-	for _, f := range merged {
-		workspace = append(workspace, f)
-	}
-	sort.Slice(workspace, func(i, j int) bool { return workspace[i].Path < workspace[j].Path })
-	return workspace, refused, nil
+// Workspace is one submission laid over its exercise, with the exercise's
+// files read once: what the candidate's container gets, what the judge's
+// container gets, and which of the candidate's files were applied or refused.
+type Workspace struct {
+	// Files is the candidate's workspace: the starter with Applied laid
+	// over it, sorted by path.
+	Files []File
+	// Judge is the judge's workspace: the exercise's untouched starter with
+	// the hidden checks below HiddenDir. It never holds a candidate file:
+	// the judge imports the exercise's own models and settings, and reaches
+	// the candidate's code only over HTTP.
+	Judge []File
+	// Applied are the candidate's files laid over the starter (see Apply).
+	Applied []File
+	// Refused are the candidate's files not applied, and why.
+	Refused []RefusedFile
 }
 
-// JudgeFiles returns the judge's workspace: the exercise's untouched
-// starter with the hidden checks below HiddenDir. It never holds a
-// candidate file: the judge imports the exercise's own models and
-// settings, and reaches the candidate's code only over HTTP.
-func JudgeFiles(ex *Exercise) ([]File, error) {
+// NewWorkspace reads the exercise's starter and hidden checks once and lays
+// the candidate's files (a wrapping folder stripped) over the starter.
+//
+// The hidden checks are only in Judge: they run in the judge's container,
+// which the candidate's code cannot reach.
+func NewWorkspace(ex *Exercise, candidate []File) (*Workspace, error) {
 	starter, err := StarterFiles(ex)
 	if err != nil {
 		return nil, err
@@ -168,62 +166,18 @@ func JudgeFiles(ex *Exercise) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(starter, hidden...), nil
-}
-
-// WriteTar writes files as a tar stream with their parent folders, owned by
-// nobody in particular and readable by the sandbox user.
-func WriteTar(w io.Writer, files []File) error {
-	tw := tar.NewWriter(w)
-	dirs := map[string]bool{}
-	for _, f := range files {
-		for d := path.Dir(f.Path); d != "." && !dirs[d]; d = path.Dir(d) {
-			dirs[d] = true
+	w := &Workspace{Judge: append(slices.Clip(starter), hidden...)}
+	w.Applied, w.Refused = Apply(ex, starter, StripWrapper(candidate, starter))
+	merged := make(map[string]File, len(starter)+len(w.Applied))
+	for _, set := range [][]File{starter, w.Applied} {
+		for _, f := range set {
+			merged[f.Path] = f
 		}
 	}
-	sorted := make([]string, 0, len(dirs))
-	for d := range dirs {
-		sorted = append(sorted, d)
+	w.Files = make([]File, 0, len(merged))
+	for _, f := range merged {
+		w.Files = append(w.Files, f)
 	}
-	sort.Strings(sorted) // parents sort before children
-	for _, d := range sorted {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755}); err != nil {
-			return err
-		}
-	}
-	for _, f := range files {
-		mode := int64(0o644)
-		if f.Exec {
-			mode = 0o755
-		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.Path, Mode: mode, Size: int64(len(f.Data))}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(f.Data); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
-}
-
-// WriteZip writes files as a zip archive, for people who download a starter
-// or a submission's files.
-func WriteZip(w io.Writer, files []File) error {
-	zw := zip.NewWriter(w)
-	for _, f := range files {
-		h := &zip.FileHeader{Name: f.Path, Method: zip.Deflate}
-		mode := fs.FileMode(0o644)
-		if f.Exec {
-			mode = 0o755
-		}
-		h.SetMode(mode)
-		fw, err := zw.CreateHeader(h)
-		if err != nil {
-			return err
-		}
-		if _, err := fw.Write(f.Data); err != nil {
-			return err
-		}
-	}
-	return zw.Close()
+	sort.Slice(w.Files, func(i, j int) bool { return w.Files[i].Path < w.Files[j].Path })
+	return w, nil
 }

@@ -44,7 +44,7 @@ func TestGradeReferenceFullMarks(t *testing.T) {
 			t.Errorf("%d container(s) labelled %s=%s remain", n, sandbox.LabelJob, id)
 		}
 	})
-	svc := &grader.Service{Sandbox: d, Image: testImage}
+	svc := grader.NewService(grader.Config{Sandbox: d, Image: testImage})
 	res, err := svc.Grade(t.Context(), ex, files, id, nil)
 	if err != nil {
 		t.Fatalf("Grade: %v", err)

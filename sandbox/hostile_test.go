@@ -320,7 +320,7 @@ func TestHostileSubmissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	svc := &grader.Service{Sandbox: d, Image: testImage}
+	svc := grader.NewService(grader.Config{Sandbox: d, Image: testImage})
 
 	var mu sync.Mutex
 	var table []hostileRow

@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/pytest"
 	"github.com/djgrade/djgrade/sandbox"
 )
 
@@ -150,9 +151,9 @@ func run(tb testing.TB, d *sandbox.Docker, job grader.Job) grader.Outcome {
 }
 
 // reportOf decodes the judge's report of a run.
-func reportOf(tb testing.TB, out grader.Outcome) grader.Report {
+func reportOf(tb testing.TB, out grader.Outcome) pytest.Report {
 	tb.Helper()
-	var r grader.Report
+	var r pytest.Report
 	if err := json.Unmarshal(out.Report, &r); err != nil {
 		tb.Fatalf("report %q: %v\njudge log:\n%s\ncandidate log:\n%s", out.Report, err, out.JudgeLog, out.CandidateLog)
 	}
@@ -160,7 +161,7 @@ func reportOf(tb testing.TB, out grader.Outcome) grader.Report {
 }
 
 // check returns the report's check with the id, failing the test if it is missing.
-func check(tb testing.TB, r grader.Report, id string) grader.ReportCheck {
+func check(tb testing.TB, r pytest.Report, id string) pytest.Check {
 	tb.Helper()
 	for _, c := range r.Checks {
 		if c.ID == id {
@@ -168,7 +169,7 @@ func check(tb testing.TB, r grader.Report, id string) grader.ReportCheck {
 		}
 	}
 	tb.Fatalf("report has no check %q: %+v", id, r)
-	return grader.ReportCheck{}
+	return pytest.Check{}
 }
 
 func fmtQueries(q *int) string {
@@ -178,7 +179,7 @@ func fmtQueries(q *int) string {
 	return fmt.Sprint(*q)
 }
 
-func mustPass(tb testing.TB, out grader.Outcome, ids ...string) grader.Report {
+func mustPass(tb testing.TB, out grader.Outcome, ids ...string) pytest.Report {
 	tb.Helper()
 	r := reportOf(tb, out)
 	for _, id := range ids {
@@ -459,7 +460,7 @@ func TestRunPublicTests(t *testing.T) {
 	job.Public = true
 	out := run(t, d, job)
 	mustPass(t, out, "x")
-	p := grader.ParsePublic(out.Public)
+	p := pytest.ParsePublic(out.Public)
 	if p == nil || len(p.Tests) != 2 {
 		t.Fatalf("public report %q\n%s", out.Public, out.CandidateLog)
 	}
@@ -516,7 +517,7 @@ func TestRunConcurrent(t *testing.T) {
 				errs <- fmt.Sprintf("job %d: %v", i, err)
 				return
 			}
-			var r grader.Report
+			var r pytest.Report
 			if json.Unmarshal(out.Report, &r) != nil || len(r.Checks) != 1 || r.Checks[0].Outcome != grader.OutcomePassed {
 				errs <- fmt.Sprintf("job %d: report %s", i, out.Report)
 			}

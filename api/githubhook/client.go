@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // DefaultAPIURL is GitHub's REST API; GitHub Enterprise Server answers at
@@ -202,7 +203,7 @@ func (c *Client) Tarball(ctx context.Context, repo, sha string, max int64) ([]by
 }
 
 func errTooLarge(max int64) error {
-	return grader.Errorf(grader.ETOOLARGE, "the repository's tarball is over %s", grader.FormatBytes(max))
+	return grader.Errorf(grader.ETOOLARGE, "the repository's tarball is over %s", archive.FormatBytes(max))
 }
 
 // OpenPullRequest returns the number of the oldest open pull request whose

@@ -24,6 +24,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // Path is the webhook route.
@@ -62,8 +63,8 @@ type Config struct {
 	// MaxBody caps a webhook body (default DefaultMaxBody); MaxTarball the
 	// downloaded commit (default DefaultMaxTarball).
 	MaxBody, MaxTarball int64
-	// ArchiveLimits bound the tarball's content (default grader.DefaultArchiveLimits).
-	ArchiveLimits grader.ArchiveLimits
+	// ArchiveLimits bound the tarball's content (default archive.DefaultLimits).
+	ArchiveLimits archive.Limits
 	// Parallel bounds the commits fetched at once (default 4).
 	Parallel int
 }
@@ -91,8 +92,8 @@ func New(ctx context.Context, cfg Config) *Hook {
 	if cfg.MaxTarball <= 0 {
 		cfg.MaxTarball = DefaultMaxTarball
 	}
-	if cfg.ArchiveLimits == (grader.ArchiveLimits{}) {
-		cfg.ArchiveLimits = grader.DefaultArchiveLimits
+	if cfg.ArchiveLimits == (archive.Limits{}) {
+		cfg.ArchiveLimits = archive.DefaultLimits
 	}
 	if cfg.ArchiveLimits.MaxArchiveBytes <= 0 || cfg.ArchiveLimits.MaxArchiveBytes > cfg.MaxTarball {
 		cfg.ArchiveLimits.MaxArchiveBytes = cfg.MaxTarball

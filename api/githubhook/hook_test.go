@@ -62,7 +62,7 @@ func newHarness(t *testing.T, secret string, sb grader.Sandbox, image string) *h
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	svc := &grader.Service{Store: store, Sandbox: sb, Catalog: catalog, Image: image, Concurrency: 1, Poll: 100 * time.Millisecond}
+	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: catalog, Image: image, Concurrency: 1, Poll: 100 * time.Millisecond})
 	client, err := NewClient(fake.apiURL(), fake.token, nil)
 	if err != nil {
 		t.Fatal(err)

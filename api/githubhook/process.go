@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // ConfigFile is the file at a repository's root that names its exercise.
@@ -74,7 +75,7 @@ func (h *Hook) process(log *slog.Logger, w work) {
 		h.fail(w, baseContext, StateError, "djgrade could not fetch this commit from GitHub; redeliver the event to retry")
 		return
 	}
-	files, err := grader.ReadArchive(bytesReader(data), h.cfg.ArchiveLimits)
+	files, err := archive.Read(bytesReader(data), h.cfg.ArchiveLimits)
 	if err != nil {
 		log.Info("unreadable tarball", "err", err)
 		h.fail(w, baseContext, StateFailure, "the commit cannot be graded: "+grader.ErrorMessage(err))
@@ -164,7 +165,7 @@ func takeConfig(files []grader.File) (rest []grader.File, exercise, problem stri
 		return rest, "", ""
 	}
 	if len(data) > maxConfigBytes {
-		return rest, "", ConfigFile + " is larger than " + grader.FormatBytes(maxConfigBytes)
+		return rest, "", ConfigFile + " is larger than " + archive.FormatBytes(maxConfigBytes)
 	}
 	var cfg RepoConfig
 	if err := yaml.Unmarshal(data, &cfg); err != nil {

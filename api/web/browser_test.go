@@ -113,7 +113,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("sandbox image: %v", err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	svc := &grader.Service{Store: store, Sandbox: sb, Catalog: cat, Image: tag, Concurrency: 1, Poll: 200 * time.Millisecond, Logger: logger}
+	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: cat, Image: tag, Concurrency: 1, Poll: 200 * time.Millisecond, Logger: logger})
 	wctx, stopWorkers := context.WithCancel(ctx)
 	workersDone := make(chan struct{})
 	go func() { defer close(workersDone); _ = svc.Run(wctx) }()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // myAssignments lists the signed-in candidate's assignments (staff see
@@ -90,7 +91,7 @@ func (h *Handler) renderAssignment(w http.ResponseWriter, r *http.Request, statu
 	}
 	s := sessionOf(r)
 	d := assignmentData{A: a, Ex: ex, Preview: s.Staff(), Late: a.LateAt(h.cfg.Now()), Nonce: randomID(), Error: msg,
-		Accept: ".zip,.tar.gz,.tgz", MaxSize: grader.FormatBytes(h.cfg.MaxUploadBytes)}
+		Accept: ".zip,.tar.gz,.tgz", MaxSize: archive.FormatBytes(h.cfg.MaxUploadBytes)}
 	if !s.Staff() {
 		h.opened.mark(a.ID, h.cfg.Now())
 	}
@@ -121,7 +122,7 @@ func (h *Handler) starter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := grader.WriteZip(&buf, files); err != nil {
+	if err := archive.WriteZip(&buf, files); err != nil {
 		h.fail(w, r, grader.Wrap(err, grader.EINTERNAL, "pack the starter"))
 		return
 	}
@@ -167,12 +168,12 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errCSRF)
 		return
 	}
-	files, err := grader.ReadArchive(bytes.NewReader(form.archive), h.cfg.ArchiveLimits)
+	files, err := archive.Read(bytes.NewReader(form.archive), h.cfg.ArchiveLimits)
 	if err != nil {
 		msg := "The file cannot be read; upload a .zip, .tar.gz or .tgz archive."
-		var gerr *grader.Error
-		if errors.As(err, &gerr) && gerr.Code != grader.EINTERNAL {
-			msg = gerr.Message
+		var gerr grader.CodedError
+		if errors.As(err, &gerr) && gerr.ErrorCode() != grader.EINTERNAL {
+			msg = gerr.ErrorMessage()
 		}
 		h.renderAssignment(w, r, http.StatusBadRequest, msg)
 		return
@@ -217,7 +218,7 @@ func readUpload(r *http.Request) (uploadForm, error) {
 		if err != nil {
 			var merr *http.MaxBytesError
 			if errors.As(err, &merr) {
-				return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", grader.FormatBytes(merr.Limit))
+				return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(merr.Limit))
 			}
 			return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
 		}
@@ -237,7 +238,7 @@ func readUpload(r *http.Request) (uploadForm, error) {
 			if err != nil {
 				var merr *http.MaxBytesError
 				if errors.As(err, &merr) {
-					return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", grader.FormatBytes(merr.Limit))
+					return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(merr.Limit))
 				}
 				return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
 			}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 //go:embed templates/*.html
@@ -79,7 +80,7 @@ type Config struct {
 	// MaxUploadBytes caps a candidate's upload (the whole request body).
 	MaxUploadBytes int64
 	// ArchiveLimits bound an upload's unpacked content.
-	ArchiveLimits grader.ArchiveLimits
+	ArchiveLimits archive.Limits
 	// SessionIdle and SessionMax end a session after that long without a
 	// request, or that long after sign-in, whichever comes first.
 	SessionIdle, SessionMax time.Duration
@@ -117,8 +118,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
 	}
-	if cfg.ArchiveLimits == (grader.ArchiveLimits{}) {
-		cfg.ArchiveLimits = grader.DefaultArchiveLimits
+	if cfg.ArchiveLimits == (archive.Limits{}) {
+		cfg.ArchiveLimits = archive.DefaultLimits
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = DefaultSessionIdle
@@ -207,7 +208,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			limit = h.cfg.MaxUploadBytes
 		}
 		if r.ContentLength > limit {
-			h.fail(rec, r, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", grader.FormatBytes(limit)))
+			h.fail(rec, r, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(limit)))
 			return
 		}
 		r.Body = http.MaxBytesReader(rec, r.Body, limit)

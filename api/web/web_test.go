@@ -49,7 +49,7 @@ func newEnv(t *testing.T, edit ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := &grader.Service{Store: store, Catalog: cat, Logger: slog.New(slog.DiscardHandler)}
+	svc := grader.NewService(grader.Config{Store: store, Catalog: cat, Logger: slog.New(slog.DiscardHandler)})
 	cfg := Config{Grader: svc, Catalog: cat, Auth: store}
 	for _, f := range edit {
 		f(&cfg)

@@ -40,7 +40,7 @@ func BenchmarkGrade(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := &grader.Service{Sandbox: sb, Catalog: catalog, Image: tag}
+	svc := grader.NewService(grader.Config{Sandbox: sb, Catalog: catalog, Image: tag})
 	for _, ex := range catalog.Exercises() {
 		files, err := grader.OverlayFiles(ex, "solutions/"+ex.Solutions[0])
 		if err != nil {
@@ -83,8 +83,8 @@ func benchService(b *testing.B) (*grader.Service, *bolt.Store) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	svc := &grader.Service{Store: store, Sandbox: instantSandbox{}, Catalog: catalog, Image: "bench",
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Poll: 10 * time.Millisecond}
+	svc := grader.NewService(grader.Config{Store: store, Sandbox: instantSandbox{}, Catalog: catalog, Image: "bench",
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Poll: 10 * time.Millisecond})
 	return svc, store
 }
 

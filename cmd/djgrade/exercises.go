@@ -106,7 +106,7 @@ func runExercisesValidate(ctx context.Context, args []string, stdout, stderr io.
 		return err
 	}
 	defer sb.Close()
-	svc := &grader.Service{Sandbox: sb, Catalog: catalog, Image: tag}
+	svc := grader.NewService(grader.Config{Sandbox: sb, Catalog: catalog, Image: tag})
 	fmt.Fprintf(stderr, "djgrade: validating %d answers of %d exercises, %d run(s) each\n", len(checks), len(ids), repeat)
 	n := 0
 	rows, err := svc.Validate(ctx, catalog, checks, repeat, parallel, func(r grader.ValidationRow) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // runGrade grades a folder or an archive locally, through the same sandbox
@@ -52,7 +53,7 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer sb.Close()
-	svc := &grader.Service{Sandbox: sb, Catalog: catalog, Image: tag, Seed: *seed}
+	svc := grader.NewService(grader.Config{Sandbox: sb, Catalog: catalog, Image: tag, Seed: *seed})
 	start := time.Now()
 	res, err := svc.Grade(ctx, ex, files, "cli-"+ex.ID, step)
 	if err != nil {
@@ -82,14 +83,14 @@ func readSubmission(p string) ([]grader.File, error) {
 		return nil, &exitError{2, err.Error()}
 	}
 	if info.IsDir() {
-		return grader.ReadDir(p, grader.DefaultArchiveLimits)
+		return archive.ReadDir(p, archive.DefaultLimits)
 	}
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return grader.ReadArchive(f, grader.DefaultArchiveLimits)
+	return archive.Read(f, archive.DefaultLimits)
 }
 
 func exerciseIDs(c grader.Catalog) string {

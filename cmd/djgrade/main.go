@@ -107,12 +107,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // describe renders an error for people: the application message, with the
 // cause when there is one.
 func describe(err error) string {
-	var e *grader.Error
+	var e grader.CodedError
 	if errors.As(err, &e) {
-		if e.Err != nil {
-			return e.Message + ": " + e.Err.Error()
+		if cause := errors.Unwrap(e); cause != nil {
+			return e.ErrorMessage() + ": " + cause.Error()
 		}
-		return e.Message
+		return e.ErrorMessage()
 	}
 	return err.Error()
 }

@@ -130,7 +130,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	} else if n > 0 {
 		logger.Info("removed leftover sandbox containers", "count", n)
 	}
-	svc := &grader.Service{Store: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: cfg.Concurrency, Logger: logger}
+	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: cfg.Concurrency, Logger: logger})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err

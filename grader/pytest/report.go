@@ -1,20 +1,23 @@
-package grader
+// Package pytest reads the reports of pytest-style runs: the judge's report
+// of the hidden checks, which decides points, and the candidate container's
+// account of its public tests, which decides none. Its one reason to change
+// is those formats (written by the plugins in sandbox/image/python, which
+// also own pytest's command line and the report's path in the container);
+// it knows nothing of exercises or scoring.
+package pytest
 
 import (
 	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/djgrade/djgrade/grader/internal/text"
 )
 
-// HiddenDir is the folder of the judge's workspace that holds the hidden
-// checks. It exists only in the judge's container; a candidate's files may
-// not use the name (it is reserved), so that no one mistakes one for the other.
-const HiddenDir = "djgrade_hidden"
+// Version is the version of the judge's report this package reads.
+const Version = 2
 
-// ReportVersion is the version of the judge's report this grader reads.
-const ReportVersion = 2
-
-// MaxMessageBytes caps a check's message in the result.
+// MaxMessageBytes caps a test's message as it is kept.
 const MaxMessageBytes = 4096
 
 // maxCheckSeconds and maxQueries bound the report's numbers: anything
@@ -43,17 +46,17 @@ const (
 //
 // The report carries no points: the grader takes them from the exercise's
 // own inventory of checks, and accepts a report only if it names exactly
-// those checks.
+// those checks (see ParseReport).
 type Report struct {
-	Version    int           `json:"version"`
-	Seed       int64         `json:"seed"`
-	ExitStatus int           `json:"exitstatus"`
-	Errors     []string      `json:"errors"`
-	Checks     []ReportCheck `json:"checks"`
+	Version    int      `json:"version"`
+	Seed       int64    `json:"seed"`
+	ExitStatus int      `json:"exitstatus"`
+	Errors     []string `json:"errors"`
+	Checks     []Check  `json:"checks"`
 }
 
-// ReportCheck is one check's outcome in a Report.
-type ReportCheck struct {
+// Check is one check's outcome in a Report.
+type Check struct {
 	ID       string  `json:"id"`
 	Outcome  string  `json:"outcome"`
 	Duration float64 `json:"duration"`
@@ -61,39 +64,38 @@ type ReportCheck struct {
 	Queries  *int    `json:"queries"`
 }
 
-// Test outcomes.
+// Test outcomes, as pytest names them.
 const (
-	OutcomePassed  = "passed"
-	OutcomeFailed  = "failed"
-	OutcomeError   = "error"
-	OutcomeSkipped = "skipped"
-	// OutcomeMissing marks a public test the candidate's container did not report.
-	OutcomeMissing = "missing"
+	Passed  = "passed"
+	Failed  = "failed"
+	Error   = "error"
+	Skipped = "skipped"
 )
 
 // ParseReport decodes a judge's report and checks it against the
-// exercise's inventory: exactly its check ids, each once, known outcomes
-// and every number in bounds. An error means the report cannot be used.
-func ParseReport(ex *Exercise, data []byte) (*Report, error) {
+// exercise's inventory, the ids of its checks: exactly those ids, each
+// once, known outcomes and every number in bounds. An error means the
+// report cannot be used.
+func ParseReport(data []byte, checks []string) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("decode report: %w", err)
 	}
-	if r.Version != ReportVersion {
-		return nil, fmt.Errorf("report version %d, want %d", r.Version, ReportVersion)
+	if r.Version != Version {
+		return nil, fmt.Errorf("report version %d, want %d", r.Version, Version)
 	}
 	if len(r.Errors) > 0 {
-		return nil, fmt.Errorf("the hidden checks are broken: %s", capString(r.Errors[0], 500))
+		return nil, fmt.Errorf("the hidden checks are broken: %s", text.Cap(r.Errors[0], 500))
 	}
-	want := make(map[string]bool, len(ex.Checks))
-	for _, c := range ex.Checks {
-		want[c.ID] = true
+	want := make(map[string]bool, len(checks))
+	for _, id := range checks {
+		want[id] = true
 	}
 	seen := make(map[string]bool, len(r.Checks))
 	for _, c := range r.Checks {
 		switch {
 		case !want[c.ID]:
-			return nil, fmt.Errorf("report names check %q, which the exercise does not have", capString(c.ID, 80))
+			return nil, fmt.Errorf("report names check %q, which the exercise does not have", text.Cap(c.ID, 80))
 		case seen[c.ID]:
 			return nil, fmt.Errorf("report lists check %q twice", c.ID)
 		case math.IsNaN(c.Duration) || c.Duration < 0 || c.Duration > maxCheckSeconds:
@@ -102,15 +104,15 @@ func ParseReport(ex *Exercise, data []byte) (*Report, error) {
 			return nil, fmt.Errorf("check %q has %d queries", c.ID, *c.Queries)
 		}
 		switch c.Outcome {
-		case OutcomePassed, OutcomeFailed, OutcomeError, OutcomeSkipped:
+		case Passed, Failed, Error, Skipped:
 		default:
-			return nil, fmt.Errorf("check %q has unknown outcome %q", c.ID, capString(c.Outcome, 40))
+			return nil, fmt.Errorf("check %q has unknown outcome %q", c.ID, text.Cap(c.Outcome, 40))
 		}
 		seen[c.ID] = true
 	}
-	for _, c := range ex.Checks {
-		if !seen[c.ID] {
-			return nil, fmt.Errorf("report lacks check %q", c.ID)
+	for _, id := range checks {
+		if !seen[id] {
+			return nil, fmt.Errorf("report lacks check %q", id)
 		}
 	}
 	return &r, nil
@@ -151,15 +153,15 @@ func ParsePublic(data []byte) *PublicReport {
 	out := p.Tests[:0]
 	for _, t := range p.Tests {
 		switch t.Outcome {
-		case OutcomePassed, OutcomeFailed, OutcomeError, OutcomeSkipped:
+		case Passed, Failed, Error, Skipped:
 		default:
 			continue
 		}
 		if t.NodeID == "" || math.IsNaN(t.Duration) || t.Duration < 0 || t.Duration > maxCheckSeconds {
 			continue
 		}
-		t.NodeID = printable(t.NodeID)
-		t.Message = capString(t.Message, MaxMessageBytes)
+		t.NodeID = text.Printable(t.NodeID)
+		t.Message = text.Cap(t.Message, MaxMessageBytes)
 		out = append(out, t)
 	}
 	p.Tests = out

@@ -1,9 +1,9 @@
-package grader_test
+package archive_test
 
 import (
 	"testing"
 
-	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 func TestFormatBytes(t *testing.T) {
@@ -24,7 +24,7 @@ func TestFormatBytes(t *testing.T) {
 		{3 << 40, "3 TiB"},
 		{1 << 62, "4 EiB"},
 	} {
-		if got := grader.FormatBytes(tc.n); got != tc.want {
+		if got := archive.FormatBytes(tc.n); got != tc.want {
 			t.Errorf("FormatBytes(%d) = %q, want %q", tc.n, got, tc.want)
 		}
 	}

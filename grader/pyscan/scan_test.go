@@ -1,4 +1,4 @@
-package grader_test
+package pyscan_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/djgrade/djgrade/exercises"
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/pyscan"
 )
 
 func TestScanFindsGraderAttacks(t *testing.T) {
@@ -56,7 +57,7 @@ func TestScanFindsGraderAttacks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := render(grader.Scan([]grader.File{{Path: "library/views.py", Data: []byte(tt.src)}}))
+			got := render(pyscan.Scan([]pyscan.Source{{Path: "library/views.py", Data: []byte(tt.src)}}))
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("Scan(%q) = %q, want %q", tt.src, got, tt.want)
 			}
@@ -85,7 +86,7 @@ func TestScanIgnoresInnocentCode(t *testing.T) {
 			if tt.name == "not python" {
 				path = "library/notes.txt"
 			}
-			if got := grader.Scan([]grader.File{{Path: path, Data: []byte(tt.src)}}); len(got) != 0 {
+			if got := pyscan.Scan([]pyscan.Source{{Path: path, Data: []byte(tt.src)}}); len(got) != 0 {
 				t.Errorf("Scan(%q) = %v, want nothing", tt.src, got)
 			}
 		})
@@ -111,7 +112,7 @@ func TestScanCatalog(t *testing.T) {
 				editable = append(editable, f)
 			}
 		}
-		if got := grader.Scan(editable); len(got) != 0 {
+		if got := pyscan.Scan(sources(editable)); len(got) != 0 {
 			t.Errorf("%s starter: %v", ex.ID, got)
 		}
 		scanned += len(editable)
@@ -121,7 +122,7 @@ func TestScanCatalog(t *testing.T) {
 				t.Fatal(err)
 			}
 			scanned += len(files)
-			if got := grader.Scan(files); len(got) != 0 {
+			if got := pyscan.Scan(sources(files)); len(got) != 0 {
 				t.Errorf("%s solution %s: %v", ex.ID, s, got)
 			}
 		}
@@ -131,7 +132,7 @@ func TestScanCatalog(t *testing.T) {
 	}
 }
 
-func render(fs []grader.Finding) []string {
+func render(fs []pyscan.Finding) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, fmt.Sprintf("%d:%s", f.Line, f.What))
@@ -146,6 +147,15 @@ func contains(list []string, what string) bool {
 		}
 	}
 	return false
+}
+
+// sources turns an exercise's files into what Scan reads.
+func sources(files []grader.File) []pyscan.Source {
+	out := make([]pyscan.Source, len(files))
+	for i, f := range files {
+		out[i] = pyscan.Source{Path: f.Path, Data: f.Data}
+	}
+	return out
 }
 
 func dirFS(dir string) fs.FS { return os.DirFS(dir) }

@@ -1,4 +1,4 @@
-package grader_test
+package archive_test
 
 import (
 	"archive/tar"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // entry is one archive member for the builders below.
@@ -78,9 +79,9 @@ func makeZip(t testing.TB, entries ...entry) []byte {
 	return buf.Bytes()
 }
 
-func read(t *testing.T, data []byte) ([]grader.File, error) {
+func read(t *testing.T, data []byte) ([]archive.File, error) {
 	t.Helper()
-	return grader.ReadArchive(bytes.NewReader(data), grader.DefaultArchiveLimits)
+	return archive.Read(bytes.NewReader(data), archive.DefaultLimits)
 }
 
 func TestReadArchiveFormats(t *testing.T) {
@@ -121,8 +122,8 @@ func TestReadArchiveSkipsNoiseAndMetadata(t *testing.T) {
 }
 
 func TestReadArchiveRefusals(t *testing.T) {
-	big := strings.Repeat("a", int(grader.DefaultArchiveLimits.MaxFileBytes)+1)
-	many := make([]entry, grader.DefaultArchiveLimits.MaxFiles+1)
+	big := strings.Repeat("a", int(archive.DefaultLimits.MaxFileBytes)+1)
+	many := make([]entry, archive.DefaultLimits.MaxFiles+1)
 	for i := range many {
 		many[i] = entry{name: filepath.Join("d", strings.Repeat("x", i%50)+string(rune('a'+i%26))+"_"+strings.Repeat("y", i/26)), body: "1"}
 	}
@@ -187,9 +188,9 @@ func TestReadArchiveZipBomb(t *testing.T) {
 }
 
 func TestReadArchiveTooLargeCompressed(t *testing.T) {
-	limits := grader.DefaultArchiveLimits
+	limits := archive.DefaultLimits
 	limits.MaxArchiveBytes = 100
-	_, err := grader.ReadArchive(bytes.NewReader(make([]byte, 101)), limits)
+	_, err := archive.Read(bytes.NewReader(make([]byte, 101)), limits)
 	if grader.ErrorCode(err) != grader.ETOOLARGE {
 		t.Fatalf("got %v", err)
 	}
@@ -201,7 +202,7 @@ func TestReadDir(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "library", "views.py"), []byte("v"), 0o644)
 	os.WriteFile(filepath.Join(dir, "library", "__pycache__", "x.pyc"), []byte("c"), 0o644)
 	os.Symlink("/etc/passwd", filepath.Join(dir, "library", "passwd.py"))
-	files, err := grader.ReadDir(dir, grader.DefaultArchiveLimits)
+	files, err := archive.ReadDir(dir, archive.DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +211,7 @@ func TestReadDir(t *testing.T) {
 	}
 }
 
-// FuzzReadArchive checks that no input makes ReadArchive panic, hang or
+// FuzzReadArchive checks that no input makes Read panic, hang or
 // return a path that could leave the workspace.
 func FuzzReadArchive(f *testing.F) {
 	f.Add(makeZip(f, entry{name: "a/b.py", body: "x"}))
@@ -218,7 +219,7 @@ func FuzzReadArchive(f *testing.F) {
 	f.Add(makeTar(f, false, entry{name: "../x", body: "x"}))
 	f.Add([]byte("PK\x05\x06"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		files, err := grader.ReadArchive(bytes.NewReader(data), grader.DefaultArchiveLimits)
+		files, err := archive.Read(bytes.NewReader(data), archive.DefaultLimits)
 		if err != nil {
 			if c := grader.ErrorCode(err); c != grader.EINVALID && c != grader.ETOOLARGE {
 				t.Fatalf("error code %q: %v", c, err)
@@ -227,12 +228,12 @@ func FuzzReadArchive(f *testing.F) {
 		}
 		var total int64
 		for _, f := range files {
-			if _, err := grader.CleanPath(f.Path); err != nil || f.Path != filepath.ToSlash(filepath.Clean(f.Path)) {
+			if _, err := archive.CleanPath(f.Path); err != nil || f.Path != filepath.ToSlash(filepath.Clean(f.Path)) {
 				t.Fatalf("unsafe path %q", f.Path)
 			}
 			total += int64(len(f.Data))
 		}
-		if total > grader.DefaultArchiveLimits.MaxTotalBytes || len(files) > grader.DefaultArchiveLimits.MaxFiles {
+		if total > archive.DefaultLimits.MaxTotalBytes || len(files) > archive.DefaultLimits.MaxFiles {
 			t.Fatalf("limits exceeded: %d bytes, %d files", total, len(files))
 		}
 	})
@@ -266,7 +267,7 @@ func TestReadArchiveInflateLimitCountsSkippedEntries(t *testing.T) {
 
 func TestReadArchiveEntryCount(t *testing.T) {
 	var es []entry
-	for i := 0; i < grader.DefaultArchiveLimits.MaxFiles*4+1; i++ {
+	for i := 0; i < archive.DefaultLimits.MaxFiles*4+1; i++ {
 		es = append(es, entry{name: "d" + strings.Repeat("x", i%40) + "/" + string(rune('a'+i%26)) + "/", typeflag: tar.TypeDir})
 	}
 	es = append(es, entry{name: "library/views.py", body: "x"})

@@ -1,4 +1,9 @@
-package grader
+// Package archive reads a candidate's archive or folder into files under
+// limits, refusing what is malformed or unsafe (paths that climb out, links
+// that point out, devices, bombs), and writes files as tar and zip. Its one
+// reason to change is the archive formats and their hazards; it knows
+// nothing of exercises or grading.
+package archive
 
 import (
 	"archive/tar"
@@ -16,12 +21,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/djgrade/djgrade/grader/internal/text"
 	"github.com/docker/go-units"
 )
 
-// ArchiveLimits bound what a candidate's archive or folder may hold. They
+// Limits bound what a candidate's archive or folder may hold. They
 // apply to the uncompressed content, so a zip bomb stops at MaxTotalBytes.
-type ArchiveLimits struct {
+type Limits struct {
 	// MaxArchiveBytes caps the archive itself (compressed).
 	MaxArchiveBytes int64
 	// MaxFiles caps the number of regular files.
@@ -32,8 +38,8 @@ type ArchiveLimits struct {
 	MaxTotalBytes int64
 }
 
-// DefaultArchiveLimits are generous for a Django exercise and small for an attacker.
-var DefaultArchiveLimits = ArchiveLimits{
+// DefaultLimits are generous for a Django exercise and small for an attacker.
+var DefaultLimits = Limits{
 	MaxArchiveBytes: 10 << 20,
 	MaxFiles:        1000,
 	MaxFileBytes:    1 << 20,
@@ -46,21 +52,21 @@ const (
 	maxSegmentBytes = 255
 )
 
-// ReadArchive reads a candidate's archive (zip, gzip'd tar or plain tar,
+// Read reads a candidate's archive (zip, gzip'd tar or plain tar,
 // recognised by content, not by name) into files, enforcing limits. It
-// returns an EINVALID error for a malformed, empty or unsafe archive and an
-// ETOOLARGE error for one over a limit. Folders, links that stay inside the
+// returns an *Error: Invalid for a malformed, empty or unsafe archive,
+// TooLarge for one over a limit. Folders, links that stay inside the
 // archive and editor or VCS noise (.git, __pycache__, .DS_Store) are left out.
-func ReadArchive(r io.Reader, limits ArchiveLimits) ([]File, error) {
+func Read(r io.Reader, limits Limits) ([]File, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limits.MaxArchiveBytes+1))
 	if err != nil {
-		return nil, Wrap(err, EINVALID, "cannot read the archive")
+		return nil, Wrap(err, Invalid, "cannot read the archive")
 	}
 	if int64(len(data)) > limits.MaxArchiveBytes {
-		return nil, Errorf(ETOOLARGE, "the archive is larger than %s", FormatBytes(limits.MaxArchiveBytes))
+		return nil, Errorf(TooLarge, "the archive is larger than %s", FormatBytes(limits.MaxArchiveBytes))
 	}
 	if len(data) == 0 {
-		return nil, Errorf(EINVALID, "the archive is empty")
+		return nil, Errorf(Invalid, "the archive is empty")
 	}
 	c := newCollector(limits)
 	switch {
@@ -69,7 +75,7 @@ func ReadArchive(r io.Reader, limits ArchiveLimits) ([]File, error) {
 	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
 		var zr *gzip.Reader
 		if zr, err = gzip.NewReader(bytes.NewReader(data)); err != nil {
-			return nil, Wrap(err, EINVALID, "the archive is not a valid gzip stream")
+			return nil, Wrap(err, Invalid, "the archive is not a valid gzip stream")
 		}
 		// Everything inflated counts, entries left out too: a .git folder
 		// of zeros must not cost the server gigabytes of CPU.
@@ -77,7 +83,7 @@ func ReadArchive(r io.Reader, limits ArchiveLimits) ([]File, error) {
 	case len(data) > 262 && string(data[257:262]) == "ustar":
 		err = c.readTar(bytes.NewReader(data))
 	default:
-		return nil, Errorf(EINVALID, "the archive is not a .zip, .tar.gz or .tar file")
+		return nil, Errorf(Invalid, "the archive is not a .zip, .tar.gz or .tar file")
 	}
 	if err != nil {
 		return nil, err
@@ -86,12 +92,12 @@ func ReadArchive(r io.Reader, limits ArchiveLimits) ([]File, error) {
 }
 
 // ReadDir reads a candidate's project folder into files with the same rules
-// and limits as ReadArchive. Symbolic links are left out.
-func ReadDir(root string, limits ArchiveLimits) ([]File, error) {
+// and limits as Read. Symbolic links are left out.
+func ReadDir(root string, limits Limits) ([]File, error) {
 	c := newCollector(limits)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return Wrap(err, EINVALID, "cannot read %s", p)
+			return Wrap(err, Invalid, "cannot read %s", p)
 		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil || rel == "." {
@@ -99,7 +105,7 @@ func ReadDir(root string, limits ArchiveLimits) ([]File, error) {
 		}
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if isNoise(rel + "/") {
+			if IsNoise(rel + "/") {
 				return filepath.SkipDir
 			}
 			return nil
@@ -109,11 +115,11 @@ func ReadDir(root string, limits ArchiveLimits) ([]File, error) {
 		}
 		info, err := d.Info()
 		if err != nil {
-			return Wrap(err, EINVALID, "cannot read %s", rel)
+			return Wrap(err, Invalid, "cannot read %s", rel)
 		}
 		f, err := os.Open(p)
 		if err != nil {
-			return Wrap(err, EINVALID, "cannot read %s", rel)
+			return Wrap(err, Invalid, "cannot read %s", rel)
 		}
 		defer f.Close()
 		return c.add(rel, f, info.Mode()&0o111 != 0)
@@ -154,23 +160,23 @@ var errInflated = errors.New("inflated past the limit")
 
 // collector gathers validated files under the limits.
 type collector struct {
-	limits ArchiveLimits
+	limits Limits
 	files  []File
 	seen   map[string]bool
 	total  int64
 }
 
-func newCollector(l ArchiveLimits) *collector {
+func newCollector(l Limits) *collector {
 	return &collector{limits: l, seen: map[string]bool{}}
 }
 
 func (c *collector) readZip(data []byte) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return Wrap(err, EINVALID, "the archive is not a valid zip file")
+		return Wrap(err, Invalid, "the archive is not a valid zip file")
 	}
 	if len(zr.File) > c.limits.MaxFiles*maxEntriesPerFile {
-		return Errorf(ETOOLARGE, "the archive holds more than %d entries", c.limits.MaxFiles*maxEntriesPerFile)
+		return Errorf(TooLarge, "the archive holds more than %d entries", c.limits.MaxFiles*maxEntriesPerFile)
 	}
 	for _, zf := range zr.File {
 		mode := zf.Mode()
@@ -186,11 +192,11 @@ func (c *collector) readZip(data []byte) error {
 			}
 			continue
 		case !mode.IsRegular():
-			return Errorf(EINVALID, "%q is not a regular file", printable(zf.Name))
+			return Errorf(Invalid, "%q is not a regular file", text.Printable(zf.Name))
 		}
 		rc, err := zf.Open()
 		if err != nil {
-			return Wrap(err, EINVALID, "cannot read %q from the zip", printable(zf.Name))
+			return Wrap(err, Invalid, "cannot read %q from the zip", text.Printable(zf.Name))
 		}
 		err = c.add(zf.Name, rc, mode&0o111 != 0)
 		rc.Close()
@@ -220,10 +226,10 @@ func (c *collector) readTar(r io.Reader) error {
 		} else if errors.Is(err, errInflated) {
 			return c.inflatedTooMuch()
 		} else if err != nil {
-			return Wrap(err, EINVALID, "the archive is not a valid tar file")
+			return Wrap(err, Invalid, "the archive is not a valid tar file")
 		}
 		if entries >= c.limits.MaxFiles*maxEntriesPerFile {
-			return Errorf(ETOOLARGE, "the archive holds more than %d entries", c.limits.MaxFiles*maxEntriesPerFile)
+			return Errorf(TooLarge, "the archive holds more than %d entries", c.limits.MaxFiles*maxEntriesPerFile)
 		}
 		switch h.Typeflag {
 		case tar.TypeReg, tar.TypeRegA:
@@ -246,10 +252,10 @@ func (c *collector) readTar(r io.Reader) error {
 				return err
 			}
 			if _, err := CleanPath(h.Linkname); err != nil {
-				return Errorf(EINVALID, "%q is a link that points outside the archive", printable(h.Name))
+				return Errorf(Invalid, "%q is a link that points outside the archive", text.Printable(h.Name))
 			}
 		default:
-			return Errorf(EINVALID, "%q is a device, fifo or other special file", printable(h.Name))
+			return Errorf(Invalid, "%q is a device, fifo or other special file", text.Printable(h.Name))
 		}
 	}
 }
@@ -263,10 +269,10 @@ func (c *collector) link(name, target string) error {
 		return err
 	}
 	if strings.HasPrefix(target, "/") || target == "" {
-		return Errorf(EINVALID, "%q is a link that points outside the archive", printable(name))
+		return Errorf(Invalid, "%q is a link that points outside the archive", text.Printable(name))
 	}
 	if _, err := CleanPath(path.Join(path.Dir(p), target)); err != nil {
-		return Errorf(EINVALID, "%q is a link that points outside the archive", printable(name))
+		return Errorf(Invalid, "%q is a link that points outside the archive", text.Printable(name))
 	}
 	return nil
 }
@@ -276,27 +282,27 @@ func (c *collector) add(name string, r io.Reader, exec bool) error {
 	if err != nil {
 		return err
 	}
-	if isNoise(p) {
+	if IsNoise(p) {
 		return nil
 	}
 	if c.seen[p] {
-		return Errorf(EINVALID, "%q appears twice in the archive", p)
+		return Errorf(Invalid, "%q appears twice in the archive", p)
 	}
 	if len(c.files) >= c.limits.MaxFiles {
-		return Errorf(ETOOLARGE, "the archive holds more than %d files", c.limits.MaxFiles)
+		return Errorf(TooLarge, "the archive holds more than %d files", c.limits.MaxFiles)
 	}
 	budget := min(c.limits.MaxFileBytes, c.limits.MaxTotalBytes-c.total)
 	data, err := io.ReadAll(io.LimitReader(r, budget+1))
 	if errors.Is(err, errInflated) {
 		return c.inflatedTooMuch()
 	} else if err != nil {
-		return Wrap(err, EINVALID, "cannot read %q from the archive", p)
+		return Wrap(err, Invalid, "cannot read %q from the archive", p)
 	}
 	if int64(len(data)) > budget {
 		if budget < c.limits.MaxFileBytes {
-			return Errorf(ETOOLARGE, "the archive's files add up to more than %s uncompressed", FormatBytes(c.limits.MaxTotalBytes))
+			return Errorf(TooLarge, "the archive's files add up to more than %s uncompressed", FormatBytes(c.limits.MaxTotalBytes))
 		}
-		return Errorf(ETOOLARGE, "%q is larger than %s", p, FormatBytes(c.limits.MaxFileBytes))
+		return Errorf(TooLarge, "%q is larger than %s", p, FormatBytes(c.limits.MaxFileBytes))
 	}
 	c.total += int64(len(data))
 	c.seen[p] = true
@@ -305,12 +311,12 @@ func (c *collector) add(name string, r io.Reader, exec bool) error {
 }
 
 func (c *collector) inflatedTooMuch() error {
-	return Errorf(ETOOLARGE, "the archive inflates to more than %s", FormatBytes(c.limits.MaxTotalBytes))
+	return Errorf(TooLarge, "the archive inflates to more than %s", FormatBytes(c.limits.MaxTotalBytes))
 }
 
 func (c *collector) finish() ([]File, error) {
 	if len(c.files) == 0 {
-		return nil, Errorf(EINVALID, "the archive holds no files")
+		return nil, Errorf(Invalid, "the archive holds no files")
 	}
 	sort.Slice(c.files, func(i, j int) bool { return c.files[i].Path < c.files[j].Path })
 	return c.files, nil
@@ -318,39 +324,39 @@ func (c *collector) finish() ([]File, error) {
 
 // CleanPath validates a path from outside and returns it clean and
 // slash-separated. It refuses absolute paths, "..", backslashes, control
-// characters, invalid UTF-8 and overlong names with an EINVALID error.
+// characters, invalid UTF-8 and overlong names with an Invalid error.
 func CleanPath(name string) (string, error) {
-	shown := printable(name)
+	shown := text.Printable(name)
 	if !utf8.ValidString(name) {
-		return "", Errorf(EINVALID, "%q is not a valid UTF-8 file name", shown)
+		return "", Errorf(Invalid, "%q is not a valid UTF-8 file name", shown)
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || r == '\\' || r == utf8.RuneError {
-			return "", Errorf(EINVALID, "%q has a character not allowed in a file name", shown)
+			return "", Errorf(Invalid, "%q has a character not allowed in a file name", shown)
 		}
 	}
 	if strings.HasPrefix(name, "/") || (len(name) >= 2 && name[1] == ':') {
-		return "", Errorf(EINVALID, "%q is an absolute path", shown)
+		return "", Errorf(Invalid, "%q is an absolute path", shown)
 	}
 	trimmed := strings.TrimSuffix(name, "/")
 	for seg := range strings.SplitSeq(trimmed, "/") {
 		if seg == ".." {
-			return "", Errorf(EINVALID, "%q leaves the archive with ..", shown)
+			return "", Errorf(Invalid, "%q leaves the archive with ..", shown)
 		}
 		if len(seg) > maxSegmentBytes {
-			return "", Errorf(EINVALID, "%q has a name longer than %d bytes", shown, maxSegmentBytes)
+			return "", Errorf(Invalid, "%q has a name longer than %d bytes", shown, maxSegmentBytes)
 		}
 	}
 	p := path.Clean(trimmed)
 	if p == "." || p == "" || len(p) > maxPathBytes {
-		return "", Errorf(EINVALID, "%q is not a usable file path", shown)
+		return "", Errorf(Invalid, "%q is not a usable file path", shown)
 	}
 	return p, nil
 }
 
-// isNoise reports files that are never part of a candidate's answer: VCS
+// IsNoise reports files that are never part of a candidate's answer: VCS
 // folders, Python caches, OS metadata.
-func isNoise(p string) bool {
+func IsNoise(p string) bool {
 	for seg := range strings.SplitSeq(p, "/") {
 		switch seg {
 		case ".git", "__pycache__", "__MACOSX", ".DS_Store", ".pytest_cache", ".venv", "node_modules":
@@ -358,21 +364,6 @@ func isNoise(p string) bool {
 		}
 	}
 	return strings.HasSuffix(p, ".pyc")
-}
-
-// printable makes a name from outside safe to show in a message.
-func printable(s string) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
-	if len(s) > 120 {
-		s = s[:120] + "..."
-	}
-	return s
 }
 
 // FormatBytes renders a byte count for people in binary units, to four

@@ -1,4 +1,8 @@
-package grader
+// Package pyscan reads Python source with a small tokenizer and reports what
+// looks like an attempt on the grader (see Scan). Its one reason to change
+// is what counts as such an attempt; it knows nothing of exercises or
+// grading, and nothing it finds decides a point.
+package pyscan
 
 import (
 	"sort"
@@ -57,7 +61,7 @@ var scanImporters = map[string]bool{"import_module": true, "__import__": true}
 //
 // It reads real tokens, so comments and docstrings that mention pytest are
 // not findings, and it follows "import os as o" and "from os import _exit".
-func Scan(files []File) []Finding {
+func Scan(files []Source) []Finding {
 	var out []Finding
 	for _, f := range files {
 		if !strings.HasSuffix(f.Path, ".py") {
@@ -75,6 +79,13 @@ func Scan(files []File) []Finding {
 		return out[i].Line < out[j].Line
 	})
 	return out
+}
+
+// Source is one file to scan: its path (only paths ending in .py are read)
+// and its content.
+type Source struct {
+	Path string
+	Data []byte
 }
 
 type tokKind int
