@@ -141,8 +141,10 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 	} else if !created {
 		return sub, nil
 	}
-	s.Wake()
+	// Queued is told before a worker is woken, so that a listener hears
+	// queued before running.
 	s.emit(Event{Type: EventQueued, Submission: sub})
+	s.Wake()
 	return sub, nil
 }
 
