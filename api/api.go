@@ -151,12 +151,12 @@ func New(cfg Config) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
 
-	e.Use(requestID)
+	e.Use(dropBadRequestID, requestID)
 	e.Use(s.logRequests)
-	e.Use(s.recoverPanics)
-	e.Use(secureHeaders)
+	e.Use(s.recoverPanics())
+	e.Use(secureHeaders, noStore)
 	e.Use(s.limitBody)
-	e.Use(s.timeout)
+	e.Use(s.timeout())
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
