@@ -206,6 +206,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.http.Shutdown(ctx)
 }
 
+// PathAdmin is the prefix of the admin-only routes that other packages add
+// (the store's backup, in cmd/djgrade).
+const PathAdmin = "/api/v1/admin"
+
+// AdminGET adds the GET route PathAdmin+path for admins only, behind the same
+// authentication (bearer token, per-token rate limit) and role check as the
+// API's own admin routes, so that no route has an admin check of its own.
+func (s *Server) AdminGET(path string, h echo.HandlerFunc) *echo.Route {
+	return s.echo.GET(PathAdmin+path, h, s.authenticate, require(grader.RoleAdmin))
+}
+
 // routes registers the /api/v1 routes. Every one authenticates a token
 // first; staff marks the routes that admins and interviewers only may use,
 // admin those for admins only. Candidates' narrower rights on the routes
