@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -151,11 +152,14 @@ func New(cfg Config) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
 
+	// Every group: a request id, one log line, a panic guard.
 	e.Use(dropBadRequestID, requestID)
 	e.Use(s.logRequests)
 	e.Use(s.recoverPanics())
-	e.Use(secureHeaders, noStore)
-	e.Use(s.limitBody)
+	// The API's own edge (/api/v1, the admin routes, the probes and
+	// metrics); the groups of Groups set theirs.
+	e.Use(skipGroups(secureHeaders), skipGroups(noStore))
+	e.Use(skipGroups(s.limitBody))
 	e.Use(s.timeout())
 
 	e.GET("/healthz", s.healthz)
@@ -204,6 +208,49 @@ func (s *Server) Serve(ln net.Listener) error {
 // requests in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.http.Shutdown(ctx)
+}
+
+// The prefixes of the server's groups besides the API's own (/api/v1 with
+// PathAdmin under it, and the probes and metrics at the root). Each of these
+// groups sets its own security headers, body limit and timeout, with its
+// handlers (api/web, api/githubhook); the API's edge middleware skips them.
+// Errors under PathUI are rendered as HTML pages by api/web, everything else
+// as JSON by the server's error handler.
+const (
+	PathUI       = "/ui"
+	PathWebhooks = "/webhooks"
+)
+
+// Groups are the prefixes of PathUI and PathWebhooks, in that order.
+var Groups = []string{PathUI, PathWebhooks}
+
+// inGroup reports whether c's route belongs to one of Groups: its route
+// path (or, for a request no route matched, its URL path) is the prefix or
+// under it.
+func inGroup(c echo.Context) bool {
+	p := c.Path()
+	if p == "" {
+		p = c.Request().URL.Path
+	}
+	for _, g := range Groups {
+		if p == g || strings.HasPrefix(p, g+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// skipGroups runs m for the API's own routes only.
+func skipGroups(m echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		withM := m(next)
+		return func(c echo.Context) error {
+			if inGroup(c) {
+				return next(c)
+			}
+			return withM(c)
+		}
+	}
 }
 
 // PathAdmin is the prefix of the admin-only routes that other packages add

@@ -122,6 +122,10 @@ var secureHeaders = middleware.SecureWithConfig(middleware.SecureConfig{
 	ContentSecurityPolicy: contentSecurityPolicy,
 })
 
+// JSONHeaders sets the API's security headers and forbids caching, for a
+// group of JSON routes with an edge of its own (the webhooks).
+func JSONHeaders(next echo.HandlerFunc) echo.HandlerFunc { return secureHeaders(noStore(next)) }
+
 // noStore forbids caching of every response: tokens, results and logs are
 // not for shared caches.
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
@@ -136,7 +140,7 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 // is left as context.DeadlineExceeded for classify to word.
 func (s *Server) timeout() echo.MiddlewareFunc {
 	return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-		Skipper: func(c echo.Context) bool { return isUpload(c) || isLongPoll(c) },
+		Skipper: func(c echo.Context) bool { return isUpload(c) || isLongPoll(c) || inGroup(c) },
 		ErrorHandler: func(err error, _ echo.Context) error {
 			return err
 		},
