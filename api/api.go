@@ -32,8 +32,8 @@ type Grader interface {
 	Cancel(ctx context.Context, id string) (*grader.Submission, error)
 	// Regrade requeues a finished submission, keeping its old result.
 	Regrade(ctx context.Context, id string) (*grader.Submission, error)
-	// Subscribe returns a channel of a submission's events and a function
-	// that ends the subscription.
+	// Subscribe returns a channel of the events of one submission ("" for
+	// all) and a function that ends the subscription.
 	Subscribe(id string) (<-chan grader.Event, func())
 }
 

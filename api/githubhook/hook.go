@@ -39,9 +39,9 @@ const DefaultMaxBody = 1 << 20
 // DefaultMaxTarball caps the downloaded tarball of a commit.
 const DefaultMaxTarball = 20 << 20
 
-// Grader is what the hook needs from the grading service (implemented by
+// Submitter is what the hook needs from the grading service (implemented by
 // *grader.Service).
-type Grader interface {
+type Submitter interface {
 	// Create validates and stores a submission as queued.
 	Create(ctx context.Context, req grader.SubmitRequest) (*grader.Submission, error)
 	// Listen registers fn to be told of every submission event.
@@ -55,7 +55,7 @@ type Config struct {
 	Secret  string
 	Client  *Client
 	Store   Store
-	Grader  Grader
+	Grader  Submitter
 	Catalog grader.Catalog
 	// ResultURL returns the link to a submission's result, shown on GitHub;
 	// nil shows none.

@@ -12,7 +12,6 @@
 package web
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -35,26 +34,6 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Grader is what the pages need from the grading service (implemented by
-// *grader.Service).
-type Grader interface {
-	// Create validates and stores a submission (status queued).
-	Create(ctx context.Context, req grader.SubmitRequest) (*grader.Submission, error)
-	// Submission returns the submission with the id, or ENOTFOUND.
-	Submission(ctx context.Context, id string) (*grader.Submission, error)
-	// ListSubmissions returns a page of submissions, newest first.
-	ListSubmissions(ctx context.Context, filter grader.SubmissionFilter) ([]*grader.Submission, error)
-	// SubmissionFiles returns the candidate's files of a submission.
-	SubmissionFiles(ctx context.Context, id string) ([]grader.File, error)
-	// Cancel cancels a queued submission (ECONFLICT otherwise).
-	Cancel(ctx context.Context, id string) (*grader.Submission, error)
-	// Regrade requeues a finished submission, keeping its old result.
-	Regrade(ctx context.Context, id string) (*grader.Submission, error)
-	// Subscribe returns a channel of the events of one submission ("" for
-	// all) and a function that ends the subscription.
-	Subscribe(id string) (<-chan grader.Event, func())
-}
-
 // Prefix is the path every page lives under.
 const Prefix = "/ui"
 
@@ -69,7 +48,9 @@ const (
 
 // Config is what New needs. Grader, Catalog and Auth are required.
 type Config struct {
-	Grader  Grader
+	// Grader is the grading service, through the API's interface of it:
+	// the pages need nothing the API does not.
+	Grader  api.Grader
 	Catalog grader.Catalog
 	Auth    grader.AuthStore
 	Logger  *slog.Logger
