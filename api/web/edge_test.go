@@ -48,23 +48,30 @@ func TestOneServerEdge(t *testing.T) {
 		status       int
 		contentType  string
 		csp          string // a fragment of the Content-Security-Policy
+		origin       string
 	}{
-		{"GET", "/ui/login", nil, 200, "text/html", "script-src 'self'"},
-		{"GET", "/ui/no-such-page", nil, 404, "text/html", "script-src 'self'"},
-		{"DELETE", "/ui/submissions", nil, 404, "text/html", "script-src 'self'"},
-		{"GET", "/ui", nil, 301, "", "script-src 'self'"},
-		{"GET", "/", nil, 303, "", "default-src 'none'; frame-ancestors"},
-		{"GET", "/api/v1/no-such-route", nil, 404, "application/json", "form-action 'none'"},
-		{"GET", "/api/v1/exercises", nil, 401, "application/json", "form-action 'none'"},
+		{"GET", "/ui/login", nil, 200, "text/html", "script-src 'self'", ""},
+		{"GET", "/ui/no-such-page", nil, 404, "text/html", "script-src 'self'", ""},
+		{"DELETE", "/ui/submissions", nil, 404, "text/html", "script-src 'self'", ""},
+		{"GET", "/ui", nil, 301, "", "script-src 'self'", ""},
+		{"GET", "/", nil, 303, "", "default-src 'none'; frame-ancestors", ""},
+		{"GET", "/api/v1/no-such-route", nil, 404, "application/json", "form-action 'none'", ""},
+		{"GET", "/api/v1/exercises", nil, 401, "application/json", "form-action 'none'", ""},
 		// 100 KiB is over the API's cap of small bodies but under the
 		// upload's: a page's upload gets past the edge to its handler,
 		// which wants a session (303 to sign in is for GET; a POST is 401).
-		{"POST", "/ui/a/x/submit", bytes.Repeat([]byte("x"), 100<<10), 401, "text/html", "script-src 'self'"},
-		{"POST", "/api/v1/assignments", bytes.Repeat([]byte("x"), 100<<10), 413, "application/json", "form-action 'none'"},
+		{"POST", "/ui/a/x/submit", bytes.Repeat([]byte("x"), 100<<10), 401, "text/html", "script-src 'self'", ""},
+		{"POST", "/api/v1/assignments", bytes.Repeat([]byte("x"), 100<<10), 413, "application/json", "form-action 'none'", ""},
+		// A cross-site form is refused by the group's edge, as a page.
+		{"POST", "/ui/login", []byte("--b--"), 403, "text/html", "script-src 'self'", "https://evil.example"},
+		{"POST", "/ui/login", bytes.Repeat([]byte("x"), 100<<10), 413, "text/html", "script-src 'self'", ""},
 	} {
 		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, bytes.NewReader(tc.body))
 		if tc.body != nil {
 			req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+		}
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
 		}
 		res, err := client.Do(req)
 		if err != nil {

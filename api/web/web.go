@@ -12,6 +12,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -173,6 +174,7 @@ func (h *Handler) Mount(e *echo.Echo) {
 	toUI := func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, Prefix+"/") }
 	e.GET("/", toUI)
 	e.HEAD("/", toUI)
+	h.renderErrors(e)
 	g := e.Group(Prefix, h.edge()...)
 	for _, rt := range h.routes() {
 		g.Add(rt.method, rt.path, pageHandler(rt.handler))
@@ -184,14 +186,47 @@ func (h *Handler) Mount(e *echo.Echo) {
 	files := pageHandler(http.StripPrefix(Prefix+"/static/", staticFiles(static)).ServeHTTP)
 	g.GET("/static/*", files)
 	g.HEAD("/static/*", files)
-	notFound := pageHandler(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, grader.Errorf(grader.ENOTFOUND, "there is no such page"))
-	})
+	notFound := func(echo.Context) error { return errNoPage }
 	// Every other path or method under Prefix is a page that does not
 	// exist (an HTML 404, not the API's JSON one); Prefix itself moves to
 	// Prefix+"/".
 	g.Any("/*", notFound)
 	g.Any("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, Prefix+"/") })
+}
+
+// errNoPage answers a path under Prefix that no page has.
+var errNoPage = grader.Errorf(grader.ENOTFOUND, "there is no such page")
+
+// renderErrors makes e's error handler answer errors under Prefix with an
+// HTML page (h.fail, through the one code-to-status table api.StatusOf) and
+// pass every other on to the handler e had (the API's JSON).
+func (h *Handler) renderErrors(e *echo.Echo) {
+	next := e.HTTPErrorHandler
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if p := c.Request().URL.Path; p != Prefix && !strings.HasPrefix(p, Prefix+"/") {
+			next(err, c)
+			return
+		}
+		if c.Response().Committed {
+			return
+		}
+		h.fail(c.Response(), c.Request(), pageError(err))
+	}
+}
+
+// pageError is the coded error a page shows for err: grader's own, or one
+// for what Echo and the middleware produce (no route, a deadline).
+func pageError(err error) error {
+	var herr *echo.HTTPError
+	switch {
+	case grader.ErrorCode(err) != grader.EINTERNAL:
+		return err
+	case errors.As(err, &herr) && (herr.Code == http.StatusNotFound || herr.Code == http.StatusMethodNotAllowed):
+		return errNoPage
+	case errors.Is(err, context.DeadlineExceeded):
+		return grader.Errorf(grader.EUNAVAILABLE, "the page took too long; try again")
+	}
+	return err
 }
 
 // pageHandler adapts a net/http page handler to Echo, passing the route's
@@ -224,16 +259,15 @@ func (h *Handler) edge() []echo.MiddlewareFunc {
 			DisableErrorHandler: true,
 			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 				h.log.Error("web: panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
-				if !c.Response().Committed {
-					h.fail(c.Response(), c.Request(), grader.Errorf(grader.EINTERNAL, "panic"))
-				}
-				return nil
+				return grader.Errorf(grader.EINTERNAL, "panic")
 			},
 		}),
 		h.forms,
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 			Skipper: func(c echo.Context) bool { r := c.Request(); return isStream(r) || isSubmit(r) },
 			Timeout: requestTimeout,
+			// A deadline stays context.DeadlineExceeded for pageError.
+			ErrorHandler: func(err error, _ echo.Context) error { return err },
 		}),
 	}
 }
@@ -259,15 +293,13 @@ func (h *Handler) forms(next echo.HandlerFunc) echo.HandlerFunc {
 			limit = h.cfg.MaxUploadBytes
 		}
 		if r.ContentLength > limit {
-			h.fail(w, r, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", grader.FormatBytes(limit)))
-			return nil
+			return grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", grader.FormatBytes(limit))
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		// A cross-site POST is refused before any handler: SameSite keeps
 		// the cookie off it already, and this also covers the sign-in form.
 		if !sameOrigin(r) {
-			h.fail(w, r, grader.Errorf(grader.EFORBIDDEN, "cross-site form submissions are refused"))
-			return nil
+			return grader.Errorf(grader.EFORBIDDEN, "cross-site form submissions are refused")
 		}
 		return next(c)
 	}
