@@ -191,7 +191,8 @@ func (s *Server) Limits() *Limits { return s.limits }
 func (s *Server) Handler() http.Handler { return s.echo }
 
 // Echo returns the underlying Echo instance, for callers that mount more
-// routes (the dashboard, webhooks) under the same middleware and errors.
+// routes: the groups of Groups (the pages, the webhooks), with their own
+// edge, and routes that share the API's (metrics).
 func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // Serve serves the API on ln until Shutdown; it returns nil after a

@@ -157,8 +157,8 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	svc.Listen(metrics.Observe)
 	metrics.Mount(httpAPI)
 	mountBackup(httpAPI, store)
-	// The dashboard and the candidates' pages (/ui/), ahead of the API's
-	// middleware: they set their own CSP, body caps and timeouts.
+	// The dashboard and the candidates' pages: the group /ui on the same
+	// server, with their own CSP, body caps and timeouts.
 	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Logger: logger, Limits: httpAPI.Limits()})
 	if err != nil {
 		ln.Close()
