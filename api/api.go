@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -32,8 +33,8 @@ type Grader interface {
 	Cancel(ctx context.Context, id string) (*grader.Submission, error)
 	// Regrade requeues a finished submission, keeping its old result.
 	Regrade(ctx context.Context, id string) (*grader.Submission, error)
-	// Subscribe returns a channel of a submission's events and a function
-	// that ends the subscription.
+	// Subscribe returns a channel of the events of one submission ("" for
+	// all) and a function that ends the subscription.
 	Subscribe(id string) (<-chan grader.Event, func())
 }
 
@@ -152,12 +153,15 @@ func New(cfg Config) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
 
-	e.Use(requestID)
+	// Every group: a request id, one log line, a panic guard.
+	e.Use(dropBadRequestID, requestID)
 	e.Use(s.logRequests)
-	e.Use(s.recoverPanics)
-	e.Use(secureHeaders)
-	e.Use(s.limitBody)
-	e.Use(s.timeout)
+	e.Use(s.recoverPanics())
+	// The API's own edge (/api/v1, the admin routes, the probes and
+	// metrics); the groups of Groups set theirs.
+	e.Use(skipGroups(secureHeaders), skipGroups(noStore))
+	e.Use(skipGroups(s.limitBody))
+	e.Use(s.timeout())
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -188,7 +192,8 @@ func (s *Server) Limits() *Limits { return s.limits }
 func (s *Server) Handler() http.Handler { return s.echo }
 
 // Echo returns the underlying Echo instance, for callers that mount more
-// routes (the dashboard, webhooks) under the same middleware and errors.
+// routes: the groups of Groups (the pages, the webhooks), with their own
+// edge, and routes that share the API's (metrics).
 func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // Serve serves the API on ln until Shutdown; it returns nil after a
@@ -205,6 +210,60 @@ func (s *Server) Serve(ln net.Listener) error {
 // requests in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.http.Shutdown(ctx)
+}
+
+// The prefixes of the server's groups besides the API's own (/api/v1 with
+// PathAdmin under it, and the probes and metrics at the root). Each of these
+// groups sets its own security headers, body limit and timeout, with its
+// handlers (api/web, api/githubhook); the API's edge middleware skips them.
+// Errors under PathUI are rendered as HTML pages by api/web, everything else
+// as JSON by the server's error handler.
+const (
+	PathUI       = "/ui"
+	PathWebhooks = "/webhooks"
+)
+
+// Groups are the prefixes of PathUI and PathWebhooks, in that order.
+var Groups = []string{PathUI, PathWebhooks}
+
+// inGroup reports whether c's route belongs to one of Groups: its route
+// path (or, for a request no route matched, its URL path) is the prefix or
+// under it.
+func inGroup(c echo.Context) bool {
+	p := c.Path()
+	if p == "" {
+		p = c.Request().URL.Path
+	}
+	for _, g := range Groups {
+		if p == g || strings.HasPrefix(p, g+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// skipGroups runs m for the API's own routes only.
+func skipGroups(m echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		withM := m(next)
+		return func(c echo.Context) error {
+			if inGroup(c) {
+				return next(c)
+			}
+			return withM(c)
+		}
+	}
+}
+
+// PathAdmin is the prefix of the admin-only routes that other packages add
+// (the store's backup, in cmd/djgrade).
+const PathAdmin = "/api/v1/admin"
+
+// AdminGET adds the GET route PathAdmin+path for admins only, behind the same
+// authentication (bearer token, per-token rate limit) and role check as the
+// API's own admin routes, so that no route has an admin check of its own.
+func (s *Server) AdminGET(path string, h echo.HandlerFunc) *echo.Route {
+	return s.echo.GET(PathAdmin+path, h, s.authenticate, require(grader.RoleAdmin))
 }
 
 // routes registers the /api/v1 routes. Every one authenticates a token

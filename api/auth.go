@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -87,55 +86,4 @@ func (r *retryError) Unwrap() error { return r.err }
 // retryAfterSeconds renders a wait as Retry-After's whole seconds, at least 1.
 func retryAfterSeconds(d time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
-}
-
-// limiter is a token bucket per API token, in memory: a restart forgives
-// everyone, which is fine for a limit meant to stop runaway clients.
-type limiter struct {
-	mu      sync.Mutex
-	rate    float64 // tokens added per second
-	burst   float64
-	buckets map[string]*bucket
-	lastGC  time.Time
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter(rate float64, burst int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
-}
-
-// take spends one request of key's bucket; when it is empty it returns how
-// long until one is available and false.
-func (l *limiter) take(key string, now time.Time) (time.Duration, bool) {
-	if l == nil || l.rate <= 0 {
-		return 0, true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.lastGC) > time.Minute {
-		// A full bucket is the same as none: dropping them bounds memory
-		// by the tokens active in the last minute or so.
-		for k, b := range l.buckets {
-			if now.Sub(b.last).Seconds()*l.rate >= l.burst {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastGC = now
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
-	}
-	b.tokens--
-	return 0, true
 }

@@ -2,6 +2,20 @@
 // submissions as archives, reports their grading, lists the exercise
 // catalog, and answers liveness and readiness probes.
 //
+// The edge: one Echo server carries every route, in groups by prefix, each
+// with its own middleware from echo/v4/middleware. Every group gets a
+// request id (RequestID), one log line and a panic guard (Recover). The
+// API's own routes (/api/v1, the admin routes under PathAdmin that other
+// packages add with AdminGET, /healthz, /readyz, /metrics) get the Secure
+// headers below, a body cap and a ContextTimeout that the upload and the long
+// polls skip. The pages (PathUI, package api/web) and the webhooks
+// (PathWebhooks, package api/githubhook) are groups with edges of their own,
+// which the API's skips; paths kept as they were, grouped by prefix, so no
+// client breaks. One error handler renders errors: HTML pages under PathUI
+// (api/web installs that part), JSON everywhere else. One per-token rate
+// limit (golang.org/x/time/rate, Limits) and one event-stream writer
+// (ServeEvents) serve the API and the pages.
+//
 // Routes: api/openapi.yaml describes every route (served at
 // /api/v1/openapi.yaml; a test checks it against the router both ways), and
 // Server.routes registers them. Every /api/v1 route authenticates a bearer

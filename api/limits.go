@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/djgrade/djgrade/grader"
 )
 
@@ -102,4 +104,50 @@ func RetryAfter(err error) string {
 		return retryAfterSeconds(rerr.after)
 	}
 	return "5"
+}
+
+// limiter is a token bucket (golang.org/x/time/rate) per API token, in
+// memory: a restart forgives everyone, which is fine for a limit meant to
+// stop runaway clients.
+type limiter struct {
+	mu      sync.Mutex
+	limit   rate.Limit
+	burst   int
+	buckets map[string]*rate.Limiter
+	lastGC  time.Time
+}
+
+func newLimiter(perSecond float64, burst int) *limiter {
+	return &limiter{limit: rate.Limit(perSecond), burst: burst, buckets: map[string]*rate.Limiter{}}
+}
+
+// take spends one request of key's bucket; when it is empty it returns how
+// long until one is available and false.
+func (l *limiter) take(key string, now time.Time) (time.Duration, bool) {
+	if l == nil || l.limit <= 0 {
+		return 0, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastGC) > time.Minute {
+		// A full bucket is the same as none: dropping them bounds memory
+		// by the tokens active in the last minute or so.
+		for k, b := range l.buckets {
+			if b.TokensAt(now) >= float64(l.burst) {
+				delete(l.buckets, k)
+			}
+		}
+		l.lastGC = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = rate.NewLimiter(l.limit, l.burst)
+		l.buckets[key] = b
+	}
+	if b.AllowN(now, 1) {
+		return 0, true
+	}
+	// Empty: the wait until one request's worth has refilled.
+	missing := 1 - b.TokensAt(now)
+	return time.Duration(missing / float64(l.limit) * float64(time.Second)), false
 }

@@ -1,31 +1,36 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
-	"net/http"
-	"runtime/debug"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 const ctxRequestID = "djgrade.request_id"
 
-// requestID gives every request an id, kept in the context for logs and
-// error bodies and sent back in X-Request-ID. A caller's id (from a proxy)
-// is kept only if it is short and plain, because it ends up in logs.
-func requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		rid := c.Request().Header.Get(echo.HeaderXRequestID)
-		if !validRequestID(rid) {
-			rid = newRequestID()
-		}
+// requestID gives every request an id (echo's RequestID middleware), kept in
+// the context for logs and error bodies and sent back in X-Request-ID. A
+// caller's id (from a proxy) is kept only if it is short and plain, because
+// it ends up in logs: dropBadRequestID removes any other first.
+var requestID = middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+	Generator: newRequestID,
+	RequestIDHandler: func(c echo.Context, rid string) {
 		c.Set(ctxRequestID, rid)
-		c.Response().Header().Set(echo.HeaderXRequestID, rid)
+	},
+})
+
+// dropBadRequestID removes a caller's X-Request-ID that validRequestID
+// refuses, so that requestID generates one instead.
+func dropBadRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if rid := h.Get(echo.HeaderXRequestID); rid != "" && !validRequestID(rid) {
+			h.Del(echo.HeaderXRequestID)
+		}
 		return next(c)
 	}
 }
@@ -87,28 +92,19 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// recoverPanics turns a handler's panic into an internal error, logged with
-// its stack and the request id; the caller sees only the generic message.
-// http.ErrAbortHandler is re-panicked: it is net/http's way to abort.
-func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		defer func() {
-			r := recover()
-			if r == nil {
-				return
-			}
-			if r == http.ErrAbortHandler {
-				panic(r)
-			}
-			perr, ok := r.(error)
-			if !ok {
-				perr = fmt.Errorf("%v", r)
-			}
-			s.log.Error("panic", "request_id", getRequestID(c), "err", perr, "stack", string(debug.Stack()))
-			err = &panicError{err: perr}
-		}()
-		return next(c)
-	}
+// recoverPanics turns a handler's panic into an internal error (echo's
+// Recover middleware), logged with its stack and the request id; the caller
+// sees only the generic message. http.ErrAbortHandler is re-panicked: it is
+// net/http's way to abort. The error goes back up the chain (to
+// logRequests) rather than to the error handler directly.
+func (s *Server) recoverPanics() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableErrorHandler: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.log.Error("panic", "request_id", getRequestID(c), "err", err, "stack", string(stack))
+			return &panicError{err: err}
+		},
+	})
 }
 
 // contentSecurityPolicy forbids everything: the API serves JSON only, so a
@@ -116,29 +112,38 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 const contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 // secureHeaders sets the headers that stop browsers from sniffing, framing
-// or leaking the referrer, on every response including errors.
-func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+// or leaking the referrer, on every response including errors (echo's
+// Secure middleware; no X-XSS-Protection, which modern browsers ignore and
+// the API never sent), and forbids caching.
+var secureHeaders = middleware.SecureWithConfig(middleware.SecureConfig{
+	ContentTypeNosniff:    "nosniff",
+	XFrameOptions:         "DENY",
+	ReferrerPolicy:        "no-referrer",
+	ContentSecurityPolicy: contentSecurityPolicy,
+})
+
+// JSONHeaders sets the API's security headers and forbids caching, for a
+// group of JSON routes with an edge of its own (the webhooks).
+func JSONHeaders(next echo.HandlerFunc) echo.HandlerFunc { return secureHeaders(noStore(next)) }
+
+// noStore forbids caching of every response: tokens, results and logs are
+// not for shared caches.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("Cache-Control", "no-store")
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		return next(c)
 	}
 }
 
-// timeout bounds the context of every request but the upload (see
-// Config.RequestTimeout).
-func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if isUpload(c) || isLongPoll(c) {
-			return next(c)
-		}
-		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
-		defer cancel()
-		c.SetRequest(c.Request().WithContext(ctx))
-		return next(c)
-	}
+// timeout bounds the context of every request but the upload and the long
+// polls (see Config.RequestTimeout), with echo's ContextTimeout. A deadline
+// is left as context.DeadlineExceeded for classify to word.
+func (s *Server) timeout() echo.MiddlewareFunc {
+	return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+		Skipper: func(c echo.Context) bool { return isUpload(c) || isLongPoll(c) || inGroup(c) },
+		ErrorHandler: func(err error, _ echo.Context) error {
+			return err
+		},
+		Timeout: s.cfg.RequestTimeout,
+	})
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -470,13 +468,6 @@ func (s *Server) regradeSubmission(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, s.view(c, sub))
 }
 
-// Bounds of one event stream: clients reconnect after maxStream, and a
-// comment every heartbeat keeps proxies from closing an idle stream.
-const (
-	maxStream = 10 * time.Minute
-	heartbeat = 15 * time.Second
-)
-
 // submissionEvents streams a submission's progress as server-sent events:
 // first its current state (event "status"), then "queued", "running" and
 // "finished" as they happen; the stream ends after a final state.
@@ -491,54 +482,20 @@ func (s *Server) submissionEvents(c echo.Context) error {
 	if sub, err = s.cfg.Grader.Submission(ctx, sub.ID); err != nil {
 		return err
 	}
-	res := c.Response()
-	rc := http.NewResponseController(res.Writer)
-	h := res.Header()
-	h.Set(echo.HeaderContentType, "text/event-stream")
-	h.Set("X-Accel-Buffering", "no")
-	res.WriteHeader(http.StatusOK)
-	send := func(event string, sub *grader.Submission) error {
-		data, err := json.Marshal(s.view(c, sub))
-		if err != nil {
-			return err
-		}
-		_ = rc.SetWriteDeadline(time.Now().Add(heartbeat * 2))
-		if _, err := fmt.Fprintf(res, "event: %s\ndata: %s\n\n", event, data); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	if err := send("status", sub); err != nil || sub.Status.Final() {
-		return nil
-	}
-	end := time.NewTimer(maxStream)
-	defer end.Stop()
-	tick := time.NewTicker(heartbeat)
-	defer tick.Stop()
-	for {
-		select {
-		case e := <-events:
-			cur := e.Submission
-			if e.Type == grader.EventFinished {
-				if fresh, err := s.cfg.Grader.Submission(ctx, sub.ID); err == nil {
-					cur = fresh
-				}
-			}
-			if err := send(e.Type, cur); err != nil || cur.Status.Final() {
+	ServeEvents(ctx, c.Response(), Stream{
+		Events: events,
+		First:  sub,
+		Reread: func(id string) *grader.Submission {
+			fresh, err := s.cfg.Grader.Submission(ctx, id)
+			if err != nil {
 				return nil
 			}
-		case <-tick.C:
-			_ = rc.SetWriteDeadline(time.Now().Add(heartbeat * 2))
-			if _, err := io.WriteString(res, ": keep-alive\n\n"); err != nil {
-				return nil
-			}
-			_ = rc.Flush()
-		case <-end.C:
-			return nil
-		case <-ctx.Done():
-			return nil
-		}
-	}
+			return fresh
+		},
+		Data: func(sub *grader.Submission) any { return s.view(c, sub) },
+		Name: func(e grader.Event) string { return e.Type },
+	})
+	return nil
 }
 
 // submissionJSON is the API's view of a submission. Score fields are null

@@ -22,7 +22,9 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/archive"
 )
@@ -38,9 +40,9 @@ const DefaultMaxBody = 1 << 20
 // DefaultMaxTarball caps the downloaded tarball of a commit.
 const DefaultMaxTarball = 20 << 20
 
-// Grader is what the hook needs from the grading service (implemented by
+// Submitter is what the hook needs from the grading service (implemented by
 // *grader.Service).
-type Grader interface {
+type Submitter interface {
 	// Create validates and stores a submission as queued.
 	Create(ctx context.Context, req grader.SubmitRequest) (*grader.Submission, error)
 	// Listen registers fn to be told of every submission event.
@@ -54,7 +56,7 @@ type Config struct {
 	Secret  string
 	Client  *Client
 	Store   Store
-	Grader  Grader
+	Grader  Submitter
 	Catalog grader.Catalog
 	// ResultURL returns the link to a submission's result, shown on GitHub;
 	// nil shows none.
@@ -124,49 +126,35 @@ func (h *Hook) Wait() { h.wg.Wait() }
 // waiting to be sent, or ctx ends. Tests use it to observe a quiet state.
 func (h *Hook) Idle(ctx context.Context) error { return h.outq.idle(ctx) }
 
-// ctxKeyBody is where the pre-read body is kept on the Echo context.
-const ctxKeyBody = "githubhook.body"
-
-// bodyRead is the result of reading the body ahead of the API's middleware.
-type bodyRead struct {
-	data []byte
-	err  error
-}
-
-// Register mounts the webhook on e. The API's middleware caps every body at
-// a few KiB for routes that need none; a webhook needs more, so a
-// pre-routing middleware reads this route's body under its own cap first
-// and hands the route an empty body, which passes the small cap.
+// Register mounts the webhook on e in the group api.PathWebhooks, with the
+// group's own edge: the API's security headers and a request timeout (the
+// API's own body cap, a few KiB, is not applied to the group; readBody caps
+// this route's body at MaxBody). Errors are the API's JSON.
 func (h *Hook) Register(e *echo.Echo) {
-	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			if req.Method == http.MethodPost && req.URL.Path == Path && h.cfg.Secret != "" {
-				c.Set(ctxKeyBody, h.readBody(req))
-				req.Body = http.NoBody
-				req.ContentLength = 0
-			}
-			return next(c)
-		}
-	})
-	e.POST(Path, h.handle)
+	g := e.Group(api.PathWebhooks, api.JSONHeaders, middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+		Timeout: api.DefaultRequestTimeout,
+		// A deadline stays context.DeadlineExceeded, which the API's
+		// error handler words for the caller.
+		ErrorHandler: func(err error, _ echo.Context) error { return err },
+	}))
+	g.POST(strings.TrimPrefix(Path, api.PathWebhooks), h.handle)
 }
 
 // readBody reads at most MaxBody bytes; a bigger body is refused without
 // reading the rest.
-func (h *Hook) readBody(req *http.Request) bodyRead {
+func (h *Hook) readBody(req *http.Request) ([]byte, error) {
 	limit := h.cfg.MaxBody
 	if req.ContentLength > limit {
-		return bodyRead{err: tooLarge(limit)}
+		return nil, tooLarge(limit)
 	}
 	data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
 	if err != nil {
-		return bodyRead{err: grader.Wrap(err, grader.EINVALID, "cannot read the request body")}
+		return nil, grader.Wrap(err, grader.EINVALID, "cannot read the request body")
 	}
 	if int64(len(data)) > limit {
-		return bodyRead{err: tooLarge(limit)}
+		return nil, tooLarge(limit)
 	}
-	return bodyRead{data: data}
+	return data, nil
 }
 
 func tooLarge(limit int64) error {
@@ -183,12 +171,9 @@ func (h *Hook) handle(c echo.Context) error {
 	if h.cfg.Secret == "" {
 		return grader.Errorf(grader.EUNAVAILABLE, "GitHub webhooks are not configured on this server: set --github-webhook-secret (DJGRADE_GITHUB_WEBHOOK_SECRET)")
 	}
-	read, ok := c.Get(ctxKeyBody).(bodyRead)
-	if !ok {
-		return grader.Errorf(grader.EINTERNAL, "webhook body was not read")
-	}
-	if read.err != nil {
-		return read.err
+	body, err := h.readBody(c.Request())
+	if err != nil {
+		return err
 	}
 	req := c.Request()
 	sig := req.Header.Get(github.SHA256SignatureHeader)
@@ -196,10 +181,10 @@ func (h *Hook) handle(c echo.Context) error {
 		return grader.Errorf(grader.EUNAUTHORIZED, "missing %s", github.SHA256SignatureHeader)
 	}
 	// ValidateSignature compares MACs with hmac.Equal: constant time.
-	if err := github.ValidateSignature(sig, read.data, []byte(h.cfg.Secret)); err != nil {
+	if err := github.ValidateSignature(sig, body, []byte(h.cfg.Secret)); err != nil {
 		return grader.Errorf(grader.EUNAUTHORIZED, "bad %s", github.SHA256SignatureHeader)
 	}
-	payload, err := payloadOf(req.Header.Get(echo.HeaderContentType), read.data)
+	payload, err := payloadOf(req.Header.Get(echo.HeaderContentType), body)
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
@@ -35,26 +35,6 @@ var templateFS embed.FS
 
 //go:embed static
 var staticFS embed.FS
-
-// Grader is what the pages need from the grading service (implemented by
-// *grader.Service).
-type Grader interface {
-	// Create validates and stores a submission (status queued).
-	Create(ctx context.Context, req grader.SubmitRequest) (*grader.Submission, error)
-	// Submission returns the submission with the id, or ENOTFOUND.
-	Submission(ctx context.Context, id string) (*grader.Submission, error)
-	// ListSubmissions returns a page of submissions, newest first.
-	ListSubmissions(ctx context.Context, filter grader.SubmissionFilter) ([]*grader.Submission, error)
-	// SubmissionFiles returns the candidate's files of a submission.
-	SubmissionFiles(ctx context.Context, id string) ([]grader.File, error)
-	// Cancel cancels a queued submission (ECONFLICT otherwise).
-	Cancel(ctx context.Context, id string) (*grader.Submission, error)
-	// Regrade requeues a finished submission, keeping its old result.
-	Regrade(ctx context.Context, id string) (*grader.Submission, error)
-	// Subscribe returns a channel of the events of one submission ("" for
-	// all) and a function that ends the subscription.
-	Subscribe(id string) (<-chan grader.Event, func())
-}
 
 // Prefix is the path every page lives under.
 const Prefix = "/ui"
@@ -70,7 +50,9 @@ const (
 
 // Config is what New needs. Grader, Catalog and Auth are required.
 type Config struct {
-	Grader  Grader
+	// Grader is the grading service, through the API's interface of it:
+	// the pages need nothing the API does not.
+	Grader  api.Grader
 	Catalog grader.Catalog
 	Auth    grader.AuthStore
 	Logger  *slog.Logger
@@ -100,7 +82,6 @@ type Config struct {
 type Handler struct {
 	cfg      Config
 	log      *slog.Logger
-	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	sessions *sessions
 	logins   *loginLimiter
@@ -140,91 +121,189 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		mux:      http.NewServeMux(),
 		pages:    pages,
 		sessions: newSessions(cfg.SessionIdle, cfg.SessionMax, cfg.Now),
 		logins:   newLoginLimiter(),
 		opened:   newOpenedSet(),
 	}
-	h.routes()
 	return h, nil
 }
 
-// routes registers every page. The role checks live in the wrappers: staff
-// for interviewers and admins, anyone for pages that check per item.
-func (h *Handler) routes() {
-	m := h.mux
-	static, _ := fs.Sub(staticFS, "static")
-	m.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", staticFiles(static)))
-	m.HandleFunc("GET "+Prefix+"/{$}", h.home)
-	m.HandleFunc("GET "+Prefix+"/login", h.loginForm)
-	m.HandleFunc("POST "+Prefix+"/login", h.login)
-	m.HandleFunc("POST "+Prefix+"/logout", h.signedIn(h.logout))
-
-	m.HandleFunc("GET "+Prefix+"/submissions", h.staff(h.submissions))
-	m.HandleFunc("GET "+Prefix+"/submissions/{id}", h.staff(h.submission))
-	m.HandleFunc("POST "+Prefix+"/submissions/{id}/regrade", h.staff(h.regrade))
-	m.HandleFunc("POST "+Prefix+"/submissions/{id}/cancel", h.staff(h.cancel))
-	m.HandleFunc("GET "+Prefix+"/events", h.staff(h.staffEvents))
-	m.HandleFunc("GET "+Prefix+"/exercises", h.staff(h.exercises))
-	m.HandleFunc("GET "+Prefix+"/exercises/{id}", h.staff(h.exercise))
-	m.HandleFunc("GET "+Prefix+"/assignments", h.staff(h.assignments))
-	m.HandleFunc("POST "+Prefix+"/assignments", h.staff(h.createAssignment))
-	m.HandleFunc("GET "+Prefix+"/compare", h.staff(h.compare))
-	m.HandleFunc("GET "+Prefix+"/compare.csv", h.staff(h.compareCSV))
-
-	m.HandleFunc("GET "+Prefix+"/a/{$}", h.signedIn(h.myAssignments))
-	m.HandleFunc("GET "+Prefix+"/a/{id}", h.signedIn(h.assignment))
-	m.HandleFunc("GET "+Prefix+"/a/{id}/starter.zip", h.signedIn(h.starter))
-	m.HandleFunc("POST "+Prefix+"/a/{id}/submit", h.signedIn(h.submit))
-	m.HandleFunc("GET "+Prefix+"/a/{id}/s/{sid}", h.signedIn(h.result))
-	m.HandleFunc("GET "+Prefix+"/a/{id}/s/{sid}/events", h.signedIn(h.resultEvents))
-	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, grader.Errorf(grader.ENOTFOUND, "there is no such page"))
-	})
+// route is one page of the routing table: method, path under Prefix (Echo
+// syntax) and handler.
+type route struct {
+	method, path string
+	handler      http.HandlerFunc
 }
 
-// ServeHTTP serves a page with the security headers, a panic guard, a body
-// cap and a request log line.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := h.cfg.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	setPageHeaders(rec.Header())
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.log.Error("web: panic", "path", r.URL.Path, "err", v, "stack", string(debug.Stack()))
-			if !rec.wrote {
-				h.fail(rec, r, grader.Errorf(grader.EINTERNAL, "panic"))
-			}
+// routes is the pages' routing table. The role checks live in the
+// wrappers: staff for interviewers and admins, signedIn for pages that check
+// per item. A GET route also answers HEAD.
+func (h *Handler) routes() []route {
+	return []route{
+		{http.MethodGet, "/", h.home},
+		{http.MethodGet, "/login", h.loginForm},
+		{http.MethodPost, "/login", h.login},
+		{http.MethodPost, "/logout", h.signedIn(h.logout)},
+
+		{http.MethodGet, "/submissions", h.staff(h.submissions)},
+		{http.MethodGet, "/submissions/:id", h.staff(h.submission)},
+		{http.MethodPost, "/submissions/:id/regrade", h.staff(h.regrade)},
+		{http.MethodPost, "/submissions/:id/cancel", h.staff(h.cancel)},
+		{http.MethodGet, "/events", h.staff(h.staffEvents)},
+		{http.MethodGet, "/exercises", h.staff(h.exercises)},
+		{http.MethodGet, "/exercises/:id", h.staff(h.exercise)},
+		{http.MethodGet, "/assignments", h.staff(h.assignments)},
+		{http.MethodPost, "/assignments", h.staff(h.createAssignment)},
+		{http.MethodGet, "/compare", h.staff(h.compare)},
+		{http.MethodGet, "/compare.csv", h.staff(h.compareCSV)},
+
+		{http.MethodGet, "/a/", h.signedIn(h.myAssignments)},
+		{http.MethodGet, "/a/:id", h.signedIn(h.assignment)},
+		{http.MethodGet, "/a/:id/starter.zip", h.signedIn(h.starter)},
+		{http.MethodPost, "/a/:id/submit", h.signedIn(h.submit)},
+		{http.MethodGet, "/a/:id/s/:sid", h.signedIn(h.result)},
+		{http.MethodGet, "/a/:id/s/:sid/events", h.signedIn(h.resultEvents)},
+	}
+}
+
+// Mount adds the pages to e as the group Prefix, with the pages' own edge
+// (see edge), and makes "/" redirect to the dashboard. The API's edge
+// middleware skips the group (api.PathUI); the request id, the log line and
+// the outer panic guard are the server's.
+func (h *Handler) Mount(e *echo.Echo) {
+	toUI := func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, Prefix+"/") }
+	e.GET("/", toUI)
+	e.HEAD("/", toUI)
+	h.renderErrors(e)
+	g := e.Group(Prefix, h.edge()...)
+	for _, rt := range h.routes() {
+		g.Add(rt.method, rt.path, pageHandler(rt.handler))
+		if rt.method == http.MethodGet {
+			g.Add(http.MethodHead, rt.path, pageHandler(rt.handler))
 		}
-		h.log.Info("web request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "latency", h.cfg.Now().Sub(start))
-	}()
-	if r.Method == http.MethodPost {
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	files := pageHandler(http.StripPrefix(Prefix+"/static/", staticFiles(static)).ServeHTTP)
+	g.GET("/static/*", files)
+	g.HEAD("/static/*", files)
+	notFound := func(echo.Context) error { return errNoPage }
+	// Every other path or method under Prefix is a page that does not
+	// exist (an HTML 404, not the API's JSON one); Prefix itself moves to
+	// Prefix+"/".
+	g.Any("/*", notFound)
+	g.Any("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, Prefix+"/") })
+}
+
+// errNoPage answers a path under Prefix that no page has.
+var errNoPage = grader.Errorf(grader.ENOTFOUND, "there is no such page")
+
+// renderErrors makes e's error handler answer errors under Prefix with an
+// HTML page (h.fail, through the one code-to-status table api.StatusOf) and
+// pass every other on to the handler e had (the API's JSON).
+func (h *Handler) renderErrors(e *echo.Echo) {
+	next := e.HTTPErrorHandler
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if p := c.Request().URL.Path; p != Prefix && !strings.HasPrefix(p, Prefix+"/") {
+			next(err, c)
+			return
+		}
+		if c.Response().Committed {
+			return
+		}
+		h.fail(c.Response(), c.Request(), pageError(err))
+	}
+}
+
+// pageError is the coded error a page shows for err: grader's own, or one
+// for what Echo and the middleware produce (no route, a deadline).
+func pageError(err error) error {
+	var herr *echo.HTTPError
+	switch {
+	case grader.ErrorCode(err) != grader.EINTERNAL:
+		return err
+	case errors.As(err, &herr) && (herr.Code == http.StatusNotFound || herr.Code == http.StatusMethodNotAllowed):
+		return errNoPage
+	case errors.Is(err, context.DeadlineExceeded):
+		return grader.Errorf(grader.EUNAVAILABLE, "the page took too long; try again")
+	}
+	return err
+}
+
+// pageHandler adapts a net/http page handler to Echo, passing the route's
+// parameters on as the request's path values.
+func pageHandler(fn http.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		for _, name := range c.ParamNames() {
+			r.SetPathValue(name, c.Param(name))
+		}
+		fn(c.Response(), r)
+		return nil
+	}
+}
+
+// edge is the middleware of the pages' group, from echo's library where it
+// has one: the security headers, a panic guard that answers with an HTML
+// page, the body cap and same-origin check of forms, and the request
+// timeout, which event streams and the upload skip.
+func (h *Handler) edge() []echo.MiddlewareFunc {
+	return []echo.MiddlewareFunc{
+		middleware.SecureWithConfig(middleware.SecureConfig{
+			ContentTypeNosniff:    "nosniff",
+			XFrameOptions:         "DENY",
+			ReferrerPolicy:        "same-origin",
+			ContentSecurityPolicy: pageCSP,
+		}),
+		setPageHeaders,
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			DisableErrorHandler: true,
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				h.log.Error("web: panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+				return grader.Errorf(grader.EINTERNAL, "panic")
+			},
+		}),
+		h.forms,
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Skipper: func(c echo.Context) bool { r := c.Request(); return isStream(r) || isSubmit(r) },
+			Timeout: requestTimeout,
+			// A deadline stays context.DeadlineExceeded for pageError.
+			ErrorHandler: func(err error, _ echo.Context) error { return err },
+		}),
+	}
+}
+
+// isSubmit reports whether r is a candidate's upload, which has the upload
+// body cap and no request timeout.
+func isSubmit(r *http.Request) bool {
+	return strings.HasSuffix(r.URL.Path, "/submit")
+}
+
+// forms caps a POST's body before any handler reads it and refuses a
+// cross-site POST. The cap is http.MaxBytesReader rather than echo's
+// BodyLimit so that the handlers' *http.MaxBytesError, which carries the
+// limit for the message, stays what they see.
+func (h *Handler) forms(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, w := c.Request(), c.Response()
+		if r.Method != http.MethodPost {
+			return next(c)
+		}
 		limit := int64(maxFormBytes)
-		if strings.HasSuffix(r.URL.Path, "/submit") {
+		if isSubmit(r) {
 			limit = h.cfg.MaxUploadBytes
 		}
 		if r.ContentLength > limit {
-			h.fail(rec, r, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(limit)))
-			return
+			return grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(limit))
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, limit)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		// A cross-site POST is refused before any handler: SameSite keeps
 		// the cookie off it already, and this also covers the sign-in form.
 		if !sameOrigin(r) {
-			h.fail(rec, r, grader.Errorf(grader.EFORBIDDEN, "cross-site form submissions are refused"))
-			return
+			return grader.Errorf(grader.EFORBIDDEN, "cross-site form submissions are refused")
 		}
+		return next(c)
 	}
-	if !isStream(r) && !strings.HasSuffix(r.URL.Path, "/submit") {
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-		defer cancel()
-		r = r.WithContext(ctx)
-	}
-	h.mux.ServeHTTP(rec, r)
 }
 
 // isStream reports whether r asks for an event stream, which outlives the
@@ -254,17 +333,18 @@ func sameOrigin(r *http.Request) bool {
 const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// setPageHeaders sets the security headers of every page; they replace the
-// API's, whose CSP forbids everything a page needs.
-func setPageHeaders(hd http.Header) {
-	hd.Set("Content-Security-Policy", pageCSP)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "same-origin")
-	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
-	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-	hd.Set("Cache-Control", "no-store")
+// setPageHeaders sets the pages' headers that echo's Secure middleware does
+// not: cross-origin isolation, permissions, no caching. Together they replace
+// the API's, whose CSP forbids everything a page needs.
+func setPageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		hd := c.Response().Header()
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		hd.Set("Cache-Control", "no-store")
+		return next(c)
+	}
 }
 
 // staticFiles serves the embedded CSS and JS. They change only with the
@@ -280,46 +360,3 @@ func staticFiles(fsys fs.FS) http.Handler {
 		fh.ServeHTTP(w, r)
 	})
 }
-
-// Mount serves the pages from e, ahead of e's routing and middleware (whose
-// CSP, body cap and timeouts are the API's): requests under Prefix come
-// here, and "/" redirects to the dashboard. Everything else goes on to e.
-func (h *Handler) Mount(e *echo.Echo) {
-	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			p := c.Request().URL.Path
-			switch {
-			case p == "/" && (c.Request().Method == http.MethodGet || c.Request().Method == http.MethodHead):
-				return c.Redirect(http.StatusSeeOther, Prefix+"/")
-			case p == Prefix || strings.HasPrefix(p, Prefix+"/"):
-				h.ServeHTTP(c.Response(), c.Request())
-				return nil
-			}
-			return next(c)
-		}
-	})
-}
-
-// statusRecorder remembers the status written, for the log and the panic
-// guard, and passes Flush through for event streams.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (Flush, write
-// deadlines).
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

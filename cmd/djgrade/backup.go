@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
 )
@@ -20,7 +21,7 @@ import (
 // pathBackup is the admin-only route that streams a consistent copy of the
 // live store: bbolt's file lock is exclusive, so while serve runs, only the
 // server itself can read the file.
-const pathBackup = "/api/v1/admin/backup"
+const pathBackup = api.PathAdmin + "/backup"
 
 // runBackup is `djgrade backup FILE`: a consistent copy of the store. When
 // no process holds the store it is opened directly; when a server holds it,
@@ -146,40 +147,14 @@ func verifyBackup(path string) error {
 	return s.Close()
 }
 
-// tokenChecker finds the token of a bearer secret (implemented by *bolt.Store).
-type tokenChecker interface {
-	TokenBySecret(ctx context.Context, secret string) (*grader.Token, error)
-}
-
-// isAdmin reports whether the request carries the bearer secret of a stored,
-// unrevoked admin token. The store is the only authority: the bootstrap
-// DJGRADE_ADMIN_TOKEN is stored at start (by its hash) and, once revoked
-// there, is refused here too. It returns the error to answer with otherwise.
-func isAdmin(ctx context.Context, r *http.Request, tokens tokenChecker) error {
-	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || secret == "" {
-		return grader.Errorf(grader.EUNAUTHORIZED, "an admin bearer token is required")
-	}
-	if tokens != nil {
-		if tok, err := tokens.TokenBySecret(ctx, secret); err == nil {
-			if tok.Role == grader.RoleAdmin {
-				return nil
-			}
-			return grader.Errorf(grader.EFORBIDDEN, "backups are for admins")
-		}
-	}
-	return grader.Errorf(grader.EUNAUTHORIZED, "an admin bearer token is required")
-}
-
 // mountBackup adds the backup route to the server: an admin streams a
 // consistent copy of the store, taken in one read transaction (writers carry
-// on meanwhile). X-Backup-Size lets the client notice a cut stream.
-func mountBackup(e *echo.Echo, store *bolt.Store) {
-	e.GET(pathBackup, func(c echo.Context) error {
-		req := c.Request()
-		if err := isAdmin(req.Context(), req, store); err != nil {
-			return err
-		}
+// on meanwhile). X-Backup-Size lets the client notice a cut stream. The
+// API's authentication and admin check guard it: the store is the only
+// authority on tokens, so the bootstrap DJGRADE_ADMIN_TOKEN, once revoked
+// there, is refused here too.
+func mountBackup(s *api.Server, store *bolt.Store) {
+	s.AdminGET("/backup", func(c echo.Context) error {
 		return store.Snapshot(func(size int64, write func(io.Writer) error) error {
 			h := c.Response().Header()
 			h.Set(echo.HeaderContentType, "application/octet-stream")

@@ -8,12 +8,15 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/djgrade/djgrade/api"
 )
 
 // TestOpenAPIMatchesServedRoutes starts the real server (metrics, backup,
 // GitHub webhook and pages mounted, as serve does) and checks its Echo
 // routes against the OpenAPI document it serves, both ways: api's own test
-// cannot see the routes cmd/djgrade adds.
+// cannot see the routes cmd/djgrade adds. The pages share the routing
+// table; they are checked to be there, not documented.
 func TestOpenAPIMatchesServedRoutes(t *testing.T) {
 	skipShort(t)
 	ctx := context.Background()
@@ -49,9 +52,15 @@ func TestOpenAPIMatchesServedRoutes(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	served := map[string]bool{}
+	served, pages := map[string]bool{}, map[string]bool{}
 	for _, r := range srv.api.Echo().Routes() {
 		if !strings.HasPrefix(r.Path, "/") || strings.HasPrefix(r.Method, "echo_") {
+			continue
+		}
+		// The pages (and "/", which redirects to them) are in the same
+		// routing table but are HTML for browsers, not the API.
+		if r.Path == "/" || r.Path == api.PathUI || strings.HasPrefix(r.Path, api.PathUI+"/") {
+			pages[r.Method+" "+r.Path] = true
 			continue
 		}
 		segs := strings.Split(r.Path, "/")
@@ -65,6 +74,11 @@ func TestOpenAPIMatchesServedRoutes(t *testing.T) {
 	for _, k := range []string{"GET /metrics", "GET /api/v1/admin/backup", "POST /webhooks/github"} {
 		if !served[k] {
 			t.Errorf("the server does not serve %s", k)
+		}
+	}
+	for _, k := range []string{"GET /", "GET /ui/", "GET /ui/submissions/:id", "POST /ui/a/:id/submit", "GET /ui/a/:id/s/:sid/events"} {
+		if !pages[k] {
+			t.Errorf("the server does not route the page %s", k)
 		}
 	}
 	for k := range served {

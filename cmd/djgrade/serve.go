@@ -156,9 +156,9 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	metrics := api.NewMetrics(store)
 	svc.Listen(metrics.Observe)
 	metrics.Mount(httpAPI)
-	mountBackup(httpAPI.Echo(), store)
-	// The dashboard and the candidates' pages (/ui/), ahead of the API's
-	// middleware: they set their own CSP, body caps and timeouts.
+	mountBackup(httpAPI, store)
+	// The dashboard and the candidates' pages: the group /ui on the same
+	// server, with their own CSP, body caps and timeouts.
 	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Logger: logger, Limits: httpAPI.Limits()})
 	if err != nil {
 		ln.Close()
