@@ -31,7 +31,7 @@ func TestOneServerEdge(t *testing.T) {
 	}
 	defer store.Close()
 	logger := slog.New(slog.DiscardHandler)
-	svc := &grader.Service{Store: store, Catalog: cat, Logger: logger}
+	svc := grader.NewService(grader.Config{Store: store, Catalog: cat, Logger: logger})
 	httpAPI := api.New(api.Config{Grader: svc, Catalog: cat, Auth: store, Logger: logger})
 	pages, err := web.New(web.Config{Grader: svc, Catalog: cat, Auth: store, Logger: logger})
 	if err != nil {
