@@ -114,7 +114,7 @@ var audienceRules = map[Audience]rules{
 	AudienceGitHub:     {tests: true, nodeIDs: true},
 	AudienceCLI:        {rawReason: true, tests: true, hiddenCounts: true, publicDetail: true, nodeIDs: true, log: CLILogLines, staffOnly: true, timings: true},
 	AudienceCLIDetails: {rawReason: true, tests: true, rawNames: true, hiddenDetail: true, hiddenCounts: true, publicDetail: true, nodeIDs: true, log: -1, judgeLog: true, staffOnly: true, timings: true},
-	AudienceExport:     {rawReason: true, tests: true, rawNames: true},
+	AudienceExport:     {rawReason: true, tests: true},
 }
 
 // View returns what the audience may see of r (nil for a nil r). It never
