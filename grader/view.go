@@ -210,21 +210,20 @@ const maxSubmissionID = 128
 
 // NoSuchSubmission is the one answer for a submission a caller may not
 // see, whether it does not exist or belongs to someone else: the two must
-// be indistinguishable, so every route asks LookupSubmission.
+// be indistinguishable, so every route asks LookupSubmission, and a Store
+// answers an unknown id with this error too.
 func NoSuchSubmission() error { return Errorf(ENOTFOUND, "submission not found") }
 
 // LookupSubmission returns the submission with the id through get if
-// mayView allows it. A malformed id, an unknown one and one mayView refuses
-// all get NoSuchSubmission, so that a caller cannot tell another's
-// submission from a missing one; other errors of get pass through.
+// mayView allows it. A malformed id and one mayView refuses get
+// NoSuchSubmission, as an unknown one does from the store, so that a caller
+// cannot tell another's submission from a missing one; errors of get pass
+// through.
 func LookupSubmission(ctx context.Context, get func(context.Context, string) (*Submission, error), id string, mayView func(*Submission) bool) (*Submission, error) {
 	if id == "" || len(id) > maxSubmissionID || strings.ContainsFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) {
 		return nil, NoSuchSubmission()
 	}
 	sub, err := get(ctx, id)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, NoSuchSubmission()
-	}
 	if err != nil {
 		return nil, err
 	}

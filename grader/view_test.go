@@ -137,7 +137,7 @@ func TestResultViewCopies(t *testing.T) {
 	}
 }
 
-// TestLookupSubmission: missing, malformed and not-allowed ids give the
+// TestLookupSubmission: missing (from the store), malformed and not-allowed ids give the
 // very same error; other errors pass through.
 func TestLookupSubmission(t *testing.T) {
 	subs := map[string]*Submission{"mine": {ID: "mine", Owner: "me"}, "theirs": {ID: "theirs", Owner: "them"}}
@@ -148,7 +148,7 @@ func TestLookupSubmission(t *testing.T) {
 		if s, ok := subs[id]; ok {
 			return s, nil
 		}
-		return nil, Errorf(ENOTFOUND, "some other wording")
+		return nil, NoSuchSubmission() // as a Store answers an unknown id
 	}
 	mine := func(s *Submission) bool { return s.Owner == "me" }
 	ctx := context.Background()
