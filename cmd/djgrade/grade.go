@@ -60,19 +60,8 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	step(fmt.Sprintf("done in %s", time.Since(start).Round(100*time.Millisecond)))
 
-	aud := grader.AudienceCLI
-	if *details {
-		aud = grader.AudienceCLIDetails
-	}
-	view := res.View(aud)
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(view); err != nil {
-			return err
-		}
-	} else {
-		printResult(stdout, view)
+	if err := writeResult(stdout, res, *asJSON, *details); err != nil {
+		return err
 	}
 	if res.Verdict != grader.VerdictPassed {
 		return &exitError{3, ""}
@@ -103,6 +92,24 @@ func exerciseIDs(c grader.Catalog) string {
 		ids = append(ids, ex.ID)
 	}
 	return strings.Join(ids, ", ")
+}
+
+// writeResult prints what the CLI's audience may see of res, as JSON or as
+// a table: without details, no hidden check's message or node id, no judge
+// log and only the candidate log's last lines.
+func writeResult(w io.Writer, res *grader.Result, asJSON, details bool) error {
+	aud := grader.AudienceCLI
+	if details {
+		aud = grader.AudienceCLIDetails
+	}
+	view := res.View(aud)
+	if !asJSON {
+		printResult(w, view)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(view)
 }
 
 // printResult renders a view of a result as a table for people; the view
