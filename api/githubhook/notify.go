@@ -188,12 +188,14 @@ func outcome(sub *grader.Submission) (state, conclusion, description string) {
 	if sub.Status != grader.StatusDone || res == nil || res.Verdict == grader.VerdictInfraError {
 		return StateError, "neutral", "djgrade could not grade this commit (not the candidate's fault)"
 	}
-	// Candidates read the status: fixed words, never the run's own reason.
-	desc := fmt.Sprintf("%d/%d %s: %s", res.Score, res.MaxScore, res.Verdict, res.PublicReason())
+	// Candidates read the status: GitHub's view has fixed words, never the
+	// run's own reason.
+	v := res.View(grader.AudienceGitHub)
+	desc := fmt.Sprintf("%d/%d %s: %s", v.Score, v.MaxScore, v.Verdict, v.Reason)
 	if sub.Late {
 		desc = "late: " + desc
 	}
-	if res.Verdict == grader.VerdictPassed && res.Score == res.MaxScore {
+	if v.Verdict == grader.VerdictPassed && v.Score == v.MaxScore {
 		return StateSuccess, "success", desc
 	}
 	return StateFailure, "failure", desc
