@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -256,18 +255,9 @@ const maxIDLen = 128
 // it. A candidate asking for another's submission gets the same 404 as for
 // one that does not exist, so ids reveal nothing.
 func (s *Server) visible(c echo.Context) (*grader.Submission, error) {
-	id := c.Param("id")
-	if id == "" || len(id) > maxIDLen || strings.ContainsFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return nil, grader.Errorf(grader.ENOTFOUND, "no such submission")
-	}
-	sub, err := s.cfg.Grader.Submission(c.Request().Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	if !maysee(caller(c), sub) {
-		return nil, grader.Errorf(grader.ENOTFOUND, "no such submission")
-	}
-	return sub, nil
+	tok := caller(c)
+	return grader.LookupSubmission(c.Request().Context(), s.cfg.Grader.Submission, c.Param("id"),
+		func(sub *grader.Submission) bool { return maysee(tok, sub) })
 }
 
 // maysee reports whether tok may see sub: staff see all, a candidate its own.
@@ -424,10 +414,10 @@ func (s *Server) submissionLogs(c echo.Context) error {
 		return err
 	}
 	log := ""
-	if r := sub.Result; r != nil {
-		log = r.Log
-		if r.JudgeLog != "" {
-			log += "\n--- judge (hidden checks) ---\n" + r.JudgeLog
+	if v := sub.Result.View(grader.AudienceStaff); v != nil {
+		log = v.Log
+		if v.JudgeLog != "" {
+			log += "\n--- judge (hidden checks) ---\n" + v.JudgeLog
 		}
 	}
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(log))
@@ -566,30 +556,19 @@ type refusedJSON struct {
 // reason is an infrastructure failure whose text is for operators only.
 const errorStatusMessage = "grading failed on the server; this is not the candidate's fault"
 
-// audience is who a view is rendered for.
-type audience int
-
-const (
-	forStaff      audience = iota // every test, hidden messages included
-	forPractice                   // every test; hidden messages blank
-	forAssessment                 // categories and names of failed hidden checks
-)
-
 // view renders sub for the request's caller. Staff are the grader's users
 // and see everything but logs and node ids; a candidate sees what the mode
-// of the submission's assignment allows, never a hidden check's message
-// (without an assignment, the stricter assessment view applies).
+// of the submission's assignment allows (grader.CandidateAudience), never a
+// hidden check's message.
 func (s *Server) view(c echo.Context, sub *grader.Submission) submissionJSON {
 	tok := caller(c)
-	aud, mode := forAssessment, ""
+	aud, mode := grader.AudienceAssessment, ""
 	if tok != nil && tok.Role.Staff() {
-		aud = forStaff
+		aud = grader.AudienceStaff
 	} else if sub.Assignment != "" {
 		if a, err := s.cfg.Auth.Assignment(c.Request().Context(), sub.Assignment); err == nil {
 			mode = a.Mode
-			if a.Mode == grader.ModePractice {
-				aud = forPractice
-			}
+			aud = grader.CandidateAudience(a.Mode)
 		}
 	}
 	out := render(sub, aud)
@@ -597,7 +576,9 @@ func (s *Server) view(c echo.Context, sub *grader.Submission) submissionJSON {
 	return out
 }
 
-func render(sub *grader.Submission, aud audience) submissionJSON {
+// render turns sub into JSON for aud; what of the result aud may see is
+// decided by grader's Result.View alone.
+func render(sub *grader.Submission, aud grader.Audience) submissionJSON {
 	out := submissionJSON{
 		ID:         sub.ID,
 		Exercise:   sub.Exercise,
@@ -616,35 +597,23 @@ func render(sub *grader.Submission, aud audience) submissionJSON {
 		out.Error = errorStatusMessage
 	}
 	refused := sub.Refused
-	if r := sub.Result; r != nil && sub.Status == grader.StatusDone {
-		score, maxScore, verdict := r.Score, r.MaxScore, string(r.Verdict)
+	v := sub.Result.View(aud)
+	if v != nil {
+		out.Seed, out.Findings = v.Seed, v.Findings
+	}
+	if v != nil && sub.Status == grader.StatusDone {
+		score, maxScore, verdict := v.Score, v.MaxScore, string(v.Verdict)
 		out.Score, out.MaxScore, out.Verdict = &score, &maxScore, &verdict
-		out.Reason = r.Reason
-		if aud != forStaff {
-			// The run's own reason holds text the candidate's code wrote
-			// (collect errors, integrity findings): candidates get fixed words.
-			out.Reason = r.PublicReason()
-		}
-		for _, cs := range r.Categories {
+		out.Reason = v.Reason
+		for _, cs := range v.Categories {
 			out.Categories = append(out.Categories, categoryJSON{Name: cs.Name, Score: cs.Score, MaxScore: cs.MaxScore})
 		}
-		hidden := 0
-		for _, t := range r.Tests {
-			name := t.Name
-			if t.Hidden {
-				if aud != forStaff {
-					name = grader.PublicName(t, hidden)
-				}
-				hidden++
-			}
-			if aud == forAssessment {
-				if t.Hidden && t.Outcome != grader.OutcomePassed {
-					out.FailedChecks = append(out.FailedChecks, name)
-				}
-				continue
-			}
-			tj := testJSON{
-				Name:      name,
+		if aud == grader.AudienceAssessment {
+			out.FailedChecks = v.FailedChecks
+		}
+		for _, t := range v.Tests {
+			out.Tests = append(out.Tests, testJSON{
+				Name:      t.Name,
 				Category:  t.Category,
 				Outcome:   t.Outcome,
 				Points:    t.Points,
@@ -653,22 +622,13 @@ func render(sub *grader.Submission, aud audience) submissionJSON {
 				Queries:   t.Queries,
 				Hidden:    t.Hidden,
 				Duration:  t.Duration,
-			}
-			if t.Hidden && aud != forStaff {
-				// Name, outcome and points only: a message, a count or a
-				// duration would say how the judge measures.
-				tj.Message, tj.Queries, tj.Duration = "", 0, 0
-			}
-			out.Tests = append(out.Tests, tj)
+			})
 		}
-		if len(r.Refused) > 0 {
-			refused = r.Refused
+		if len(v.Refused) > 0 {
+			refused = v.Refused
 		}
 	}
-	if r := sub.Result; r != nil && aud == forStaff {
-		out.Seed, out.Findings = r.Seed, r.Findings
-	}
-	if aud == forStaff {
+	if aud == grader.AudienceStaff {
 		for _, h := range sub.History {
 			if h != nil {
 				out.History = append(out.History, historyJSON{Score: h.Score, MaxScore: h.MaxScore, Verdict: string(h.Verdict), Reason: h.Reason})

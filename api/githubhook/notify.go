@@ -188,12 +188,14 @@ func outcome(sub *grader.Submission) (state, conclusion, description string) {
 	if sub.Status != grader.StatusDone || res == nil || res.Verdict == grader.VerdictInfraError {
 		return StateError, "neutral", "djgrade could not grade this commit (not the candidate's fault)"
 	}
-	// Candidates read the status: fixed words, never the run's own reason.
-	desc := fmt.Sprintf("%d/%d %s: %s", res.Score, res.MaxScore, res.Verdict, res.PublicReason())
+	// Candidates read the status: GitHub's view has fixed words, never the
+	// run's own reason.
+	v := res.View(grader.AudienceGitHub)
+	desc := fmt.Sprintf("%d/%d %s: %s", v.Score, v.MaxScore, v.Verdict, v.Reason)
 	if sub.Late {
 		desc = "late: " + desc
 	}
-	if res.Verdict == grader.VerdictPassed && res.Score == res.MaxScore {
+	if v.Verdict == grader.VerdictPassed && v.Score == v.MaxScore {
 		return StateSuccess, "success", desc
 	}
 	return StateFailure, "failure", desc
@@ -222,32 +224,29 @@ func Summary(sub *grader.Submission, ex *grader.Exercise, resultURL string) stri
 		fmt.Fprintf(&b, "djgrade could not grade commit %s: this is not the candidate's fault. Push again or ask the interviewer.\n", code(sha))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "**Score: %d/%d** — %s (commit %s)", res.Score, res.MaxScore, inline(string(res.Verdict)), code(sha))
+	v := res.View(grader.AudienceGitHub)
+	fmt.Fprintf(&b, "**Score: %d/%d** — %s (commit %s)", v.Score, v.MaxScore, inline(string(v.Verdict)), code(sha))
 	if sub.Late {
 		b.WriteString(" — **submitted after the deadline**")
 	}
 	b.WriteString("\n\n")
-	if reason := res.PublicReason(); reason != "" {
+	if reason := v.Reason; reason != "" {
 		fmt.Fprintf(&b, "%s\n\n", inline(reason))
 	}
-	if len(res.Categories) > 0 {
+	if len(v.Categories) > 0 {
 		b.WriteString("| Category | Score |\n|---|---|\n")
-		for _, c := range res.Categories {
+		for _, c := range v.Categories {
 			fmt.Fprintf(&b, "| %s | %d/%d |\n", inline(c.Name), c.Score, c.MaxScore)
 		}
 		b.WriteString("\n")
 	}
-	var public []grader.TestResult
-	var failedHidden []hiddenCheck
-	hidden := 0
-	for _, t := range res.Tests {
-		if t.Hidden {
-			if t.Outcome != grader.OutcomePassed {
-				failedHidden = append(failedHidden, hiddenCheck{t, grader.PublicName(t, hidden)})
-			}
-			hidden++
-		} else {
+	var public, failedHidden []grader.TestResult
+	for _, t := range v.Tests {
+		switch {
+		case !t.Hidden:
 			public = append(public, t)
+		case t.Outcome != grader.OutcomePassed:
+			failedHidden = append(failedHidden, t)
 		}
 	}
 	if len(public) > 0 {
@@ -259,26 +258,20 @@ func Summary(sub *grader.Submission, ex *grader.Exercise, resultURL string) stri
 	}
 	if len(failedHidden) > 0 {
 		b.WriteString("**Hidden checks not passed**\n\n")
-		for _, h := range failedHidden {
-			// A check without a published name is shown by number only:
-			// its node id would name the hidden file.
-			fmt.Fprintf(&b, "- %s (%s, %d points)\n", inline(h.name), inline(h.t.Category), h.t.MaxPoints)
+		for _, t := range failedHidden {
+			// Named as grader.AudienceGitHub allows: a check without a
+			// published name by number only.
+			fmt.Fprintf(&b, "- %s (%s, %d points)\n", inline(t.Name), inline(t.Category), t.MaxPoints)
 		}
 		b.WriteString("\n")
 	}
-	if len(res.Refused) > 0 {
-		fmt.Fprintf(&b, "%d changed file(s) were not applied (outside the exercise's editable paths).\n\n", len(res.Refused))
+	if len(v.Refused) > 0 {
+		fmt.Fprintf(&b, "%d changed file(s) were not applied (outside the exercise's editable paths).\n\n", len(v.Refused))
 	}
 	if resultURL != "" {
 		fmt.Fprintf(&b, "[Full result](%s)\n", resultURL)
 	}
 	return b.String()
-}
-
-// hiddenCheck is a failed hidden check and the name candidates may see.
-type hiddenCheck struct {
-	t    grader.TestResult
-	name string
 }
 
 // inline makes text from a run safe inside a markdown table cell or line:

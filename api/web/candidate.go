@@ -297,27 +297,20 @@ func candidateView(sub *grader.Submission, mode string) candidateResult {
 		return out
 	}
 	out.Done = true
-	out.Score, out.MaxScore, out.Verdict, out.Reason = r.Score, r.MaxScore, string(r.Verdict), r.PublicReason()
-	out.Categories = r.Categories
-	if len(r.Refused) > 0 {
-		out.Refused = r.Refused
+	aud := grader.CandidateAudience(mode)
+	v := r.View(aud)
+	out.Score, out.MaxScore, out.Verdict, out.Reason = v.Score, v.MaxScore, string(v.Verdict), v.Reason
+	out.Categories = v.Categories
+	if len(v.Refused) > 0 {
+		out.Refused = v.Refused
 	}
-	hidden := 0
-	for _, t := range r.Tests {
-		name := t.Name
+	if aud == grader.AudienceAssessment {
+		out.FailedChecks = v.FailedChecks
+	}
+	for _, t := range v.Tests {
 		if t.Hidden {
-			// Never a node id: it names the hidden file.
-			name = grader.PublicName(t, hidden)
-			hidden++
-		}
-		switch {
-		case t.Hidden && mode == grader.ModePractice:
-			out.Checks = append(out.Checks, checkOutcome{Name: name, Outcome: t.Outcome, Category: t.Category, Points: t.Points, MaxPoints: t.MaxPoints})
-		case t.Hidden:
-			if t.Outcome != grader.OutcomePassed {
-				out.FailedChecks = append(out.FailedChecks, name)
-			}
-		case mode == grader.ModePractice:
+			out.Checks = append(out.Checks, checkOutcome{Name: t.Name, Outcome: t.Outcome, Category: t.Category, Points: t.Points, MaxPoints: t.MaxPoints})
+		} else {
 			out.Public = append(out.Public, publicTest{Name: t.Name, Outcome: t.Outcome, Message: t.Message, Queries: t.Queries})
 		}
 	}
@@ -331,21 +324,12 @@ func (h *Handler) ownSubmission(r *http.Request) (*grader.Assignment, *grader.Su
 	if err != nil {
 		return nil, nil, err
 	}
-	notFound := grader.Errorf(grader.ENOTFOUND, "there is no such submission")
-	sid := r.PathValue("sid")
-	if sid == "" || len(sid) > 128 {
-		return nil, nil, notFound
-	}
-	sub, err := h.cfg.Grader.Submission(r.Context(), sid)
-	if err != nil {
-		if grader.ErrorCode(err) == grader.ENOTFOUND {
-			return nil, nil, notFound
-		}
-		return nil, nil, err
-	}
 	s := sessionOf(r)
-	if sub.Assignment != a.ID || !s.Staff() && sub.Owner != s.tokenID {
-		return nil, nil, notFound
+	sub, err := grader.LookupSubmission(r.Context(), h.cfg.Grader.Submission, r.PathValue("sid"), func(sub *grader.Submission) bool {
+		return sub.Assignment == a.ID && (s.Staff() || sub.Owner == s.tokenID)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return a, sub, nil
 }

@@ -251,8 +251,8 @@ func (h *Handler) submission(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Diffs = diffFiles(starter, grader.StripWrapper(files, starter), refused)
 	}
-	if sub.Result != nil {
-		for _, t := range sub.Result.Tests {
+	if v := sub.Result.View(grader.AudienceStaff); v != nil {
+		for _, t := range v.Tests {
 			if t.Hidden {
 				d.Hidden = append(d.Hidden, t)
 			} else {
@@ -521,7 +521,7 @@ func (h *Handler) compare(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Cells = map[string][]grader.TestResult{}
 		for i, s := range d.Subs {
-			for _, t := range s.Result.Tests {
+			for _, t := range s.Result.View(grader.AudienceStaff).Tests {
 				if !t.Hidden {
 					continue
 				}
@@ -558,10 +558,11 @@ func (h *Handler) compareCSV(w http.ResponseWriter, r *http.Request) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(head)
 	for _, s := range subs {
+		v := s.Result.View(grader.AudienceExport)
 		row := []string{csvCell(s.Candidate), s.ID, s.CreatedAt.UTC().Format(time.RFC3339), strconv.FormatBool(s.Late),
-			string(s.Result.Verdict), strconv.Itoa(s.Result.Score), strconv.Itoa(s.Result.MaxScore)}
+			string(v.Verdict), strconv.Itoa(v.Score), strconv.Itoa(v.MaxScore)}
 		byName := map[string]int{}
-		for _, c := range s.Result.Categories {
+		for _, c := range v.Categories {
 			byName[c.Name] = c.Score
 		}
 		for _, c := range ex.Categories {

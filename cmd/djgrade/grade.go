@@ -61,14 +61,8 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	step(fmt.Sprintf("done in %s", time.Since(start).Round(100*time.Millisecond)))
 
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return err
-		}
-	} else {
-		printResult(stdout, res, *details)
+	if err := writeResult(stdout, res, *asJSON, *details); err != nil {
+		return err
 	}
 	if res.Verdict != grader.VerdictPassed {
 		return &exitError{3, ""}
@@ -101,8 +95,27 @@ func exerciseIDs(c grader.Catalog) string {
 	return strings.Join(ids, ", ")
 }
 
-// printResult renders a result as a table for people.
-func printResult(w io.Writer, res *grader.Result, details bool) {
+// writeResult prints what the CLI's audience may see of res, as JSON or as
+// a table: without details, no hidden check's message or node id, no judge
+// log and only the candidate log's last lines.
+func writeResult(w io.Writer, res *grader.Result, asJSON, details bool) error {
+	aud := grader.AudienceCLI
+	if details {
+		aud = grader.AudienceCLIDetails
+	}
+	view := res.View(aud)
+	if !asJSON {
+		printResult(w, view)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(view)
+}
+
+// printResult renders a view of a result as a table for people; the view
+// holds only what its CLI audience may see.
+func printResult(w io.Writer, res *grader.ResultView) {
 	fmt.Fprintln(w)
 	if len(res.Tests) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -128,12 +141,12 @@ func printResult(w io.Writer, res *grader.Result, details bool) {
 	}
 	if res.Verdict != grader.VerdictPassed {
 		for _, t := range res.Tests {
-			if t.Outcome != grader.OutcomePassed && t.Message != "" && (!t.Hidden || details) {
+			if t.Outcome != grader.OutcomePassed && t.Message != "" {
 				fmt.Fprintf(w, "\n--- %s (%s)\n%s\n", t.Name, t.Outcome, clipLines(t.Message, 25))
 			}
 		}
 		if len(res.Tests) == 0 && res.Log != "" {
-			fmt.Fprintf(w, "\n--- log (last lines)\n%s\n", tailLines(res.Log, 40))
+			fmt.Fprintf(w, "\n--- log (last lines)\n%s\n", tailLines(res.Log, grader.CLILogLines))
 		}
 	}
 }

@@ -337,7 +337,7 @@ func ctxErr(ctx context.Context) error {
 // notFound is the error for an id that is malformed or not stored. It does
 // not echo the id: a malformed one is the caller's arbitrary input.
 func notFound() error {
-	return grader.Errorf(grader.ENOTFOUND, "submission not found")
+	return grader.NoSuchSubmission()
 }
 
 // buckets are the buckets a transaction works on.
