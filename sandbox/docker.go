@@ -5,7 +5,14 @@
 // crash left behind (see Sweep).
 //
 // The package is the Docker adapter of grader.Sandbox; it knows nothing of
-// scoring, HTTP or storage.
+// scoring, HTTP or storage. It talks to the engine only through Engine
+// (engine.go), the few methods of the Docker client it needs, so NewEngine
+// can put it on a pool of engines or any other backend with that API; New
+// uses the Docker client itself. The pair's protocol (protocol.go) is
+// independent of the transport: a config line and a tar in on stdin, an
+// envelope out as the judge's last stdout line, over any reader and writer.
+// Callers (cmd/djgrade) build images, sweep and check readiness through
+// Docker's methods and never hold the raw client.
 package sandbox
 
 import (
