@@ -13,7 +13,6 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 
 	sbimage "github.com/djgrade/djgrade/sandbox/image"
@@ -63,7 +62,7 @@ func ImageTag() string { return sbimage.Tag() }
 // engine does not have it. It says on progress which base it chose and why,
 // and how long each phase took. An image with the tag is never rebuilt
 // (unless opts.Rebuild): the tag is a hash of every input.
-func EnsureImage(ctx context.Context, cli client.APIClient, opts BuildOptions, progress io.Writer) (string, error) {
+func EnsureImage(ctx context.Context, cli ImageEngine, opts BuildOptions, progress io.Writer) (string, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -95,7 +94,7 @@ func EnsureImage(ctx context.Context, cli client.APIClient, opts BuildOptions, p
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
 
-func imageExists(ctx context.Context, cli client.APIClient, ref string) (bool, error) {
+func imageExists(ctx context.Context, cli ImageEngine, ref string) (bool, error) {
 	_, err := cli.ImageInspect(ctx, ref)
 	if err == nil {
 		return true, nil
@@ -108,7 +107,7 @@ func imageExists(ctx context.Context, cli client.APIClient, ref string) (bool, e
 
 // chooseBase picks the base image: (a) debian:trixie-slim, present or
 // pullable; (b) a local djgrade-base:trixie; (c) one made now by debootstrap.
-func chooseBase(ctx context.Context, cli client.APIClient, opts BuildOptions, progress io.Writer) (string, error) {
+func chooseBase(ctx context.Context, cli ImageEngine, opts BuildOptions, progress io.Writer) (string, error) {
 	if opts.Base != "" {
 		fmt.Fprintf(progress, "base: %s (given)\n", opts.Base)
 		return opts.Base, nil
@@ -155,7 +154,7 @@ func firstLine(s string) string {
 
 // pull pulls ref within timeout. The pull's JSON stream must be read to the
 // end: the pull only finishes (or reports its error) there.
-func pull(ctx context.Context, cli client.APIClient, ref string, timeout time.Duration) error {
+func pull(ctx context.Context, cli ImageEngine, ref string, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = 20 * time.Second
 	}
@@ -205,21 +204,45 @@ func readMessages(r io.Reader, fn func(message)) error {
 	}
 }
 
-func buildImage(ctx context.Context, cli client.APIClient, tag, base, mirror string, progress io.Writer) error {
+func buildImage(ctx context.Context, cli ImageEngine, tag, base, mirror string, progress io.Writer) error {
 	bctx, err := sbimage.Context()
 	if err != nil {
 		return internal(err, "make build context")
 	}
-	resp, err := cli.ImageBuild(ctx, bctx, build.ImageBuildOptions{
-		Tags:        []string{tag},
-		BuildArgs:   map[string]*string{"BASE": &base, "DEBIAN_MIRROR": &mirror},
+	return runBuild(ctx, cli, "build sandbox image", BuildSpec{
+		Tag:     tag,
+		Context: bctx,
+		Args:    map[string]*string{"BASE": &base, "DEBIAN_MIRROR": &mirror},
+		Labels:  map[string]string{"app": "djgrade", "djgrade.image.hash": sbimage.Hash()},
+	}, progress)
+}
+
+// BuildSpec is one image build: the tag it makes, its context (a tar with
+// a Dockerfile at its root), build arguments and labels.
+type BuildSpec struct {
+	Tag     string
+	Context io.Reader
+	Args    map[string]*string
+	Labels  map[string]string
+}
+
+// runBuild builds spec with the engine's classic builder (there is no
+// BuildKit here), streams its progress, and checks that the tag exists
+// afterwards; what names the build in errors.
+func runBuild(ctx context.Context, cli ImageEngine, what string, spec BuildSpec, progress io.Writer) error {
+	if progress == nil {
+		progress = io.Discard
+	}
+	resp, err := cli.ImageBuild(ctx, spec.Context, build.ImageBuildOptions{
+		Tags:        []string{spec.Tag},
+		BuildArgs:   spec.Args,
 		Version:     build.BuilderV1,
 		Remove:      true,
 		ForceRemove: true,
-		Labels:      map[string]string{"app": "djgrade", "djgrade.image.hash": sbimage.Hash()},
+		Labels:      spec.Labels,
 	})
 	if err != nil {
-		return unavailable(err, "build sandbox image")
+		return unavailable(err, "%s", what)
 	}
 	defer resp.Body.Close()
 	// Step lines and their own output are shown; apt's download chatter is
@@ -232,22 +255,49 @@ func buildImage(ctx context.Context, cli client.APIClient, tag, base, mirror str
 		}
 	})
 	if err != nil {
-		return internal(err, "build sandbox image: %s", firstLine(err.Error()))
+		return internal(err, "%s: %s", what, firstLine(err.Error()))
 	}
-	ok, err := imageExists(ctx, cli, tag)
+	ok, err := imageExists(ctx, cli, spec.Tag)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return internal(nil, "build sandbox image: %s missing after the build", tag)
+		return internal(nil, "%s: %s missing after the build", what, spec.Tag)
 	}
 	return nil
+}
+
+// BuildImage builds an image other than the sandbox's (the service's own,
+// say) on this sandbox's engine, with the classic builder, streaming its
+// progress; see BuildSpec.
+func (d *Docker) BuildImage(ctx context.Context, spec BuildSpec, progress io.Writer) error {
+	if err := d.negotiate(ctx); err != nil {
+		return err
+	}
+	return runBuild(ctx, d.cli, "build "+spec.Tag, spec, progress)
+}
+
+// ImageExists reports whether the engine has the image ref.
+func (d *Docker) ImageExists(ctx context.Context, ref string) (bool, error) {
+	if err := d.negotiate(ctx); err != nil {
+		return false, err
+	}
+	return imageExists(ctx, d.cli, ref)
+}
+
+// Bootstrap makes a base image on this sandbox's engine; see the package
+// function Bootstrap.
+func (d *Docker) Bootstrap(ctx context.Context, mirror, ref string, progress io.Writer) error {
+	if err := d.negotiate(ctx); err != nil {
+		return err
+	}
+	return Bootstrap(ctx, d.cli, mirror, ref, progress)
 }
 
 // Bootstrap makes a minimal Debian trixie root filesystem with debootstrap
 // and imports it into the engine as ref. It needs root and the debootstrap
 // binary, and deletes its temporary folder whatever happens.
-func Bootstrap(ctx context.Context, cli client.APIClient, mirror, ref string, progress io.Writer) error {
+func Bootstrap(ctx context.Context, cli ImageEngine, mirror, ref string, progress io.Writer) error {
 	if _, err := exec.LookPath("debootstrap"); err != nil {
 		return internal(err, "no registry reachable and debootstrap is missing: install it (apt-get install debootstrap) or load %s or %s into the engine", PulledBase, LocalBase)
 	}

@@ -5,14 +5,20 @@
 // crash left behind (see Sweep).
 //
 // The package is the Docker adapter of grader.Sandbox; it knows nothing of
-// scoring, HTTP or storage.
+// scoring, HTTP or storage. It talks to the engine only through Engine
+// (engine.go), the few methods of the Docker client it needs, so NewEngine
+// can put it on a pool of engines or any other backend with that API; New
+// uses the Docker client itself. The pair's protocol (protocol.go) is
+// independent of the transport: a config line and a tar in on stdin, an
+// envelope out as the judge's last stdout line, over any reader and writer.
+// Callers (cmd/djgrade) build images, sweep and check readiness through
+// Docker's methods and never hold the raw client.
 package sandbox
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,9 +60,6 @@ const (
 // SandboxUser is the uid:gid every job runs as; the image creates it.
 const SandboxUser = "10001:10001"
 
-// initStderrCap bounds the init's diagnostics that Run keeps.
-const initStderrCap = 64 << 10
-
 // Options configure a Docker sandbox.
 type Options struct {
 	// Instance names this server in container labels, so that a sweep at
@@ -85,10 +88,10 @@ type Options struct {
 // Docker is a grader.Sandbox that runs each job in its own container. It is
 // safe for concurrent use.
 type Docker struct {
-	cli  *client.Client
+	cli  Engine
 	opts Options
 
-	// The client negotiates its API version lazily on the first request,
+	// The Docker client negotiates its API version lazily on the first request,
 	// and that write races with concurrent requests (the race detector
 	// shows it with Run called from several goroutines). So the version
 	// is negotiated once, under this lock, before any other request.
@@ -110,6 +113,13 @@ func New(opts Options) (*Docker, error) {
 	if err != nil {
 		return nil, grader.Wrap(err, grader.EINTERNAL, "docker client")
 	}
+	return NewEngine(cli, opts), nil
+}
+
+// NewEngine returns a Docker sandbox on eng: a *client.Client, or anything
+// else that speaks the same API (a pool of engines, a test double). The
+// sandbox owns eng from then on; Close closes it.
+func NewEngine(eng Engine, opts Options) *Docker {
 	if opts.Instance == "" {
 		opts.Instance = randomID()
 	}
@@ -125,15 +135,16 @@ func New(opts Options) (*Docker, error) {
 	if opts.SetupTimeout <= 0 {
 		opts.SetupTimeout = 60 * time.Second
 	}
-	d := &Docker{cli: cli, opts: opts}
+	d := &Docker{cli: eng, opts: opts}
 	// Best effort: an engine that is down now is negotiated with later.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d.negotiate(ctx)
-	return d, nil
+	return d
 }
 
-// negotiate settles the client's API version with the engine, once.
+// negotiate settles the client's API version with the engine, once (an
+// engine that needs no negotiation is only pinged).
 func (d *Docker) negotiate(ctx context.Context) error {
 	d.negMu.Lock()
 	defer d.negMu.Unlock()
@@ -144,7 +155,9 @@ func (d *Docker) negotiate(ctx context.Context) error {
 	if err != nil {
 		return unavailable(err, "docker engine")
 	}
-	d.cli.NegotiateAPIVersionPing(ping)
+	if n, ok := d.cli.(versionNegotiator); ok {
+		n.NegotiateAPIVersionPing(ping)
+	}
 	d.negotiated = true
 	return nil
 }
@@ -157,15 +170,6 @@ func randomID() string {
 
 // Instance returns the instance id this sandbox labels its containers with.
 func (d *Docker) Instance() string { return d.opts.Instance }
-
-// Client returns the Docker client, e.g. for EnsureImage, with its API
-// version negotiated if the engine could be reached.
-func (d *Docker) Client() *client.Client {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d.negotiate(ctx)
-	return d.cli
-}
 
 // Close releases the client's connections.
 func (d *Docker) Close() error { return d.cli.Close() }
@@ -203,69 +207,6 @@ func unavailable(err error, format string, args ...any) error {
 
 func internal(err error, format string, args ...any) error {
 	return grader.Wrap(err, grader.EINTERNAL, format, args...)
-}
-
-// tailBuffer keeps the last n bytes written (in at most 2n of memory): the
-// envelope is the end of the init's stream, whatever came before it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	n   int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(p) >= t.n {
-		t.buf = append(t.buf[:0], p[len(p)-t.n:]...)
-		return len(p), nil
-	}
-	if len(t.buf)+len(p) > 2*t.n {
-		keep := t.n - len(p)
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-keep:]...)
-	}
-	t.buf = append(t.buf, p...)
-	return len(p), nil
-}
-
-func (t *tailBuffer) bytes() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.buf) > t.n {
-		return append([]byte(nil), t.buf[len(t.buf)-t.n:]...)
-	}
-	return append([]byte(nil), t.buf...)
-}
-
-// cappedBuffer keeps the first n bytes written and counts the rest. It never
-// fails a write: the stream must keep draining, or the container would block
-// writing and only the outer timeout would end it.
-type cappedBuffer struct {
-	mu      sync.Mutex
-	buf     []byte
-	n       int
-	dropped int64
-}
-
-func (c *cappedBuffer) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	room := c.n - len(c.buf)
-	if room >= len(p) {
-		c.buf = append(c.buf, p...)
-	} else {
-		if room > 0 {
-			c.buf = append(c.buf, p[:room]...)
-		}
-		c.dropped += int64(len(p) - max(room, 0))
-	}
-	return len(p), nil
-}
-
-func (c *cappedBuffer) bytes() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]byte(nil), c.buf...)
 }
 
 // Judge limits: the judge runs PostgreSQL (whose backends serve the
@@ -332,6 +273,13 @@ func (d *Docker) container(job grader.Job, role string, lim grader.Limits, img s
 	return cfg, host
 }
 
+// A run is five steps, each its own function below: create (the
+// container, tracked from the moment it exists), attach (its streams),
+// feed (the config line and the workspace, see protocol.go), wait (for the
+// judge, the candidate's end, a cap, the outer timeout or ctx) and collect
+// (inspect both, read the envelope, map to a verdict). Run strings them
+// together for the two sides of a pair and removes both on every path.
+
 // side is one started container of a pair.
 type side struct {
 	id    string
@@ -342,21 +290,31 @@ type side struct {
 	fed   chan struct{}
 }
 
-// start creates, attaches and starts one container and feeds its stdin the
-// config line and the workspace; remember is told the container's id as
-// soon as it exists, so that the caller removes it on every path.
-func (d *Docker) start(setup context.Context, cfg *container.Config, host *container.HostConfig, config any, workspace io.Reader, remember func(id string)) (*side, error) {
+// create creates one container and has it tracked from the moment it
+// exists (see janitor.go).
+func (d *Docker) create(setup context.Context, cfg *container.Config, host *container.HostConfig) (string, error) {
 	track := d.tracked.creating()
 	created, err := d.cli.ContainerCreate(setup, cfg, host, nil, nil, "")
 	track(created.ID)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
-			return nil, internal(err, "sandbox image %s is missing (build it with `djgrade image build`)", cfg.Image)
+			return "", internal(err, "sandbox image %s is missing (build it with `djgrade image build`)", cfg.Image)
 		}
-		return nil, unavailable(err, "create container")
+		return "", unavailable(err, "create container")
 	}
-	remember(created.ID)
-	s := &side{id: created.ID, fed: make(chan struct{}), wdone: func() {}}
+	return created.ID, nil
+}
+
+// start creates, attaches and starts one container and feeds its stdin the
+// config line and the workspace; remember is told the container's id as
+// soon as it exists, so that the caller removes it on every path.
+func (d *Docker) start(setup context.Context, cfg *container.Config, host *container.HostConfig, config any, workspace io.Reader, remember func(id string)) (*side, error) {
+	id, err := d.create(setup, cfg, host)
+	if err != nil {
+		return nil, err
+	}
+	remember(id)
+	s := &side{id: id, fed: make(chan struct{}), wdone: func() {}}
 	if s.hj, err = d.attach(setup, s.id); err != nil {
 		close(s.fed)
 		return nil, unavailable(err, "attach container")
@@ -370,7 +328,7 @@ func (d *Docker) start(setup context.Context, cfg *container.Config, host *conta
 		close(s.fed)
 		return s, unavailable(err, "start container")
 	}
-	line, err := json.Marshal(config)
+	line, err := configLine(config)
 	if err != nil {
 		close(s.fed)
 		return s, internal(err, "encode the config line")
@@ -378,9 +336,7 @@ func (d *Docker) start(setup context.Context, cfg *container.Config, host *conta
 	go func() {
 		defer close(s.fed)
 		// An error means the container went away early; its outcome says why.
-		if _, err := s.hj.Conn.Write(append(line, '\n')); err == nil && workspace != nil {
-			io.Copy(s.hj.Conn, workspace)
-		}
+		feed(s.hj.Conn, line, workspace)
 		s.hj.CloseWrite()
 	}()
 	return s, nil
@@ -390,6 +346,41 @@ func (d *Docker) kill(id, signal string) {
 	kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d.cli.ContainerKill(kctx, id, signal)
+}
+
+// pair is one Run's two containers and what it has read of them.
+type pair struct {
+	d           *Docker
+	job         grader.Job
+	lim         grader.Limits
+	nonce       string
+	judge, cand *side
+	// ids are the containers created, sides those attached, in order.
+	ids   []string
+	sides []*side
+
+	clog           *candidateLog
+	overC          chan struct{}
+	jout           *judgeOutput
+	jcopied        chan struct{}
+	ccopied        chan struct{}
+	timings        map[string]time.Duration
+	phase, started time.Time
+}
+
+// lap records the time since the last lap as phase name.
+func (p *pair) lap(name string) {
+	now := time.Now()
+	p.timings[name] = now.Sub(p.phase)
+	p.phase = now
+}
+
+// ending is how the wait for a pair ended.
+type ending struct {
+	// outerTimeout: Run's own wall-clock limit fired; overflow: the
+	// candidate's output passed its cap; gone: the candidate's container
+	// ended before the judge.
+	outerTimeout, overflow, gone bool
 }
 
 // Run runs job as a pair of containers and returns how it ended. A
@@ -411,128 +402,142 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	if job.Settings == "" {
 		return out, grader.Errorf(grader.EINVALID, "sandbox: job %s names no settings module", job.ID)
 	}
-	timings := map[string]time.Duration{}
-	out.Timings = timings
-	phase := time.Now()
-	lap := func(name string) {
-		now := time.Now()
-		timings[name] = now.Sub(phase)
-		phase = now
-	}
+	p := &pair{d: d, job: job, lim: lim, timings: map[string]time.Duration{}, phase: time.Now()}
+	out.Timings = p.timings
 
 	setup, cancelSetup := context.WithTimeout(ctx, d.opts.SetupTimeout)
 	defer cancelSetup()
 	if err := d.negotiate(setup); err != nil {
 		return out, err
 	}
-	var ids []string
-	var sides []*side
 	defer func() {
-		for _, s := range sides {
-			s.hj.Close()
-			<-s.fed
-			s.wdone()
+		if rerr := p.remove(); rerr != nil && err == nil {
+			err = rerr
 		}
-		// A fresh context: ctx may be the reason we are leaving.
-		t := time.Now()
-		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for i := len(ids) - 1; i >= 0; i-- {
-			rerr := d.cli.ContainerRemove(rctx, ids[i], container.RemoveOptions{Force: true, RemoveVolumes: true})
-			d.tracked.forget(ids[i]) // if the remove failed, the janitor's now
-			if rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
-				err = unavailable(rerr, "remove container %.12s", ids[i])
-			}
-		}
-		timings["remove"] = time.Since(t)
 	}()
-	remember := func(id string) { ids = append(ids, id) }
+	if err := p.startBoth(setup, img); err != nil {
+		return out, err
+	}
+	p.attachOutput()
+	e, err := p.wait(ctx)
+	if err != nil {
+		return out, err
+	}
+	p.stop(e)
+	if err := p.collect(e, &out); err != nil {
+		return out, err
+	}
+	p.lap("collect")
+	return out, nil
+}
 
-	nonce := randomID() + randomID()
+// startBoth starts the judge, then the candidate in the judge's network
+// namespace, each with its config line and workspace.
+func (p *pair) startBoth(setup context.Context, img string) error {
+	d, job, lim := p.d, p.job, p.lim
+	remember := func(id string) { p.ids = append(p.ids, id) }
+	p.nonce = randomID() + randomID()
 	password := randomID() + randomID() + randomID()
 	jlim := judgeLimits.Override(grader.Limits{OutputBytes: lim.OutputBytes}).WithDefaults()
 	jcfg, jhost := d.container(job, RoleJudge, jlim, img)
 	judge, err := d.start(setup, jcfg, jhost, judgeConfig{
-		Nonce: nonce, AppPassword: password, Seed: job.Seed, TimeoutS: lim.Timeout.Seconds(),
+		Nonce: p.nonce, AppPassword: password, Seed: job.Seed, TimeoutS: lim.Timeout.Seconds(),
 		OutputBytes: judgeLogCap, Settings: job.Settings, AppPort: appPort, AgentPort: agentPort,
 		Services: job.Services,
 	}, job.JudgeWorkspace, remember)
 	if judge != nil {
-		sides = append(sides, judge)
+		p.sides = append(p.sides, judge)
 	}
 	if err != nil {
-		return out, err
+		return err
 	}
-	lap("judge_start")
+	p.judge = judge
+	p.lap("judge_start")
 
 	ccfg, chost := d.container(job, RoleCandidate, lim, img)
 	chost.NetworkMode = container.NetworkMode("container:" + judge.id)
 	cand, err := d.start(setup, ccfg, chost, candidateConfig{
-		Nonce: nonce, Settings: job.Settings, Public: job.Public, PublicTimeoutS: publicTimeout(lim.Timeout).Seconds(),
+		Nonce: p.nonce, Settings: job.Settings, Public: job.Public, PublicTimeoutS: publicTimeout(lim.Timeout).Seconds(),
 		LifetimeS: (lim.Timeout + d.opts.Grace + d.opts.PostgresGrace + time.Minute).Seconds(),
 		DB:        map[string]string{"host": "127.0.0.1", "port": "5432", "name": "djgrade", "user": "app", "password": password},
 		RedisURL:  redisURL(job.Services, password),
 	}, job.Workspace, remember)
 	if cand != nil {
-		sides = append(sides, cand)
+		p.sides = append(p.sides, cand)
 	}
 	if err != nil {
-		return out, err
+		return err
 	}
-	lap("candidate_start")
-	started := time.Now()
+	p.cand = cand
+	p.lap("candidate_start")
+	p.started = time.Now()
+	return nil
+}
 
+// attachOutput starts reading both containers' streams (the engine's
+// multiplexed attach stream, split by stdcopy) into the protocol's readers.
+func (p *pair) attachOutput() {
 	// The candidate's streams: every byte counts; past the cap the
 	// container is killed and the run ends as output_limit.
-	overC := make(chan struct{})
-	clog := &candidateLog{nonce: nonce, cap: lim.OutputBytes, over: func() {
-		close(overC)
-		go d.kill(cand.id, "KILL")
+	p.overC = make(chan struct{})
+	p.clog = &candidateLog{nonce: p.nonce, cap: p.lim.OutputBytes, over: func() {
+		close(p.overC)
+		go p.d.kill(p.cand.id, "KILL")
 	}}
-	cout, cerr := clog.streams()
-	ccopied := make(chan struct{})
+	cout, cerr := p.clog.streams()
+	p.ccopied = make(chan struct{})
 	go func() {
-		defer close(ccopied)
-		stdcopy.StdCopy(cout, cerr, cand.hj.Reader)
+		defer close(p.ccopied)
+		stdcopy.StdCopy(cout, cerr, p.cand.hj.Reader)
 		cout.flush()
 		cerr.flush()
 	}()
-	jout := &tailBuffer{n: judgeStdoutCap}
-	jerr := &cappedBuffer{n: initStderrCap}
-	jcopied := make(chan struct{})
+	p.jout = newJudgeOutput()
+	p.jcopied = make(chan struct{})
 	go func() {
-		defer close(jcopied)
-		stdcopy.StdCopy(jout, jerr, judge.hj.Reader)
+		defer close(p.jcopied)
+		stdcopy.StdCopy(p.jout.stdout, p.jout.stderr, p.judge.hj.Reader)
 	}()
+}
 
-	timer := time.NewTimer(lim.Timeout + d.opts.Grace + d.opts.PostgresGrace)
+// wait waits for the judge to end, or the candidate's container, the
+// candidate's output cap, the outer timeout or ctx, whichever comes first.
+func (p *pair) wait(ctx context.Context) (e ending, err error) {
+	d := p.d
+	timer := time.NewTimer(p.lim.Timeout + d.opts.Grace + d.opts.PostgresGrace)
 	defer timer.Stop()
-	outerTimeout, overflow, gone := false, false, false
 	select {
-	case <-judge.waitC:
-	case werr := <-judge.errC:
-		return out, unavailable(werr, "wait for the judge")
-	case <-cand.waitC:
+	case <-p.judge.waitC:
+	case werr := <-p.judge.errC:
+		return e, unavailable(werr, "wait for the judge")
+	case <-p.cand.waitC:
 		// The candidate's code ended its own container (killed its agent,
 		// exited at import): nothing is left for the judge to check.
-		gone = true
-		d.kill(judge.id, "KILL")
-	case <-overC:
-		overflow = true
+		e.gone = true
+		d.kill(p.judge.id, "KILL")
+	case <-p.overC:
+		e.overflow = true
 	case <-timer.C:
-		outerTimeout = true
+		e.outerTimeout = true
 	case <-ctx.Done():
-		d.kill(cand.id, "KILL")
-		d.kill(judge.id, "KILL")
-		return out, grader.Wrap(ctx.Err(), grader.EUNAVAILABLE, "sandbox run of %s cancelled", job.ID)
+		d.kill(p.cand.id, "KILL")
+		d.kill(p.judge.id, "KILL")
+		return e, grader.Wrap(ctx.Err(), grader.EUNAVAILABLE, "sandbox run of %s cancelled", p.job.ID)
 	}
-	timings["run"] = time.Since(started)
-	phase = time.Now()
-	if overflow || outerTimeout {
+	p.timings["run"] = time.Since(p.started)
+	p.phase = time.Now()
+	return e, nil
+}
+
+// stop ends what is still running of the pair and waits (a bounded time)
+// for both streams to be read to their end.
+func (p *pair) stop(e ending) {
+	d, judge, cand := p.d, p.judge, p.cand
+	if e.overflow || e.outerTimeout {
 		d.kill(judge.id, "KILL")
 	}
 	// The agent writes its status line on SIGTERM; give it a moment.
-	if !gone {
+	if !e.gone {
 		d.kill(cand.id, "TERM")
 		select {
 		case <-cand.waitC:
@@ -540,7 +545,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 			d.kill(cand.id, "KILL")
 		}
 	}
-	for _, c := range []chan struct{}{jcopied, ccopied} {
+	for _, c := range []chan struct{}{p.jcopied, p.ccopied} {
 		select {
 		case <-c:
 		case <-time.After(5 * time.Second):
@@ -549,13 +554,19 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 			<-c
 		}
 	}
+}
+
+// collect inspects both containers, reads the judge's envelope and the
+// candidate's protocol lines into out, and sets its verdict.
+func (p *pair) collect(e ending, out *grader.Outcome) error {
 	ictx, icancel := context.WithTimeout(context.Background(), 10*time.Second)
-	jinsp, jierr := d.cli.ContainerInspect(ictx, judge.id)
-	cinsp, cierr := d.cli.ContainerInspect(ictx, cand.id)
+	jinsp, jierr := p.d.cli.ContainerInspect(ictx, p.judge.id)
+	cinsp, cierr := p.d.cli.ContainerInspect(ictx, p.cand.id)
 	icancel()
 	if jierr != nil || cierr != nil {
-		return out, unavailable(errors.Join(jierr, cierr), "inspect containers")
+		return unavailable(errors.Join(jierr, cierr), "inspect containers")
 	}
+	clog := p.clog
 	out.CandidateLog = clog.log.Bytes()
 	out.Public = clog.public
 	out.Truncated = clog.n > clog.cap
@@ -567,41 +578,63 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	}
 	judgeOOM := jinsp.State != nil && jinsp.State.OOMKilled
 
-	env, perr := parseJudgeEnvelope(jout.bytes(), nonce)
+	env, perr := p.jout.envelope(p.nonce)
 	if env != nil {
 		out.JudgeExit = env.ExitCode
 		out.JudgeLog = env.log
 		out.Report = env.report
 		out.Truncated = out.Truncated || env.Truncated
 		ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
-		timings["extract"] = ms(env.TimingsMS.Extract)
-		timings["postgres"] = ms(env.TimingsMS.Postgres)
-		timings["checks"] = ms(env.TimingsMS.Checks)
+		p.timings["extract"] = ms(env.TimingsMS.Extract)
+		p.timings["postgres"] = ms(env.TimingsMS.Postgres)
+		p.timings["checks"] = ms(env.TimingsMS.Checks)
 	}
 	switch {
-	case overflow:
+	case e.overflow:
 		out.Verdict = grader.RunOutputLimit
-	case outerTimeout || (env != nil && env.Timeout):
+	case e.outerTimeout || (env != nil && env.Timeout):
 		out.Verdict = grader.RunTimeout
 	case candOOM || judgeOOM:
 		out.Verdict = grader.RunOOM
 	case candPids:
 		out.Verdict = grader.RunProcessLimit
-	case gone:
+	case e.gone:
 		out.Verdict = grader.RunCandidateExited
 	case perr != nil:
-		return out, internal(perr, "the judge ended without a result (exit %d): %s", stateExit(jinsp.State), firstLine(string(jerr.bytes())))
+		return internal(perr, "the judge ended without a result (exit %d): %s", stateExit(jinsp.State), firstLine(string(p.jout.stderr.bytes())))
 	case env.Error != nil:
 		code := grader.EINTERNAL
 		if env.ErrorKind == "too_large" {
 			code = grader.ETOOLARGE
 		}
-		return out, grader.Errorf(code, "sandbox judge: %s", *env.Error)
+		return grader.Errorf(code, "sandbox judge: %s", *env.Error)
 	default:
 		out.Verdict = grader.RunOK
 	}
-	lap("collect")
-	return out, nil
+	return nil
+}
+
+// remove closes the pair's streams, waits for the feeds to stop, and
+// removes its containers, newest first, with a fresh context: the run's
+// may be the reason it is leaving. It returns the first failed remove.
+func (p *pair) remove() (err error) {
+	for _, s := range p.sides {
+		s.hj.Close()
+		<-s.fed
+		s.wdone()
+	}
+	t := time.Now()
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := len(p.ids) - 1; i >= 0; i-- {
+		rerr := p.d.cli.ContainerRemove(rctx, p.ids[i], container.RemoveOptions{Force: true, RemoveVolumes: true})
+		p.d.tracked.forget(p.ids[i]) // if the remove failed, the janitor's now
+		if rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
+			err = unavailable(rerr, "remove container %.12s", p.ids[i])
+		}
+	}
+	p.timings["remove"] = time.Since(t)
+	return err
 }
 
 // publicTimeout is how long the candidate's public tests may take: they

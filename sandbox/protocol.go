@@ -35,6 +35,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
 )
 
 const (
@@ -46,6 +48,8 @@ const (
 	maxReport     = 8 << 20
 	judgeLogCap   = 1 << 20
 	maxPublicLine = 2 << 20
+	// initStderrCap bounds the init's diagnostics that Run keeps.
+	initStderrCap = 64 << 10
 )
 
 // judgeConfig is the judge's config line.
@@ -74,6 +78,48 @@ type candidateConfig struct {
 	// LifetimeS ends the candidate's container by itself if no grader
 	// stops it (a server killed mid-run): the judge's timeout and grace.
 	LifetimeS float64 `json:"lifetime_s"`
+}
+
+// The protocol is independent of the transport: feed writes a container's
+// stdin to any io.Writer, judgeOutput and candidateLog read its stdout and
+// stderr from any io.Writer's caller. Run carries them over the engine's
+// attach connection (whose multiplexing, stdcopy, is the transport's).
+
+// configLine encodes a container's config line (judgeConfig or
+// candidateConfig), without its newline.
+func configLine(config any) ([]byte, error) {
+	return json.Marshal(config)
+}
+
+// feed writes a container's stdin: the config line and a newline, then the
+// workspace's tar (none if workspace is nil). The caller closes w's write
+// side after it, which ends the init's read of the workspace.
+func feed(w io.Writer, line []byte, workspace io.Reader) error {
+	if _, err := w.Write(append(line[:len(line):len(line)], '\n')); err != nil {
+		return err
+	}
+	if workspace == nil {
+		return nil
+	}
+	_, err := io.Copy(w, workspace)
+	return err
+}
+
+// judgeOutput is the judge container's two streams as Run keeps them: the
+// end of stdout, whose last line is the envelope, and the start of stderr,
+// the init's diagnostics for an error message.
+type judgeOutput struct {
+	stdout *tailBuffer
+	stderr *cappedBuffer
+}
+
+func newJudgeOutput() *judgeOutput {
+	return &judgeOutput{stdout: &tailBuffer{n: judgeStdoutCap}, stderr: &cappedBuffer{n: initStderrCap}}
+}
+
+// envelope decodes the envelope of the run with nonce from what stdout kept.
+func (j *judgeOutput) envelope(nonce string) (*judgeEnvelope, error) {
+	return parseJudgeEnvelope(j.stdout.bytes(), nonce)
 }
 
 // judgeEnvelope is the judge init's one line of JSON.
@@ -234,4 +280,67 @@ func (l *candidateLog) keep(b []byte) {
 			l.over()
 		}
 	}
+}
+
+// tailBuffer keeps the last n bytes written (in at most 2n of memory): the
+// envelope is the end of the init's stream, whatever came before it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	n   int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(p) >= t.n {
+		t.buf = append(t.buf[:0], p[len(p)-t.n:]...)
+		return len(p), nil
+	}
+	if len(t.buf)+len(p) > 2*t.n {
+		keep := t.n - len(p)
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-keep:]...)
+	}
+	t.buf = append(t.buf, p...)
+	return len(p), nil
+}
+
+func (t *tailBuffer) bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.buf) > t.n {
+		return append([]byte(nil), t.buf[len(t.buf)-t.n:]...)
+	}
+	return append([]byte(nil), t.buf...)
+}
+
+// cappedBuffer keeps the first n bytes written and counts the rest. It never
+// fails a write: the stream must keep draining, or the container would block
+// writing and only the outer timeout would end it.
+type cappedBuffer struct {
+	mu      sync.Mutex
+	buf     []byte
+	n       int
+	dropped int64
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	room := c.n - len(c.buf)
+	if room >= len(p) {
+		c.buf = append(c.buf, p...)
+	} else {
+		if room > 0 {
+			c.buf = append(c.buf, p[:room]...)
+		}
+		c.dropped += int64(len(p) - max(room, 0))
+	}
+	return len(p), nil
+}
+
+func (c *cappedBuffer) bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.buf...)
 }

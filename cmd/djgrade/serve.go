@@ -147,7 +147,10 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		ReadyCheck: api.ReadyChecks(
 			api.Check{Name: "docker", Fn: sb.Ping},
 			api.Check{Name: "sandbox_image", Fn: func(ctx context.Context) error {
-				_, err := sb.Client().ImageInspect(ctx, tag)
+				ok, err := sb.ImageExists(ctx, tag)
+				if err == nil && !ok {
+					err = grader.Errorf(grader.EUNAVAILABLE, "sandbox image %s is missing", tag)
+				}
 				return err
 			}},
 			api.Check{Name: "store", Fn: store.Ping},

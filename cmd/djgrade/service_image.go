@@ -5,17 +5,11 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
-
-	"github.com/docker/docker/api/types/build"
-	"github.com/docker/docker/errdefs"
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/sandbox"
@@ -66,20 +60,14 @@ func buildServiceImage(ctx context.Context, sb *sandbox.Docker, dockerfile, tag 
 		return "", grader.Wrap(err, grader.EINTERNAL, "make build context")
 	}
 	fmt.Fprintf(progress, "building %s FROM %s (classic builder)\n", tag, base)
-	resp, err := sb.Client().ImageBuild(ctx, &bctx, build.ImageBuildOptions{
-		Tags:        []string{tag},
-		BuildArgs:   map[string]*string{"BASE": &base},
-		Version:     build.BuilderV1, // no BuildKit here
-		Remove:      true,
-		ForceRemove: true,
-		Labels:      map[string]string{"app": "djgrade", "djgrade.image": "service"},
-	})
+	err = sb.BuildImage(ctx, sandbox.BuildSpec{
+		Tag:     tag,
+		Context: &bctx,
+		Args:    map[string]*string{"BASE": &base},
+		Labels:  map[string]string{"app": "djgrade", "djgrade.image": "service"},
+	}, progress)
 	if err != nil {
-		return "", grader.Wrap(err, grader.EUNAVAILABLE, "build the service image")
-	}
-	defer resp.Body.Close()
-	if err := streamBuild(resp.Body, progress); err != nil {
-		return "", grader.Wrap(err, grader.EINTERNAL, "build the service image: %v", err)
+		return "", err
 	}
 	return tag, nil
 }
@@ -90,13 +78,13 @@ func buildServiceImage(ctx context.Context, sb *sandbox.Docker, dockerfile, tag 
 func serviceBase(ctx context.Context, sb *sandbox.Docker, progress io.Writer) (string, error) {
 	for attempt := 0; ; attempt++ {
 		for _, ref := range []string{sandbox.PulledBase, sandbox.LocalBase} {
-			_, err := sb.Client().ImageInspect(ctx, ref)
-			if err == nil {
+			ok, err := sb.ImageExists(ctx, ref)
+			if err != nil {
+				return "", err
+			}
+			if ok {
 				fmt.Fprintf(progress, "service base: %s (present locally)\n", ref)
 				return ref, nil
-			}
-			if !errdefs.IsNotFound(err) {
-				return "", grader.Wrap(err, grader.EUNAVAILABLE, "inspect image %s", ref)
 			}
 		}
 		switch attempt {
@@ -106,11 +94,11 @@ func serviceBase(ctx context.Context, sb *sandbox.Docker, progress io.Writer) (s
 			}
 		case 1:
 			// The sandbox image was there but its base is gone.
-			mirror := os.Getenv("DJGRADE_DEBIAN_MIRROR")
+			mirror := os.Getenv(sandbox.MirrorEnv)
 			if mirror == "" {
-				mirror = "http://deb.debian.org/debian"
+				mirror = sandbox.DefaultMirror
 			}
-			if err := sandbox.Bootstrap(ctx, sb.Client(), mirror, sandbox.LocalBase, progress); err != nil {
+			if err := sb.Bootstrap(ctx, mirror, sandbox.LocalBase, progress); err != nil {
 				return "", err
 			}
 		default:
@@ -134,25 +122,4 @@ func checkStatic(path string) error {
 		}
 	}
 	return nil
-}
-
-// streamBuild copies a build's step lines to progress and returns the
-// build's error message, if any.
-func streamBuild(r io.Reader, progress io.Writer) error {
-	dec := json.NewDecoder(r)
-	for {
-		var m struct {
-			Stream string `json:"stream"`
-			Error  string `json:"error"`
-		}
-		if err := dec.Decode(&m); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if m.Error != "" {
-			return errors.New(strings.TrimSpace(m.Error))
-		}
-		io.WriteString(progress, m.Stream)
-	}
 }
