@@ -412,9 +412,17 @@ func TestRunContainerConfig(t *testing.T) {
 	checks := "import pytest, time\n\n@pytest.mark.check(\"x\")\ndef test_x(app):\n    time.sleep(8)\n    assert app.get('/probe/').status == 200\n"
 	job := miniJob(t, d, views, checks)
 	seen := make(chan map[string]container.InspectResponse, 1)
+	done := make(chan struct{})
 	go func() {
 		got := map[string]container.InspectResponse{}
-		for range 200 {
+		// Until both are seen or the run is over, however slow the machine.
+		for {
+			select {
+			case <-done:
+				seen <- got
+				return
+			default:
+			}
 			list, err := d.Client().ContainerList(context.Background(), container.ListOptions{
 				All: true, Filters: filters.NewArgs(filters.Arg("label", sandbox.LabelJob+"="+job.ID))})
 			if err == nil && len(list) == 2 {
@@ -430,6 +438,7 @@ func TestRunContainerConfig(t *testing.T) {
 		seen <- got
 	}()
 	run(t, d, job)
+	close(done)
 	got := <-seen
 	judge, cand := got[sandbox.RoleJudge], got[sandbox.RoleCandidate]
 	if judge.ContainerJSONBase == nil || cand.ContainerJSONBase == nil {
