@@ -88,3 +88,39 @@ func TestOthersLooksLikeWellFormedUnknown(t *testing.T) {
 		}
 	}
 }
+
+// TestInfraFailureShowsNoJudgeText: a grading that failed on the server
+// stores an infrastructure result whose reason is the error's own text,
+// which can quote the judge's log (hidden checks' output). Its candidate
+// sees the fixed message on every route, in both modes.
+func TestInfraFailureShowsNoJudgeText(t *testing.T) {
+	w := newWorld(t, &gateSandbox{}, false, nil)
+	ctx := t.Context()
+	for _, mode := range []string{grader.ModePractice, grader.ModeAssessment} {
+		res, own := w.submit(t, mode, nil)
+		if res.StatusCode != http.StatusAccepted {
+			t.Fatalf("submit: %d %v", res.StatusCode, own)
+		}
+		id := own["id"].(string)
+		if sub, err := w.store.ClaimNext(ctx); err != nil || sub == nil || sub.ID != id {
+			t.Fatalf("claim: %v %v", sub, err)
+		}
+		reason := "the judge wrote no report (pytest exit 2): " + hiddenMsg
+		if err := w.store.Finish(ctx, id, grader.StatusError, grader.InfraResult(reason), reason); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/api/v1/submissions/" + id, "/api/v1/submissions/" + id + "?wait=1s", "/api/v1/submissions?limit=10", "/api/v1/submissions/" + id + "/events"} {
+			res, body := w.do(t, mode, "GET", path, "", nil, nil)
+			if res.StatusCode != http.StatusOK || !strings.Contains(string(body), errorStatusMessage) {
+				t.Errorf("%s %s: %d, no fixed message: %s", mode, path, res.StatusCode, body)
+			}
+			if strings.Contains(string(body), hiddenMsg) || strings.Contains(string(body), "judge wrote") {
+				t.Errorf("%s %s leaks the infrastructure reason: %s", mode, path, body)
+			}
+		}
+		_, body := w.do(t, "interviewer", "GET", "/api/v1/submissions/"+id, "", nil, nil)
+		if !strings.Contains(string(body), errorStatusMessage) {
+			t.Errorf("interviewer: %s", body)
+		}
+	}
+}
