@@ -92,3 +92,39 @@ func TestOthersAssignmentLooksMissing(t *testing.T) {
 		t.Errorf("submissions after the attack: %d %v", len(subs), err)
 	}
 }
+
+// TestInfraFailurePageShowsNoJudgeText: the candidate's result page and
+// stream of a grading that failed on the server show the fixed words, never
+// the infrastructure reason (which may quote the judge's log).
+func TestInfraFailurePageShowsNoJudgeText(t *testing.T) {
+	e := newEnv(t)
+	for _, mode := range []string{grader.ModePractice, grader.ModeAssessment} {
+		secret, a := e.assign("Cand "+mode, mode)
+		b := e.browser()
+		b.login(secret)
+		b.get("/ui/a/" + a.ID)
+		res, body := b.upload("/ui/a/"+a.ID+"/submit", map[string]string{"csrf": b.csrf, "nonce": "n-" + mode}, referenceZip(t, e.cat))
+		wantStatus(t, "upload", res, body, http.StatusSeeOther)
+		sub, err := e.store.ClaimNext(t.Context())
+		if err != nil || sub == nil {
+			t.Fatalf("claim: %v %v", sub, err)
+		}
+		reason := "the judge wrote no report (pytest exit 2): HIDDEN-JUDGE-LINE"
+		if err := e.store.Finish(t.Context(), sub.ID, grader.StatusError, grader.InfraResult(reason), reason); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"", "/events"} {
+			res, body := b.get("/ui/a/" + a.ID + "/s/" + sub.ID + p)
+			wantStatus(t, mode+" result"+p, res, body, http.StatusOK)
+			if strings.Contains(body, "HIDDEN-JUDGE-LINE") || strings.Contains(body, "judge wrote") {
+				t.Errorf("%s %s leaks the infrastructure reason: %s", mode, p, body)
+			}
+			if p == "" && !strings.Contains(body, "Grading failed on the server") {
+				t.Errorf("%s result page lacks the fixed message: %.500s", mode, body)
+			}
+		}
+		if _, body := b.get("/ui/a/" + a.ID); strings.Contains(body, "HIDDEN-JUDGE-LINE") {
+			t.Errorf("%s assignment page leaks the infrastructure reason", mode)
+		}
+	}
+}
