@@ -3,14 +3,13 @@ package web
 import (
 	"bytes"
 	"errors"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/djgrade/djgrade/api/upload"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/archive"
 )
@@ -195,59 +194,42 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Prefix+"/a/"+url.PathEscape(a.ID)+"/s/"+url.PathEscape(sub.ID), http.StatusSeeOther)
 }
 
+// uploadSpec is the candidate page's form for the one upload reader
+// (api/upload): the CSRF field, the page's nonce, the archive. Other fields
+// (a browser's submit button) are ignored.
+var uploadSpec = upload.Spec{
+	Text:          []string{fieldCSRF, "nonce"},
+	File:          "archive",
+	TextMax:       256,
+	IgnoreUnknown: true,
+}
+
 type uploadForm struct {
 	csrf, nonce string
 	archive     []byte
 }
 
-// readUpload streams the multipart form (nothing spooled to disk; the body
-// cap bounds the archive) and keeps the fields the upload form has.
+// readUpload reads the form with the one upload reader and words its
+// coded error for a candidate: the limit as "10 MiB", a cut-short body as
+// something to retry. The form read so far comes back even with an error,
+// for the CSRF check.
 func readUpload(r *http.Request) (uploadForm, error) {
-	var u uploadForm
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return u, grader.Errorf(grader.EINVALID, "the form must be sent as multipart/form-data")
-	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	hasArchive := false
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
+	f, err := upload.Read(r, uploadSpec)
+	u := uploadForm{csrf: f.Text[fieldCSRF], nonce: f.Text["nonce"], archive: f.File}
+	if err != nil {
+		var uerr *upload.Error
+		if !errors.As(err, &uerr) {
+			return u, err
 		}
-		if err != nil {
-			var merr *http.MaxBytesError
-			if errors.As(err, &merr) {
-				return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(merr.Limit))
-			}
-			return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
+		switch uerr.Kind {
+		case upload.NotMultipart:
+			return u, grader.Errorf(grader.EINVALID, "the form must be sent as multipart/form-data")
+		case upload.TooLarge:
+			return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(uerr.Limit))
+		case upload.NotAFile, upload.Missing, upload.Empty:
+			return u, grader.Errorf(grader.EINVALID, "choose an archive (.zip, .tar.gz or .tgz) to upload")
 		}
-		switch part.FormName() {
-		case fieldCSRF, "nonce":
-			b, err := io.ReadAll(io.LimitReader(part, 256))
-			if err != nil {
-				return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
-			}
-			if part.FormName() == fieldCSRF {
-				u.csrf = string(b)
-			} else {
-				u.nonce = string(b)
-			}
-		case "archive":
-			b, err := io.ReadAll(part)
-			if err != nil {
-				var merr *http.MaxBytesError
-				if errors.As(err, &merr) {
-					return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(merr.Limit))
-				}
-				return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
-			}
-			u.archive, hasArchive = b, part.FileName() != ""
-		}
-		_ = part.Close()
-	}
-	if !hasArchive || len(u.archive) == 0 {
-		return u, grader.Errorf(grader.EINVALID, "choose an archive (.zip, .tar.gz or .tgz) to upload")
+		return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
 	}
 	if u.nonce == "" || len(u.nonce) > 64 || strings.ContainsFunc(u.nonce, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		u.nonce = randomID()
