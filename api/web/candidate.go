@@ -228,8 +228,10 @@ func readUpload(r *http.Request) (uploadForm, error) {
 			return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(uerr.Limit))
 		case upload.NotAFile, upload.Missing, upload.Empty:
 			return u, grader.Errorf(grader.EINVALID, "choose an archive (.zip, .tar.gz or .tgz) to upload")
+		case upload.Malformed:
+			return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
 		}
-		return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
+		return u, err
 	}
 	if u.nonce == "" || len(u.nonce) > 64 || strings.ContainsFunc(u.nonce, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		u.nonce = randomID()
