@@ -92,6 +92,7 @@ type Server struct {
 	http   *http.Server
 	log    *slog.Logger
 	limits *Limits
+	auth   *Authenticator
 }
 
 // Paths of the routes, shared with tests and Location headers.
@@ -145,6 +146,7 @@ func New(cfg Config) *Server {
 		log:    cfg.Logger,
 		limits: NewLimits(cfg.RatePerSecond, cfg.RateBurst, cfg.MaxConcurrentUploads, cfg.MaxUploadsPerToken),
 	}
+	s.auth = &Authenticator{Tokens: cfg.Auth, Limits: s.limits}
 	e := s.echo
 	e.HideBanner = true
 	e.HidePort = true

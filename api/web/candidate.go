@@ -22,7 +22,7 @@ func (h *Handler) myAssignments(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"/assignments", http.StatusSeeOther)
 		return
 	}
-	list, err := h.cfg.Auth.Assignments(r.Context(), s.tokenID)
+	list, err := h.cfg.Auth.Assignments(r.Context(), s.Token.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -56,7 +56,7 @@ func (h *Handler) ownAssignment(r *http.Request) (*grader.Assignment, *grader.Ex
 		return nil, nil, err
 	}
 	s := sessionOf(r)
-	if !s.Staff() && a.Token != s.tokenID {
+	if !s.Staff() && a.Token != s.Token.ID {
 		return nil, nil, notFound
 	}
 	ex, err := h.cfg.Catalog.Exercise(a.Exercise)
@@ -135,7 +135,7 @@ func (h *Handler) starter(w http.ResponseWriter, r *http.Request) {
 // read, so the pages are no way around the API's caps.
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	s := sessionOf(r)
-	if err := h.cfg.Limits.Allow(s.tokenID); err != nil {
+	if err := h.cfg.Limits.Allow(s.Token.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -148,7 +148,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, grader.Errorf(grader.EFORBIDDEN, "staff preview assignments; only the candidate submits"))
 		return
 	}
-	release, err := h.cfg.Limits.Upload(s.tokenID)
+	release, err := h.cfg.Limits.Upload(s.Token.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -179,7 +179,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	sub, err := h.cfg.Grader.Create(r.Context(), grader.SubmitRequest{
 		Exercise: a.Exercise, Candidate: a.Candidate, Files: files,
-		Source: &grader.Source{Kind: grader.SourceUpload}, Owner: s.tokenID, Assignment: a.ID,
+		Source: &grader.Source{Kind: grader.SourceUpload}, Owner: s.Token.ID, Assignment: a.ID,
 		Late: a.LateAt(h.cfg.Now()), IdempotencyKey: "web:" + form.nonce,
 	})
 	if err != nil {
@@ -310,7 +310,7 @@ func (h *Handler) ownSubmission(r *http.Request) (*grader.Assignment, *grader.Su
 	}
 	s := sessionOf(r)
 	sub, err := grader.LookupSubmission(r.Context(), h.cfg.Grader.Submission, r.PathValue("sid"), func(sub *grader.Submission) bool {
-		return sub.Assignment == a.ID && (s.Staff() || sub.Owner == s.tokenID)
+		return sub.Assignment == a.ID && (s.Staff() || sub.Owner == s.Token.ID)
 	})
 	if err != nil {
 		return nil, nil, err
