@@ -92,6 +92,7 @@ type Server struct {
 	http   *http.Server
 	log    *slog.Logger
 	limits *Limits
+	auth   *Authenticator
 }
 
 // Paths of the routes, shared with tests and Location headers.
@@ -145,6 +146,7 @@ func New(cfg Config) *Server {
 		log:    cfg.Logger,
 		limits: NewLimits(cfg.RatePerSecond, cfg.RateBurst, cfg.MaxConcurrentUploads, cfg.MaxUploadsPerToken),
 	}
+	s.auth = &Authenticator{Tokens: cfg.Auth, Limits: s.limits}
 	e := s.echo
 	e.HideBanner = true
 	e.HidePort = true
@@ -316,7 +318,10 @@ func isUpload(c echo.Context) bool {
 // reads a body today; the cap keeps it so when one does.
 const maxSmallBody = 64 << 10
 
-// limitBody caps request bodies before any handler reads them.
+// limitBody caps request bodies before any handler reads them. It is
+// http.MaxBytesReader rather than echo's middleware.BodyLimit, whose 413
+// carries no limit: the upload reader (api/upload) and the JSON decoder see
+// the *http.MaxBytesError and quote "over the limit of N bytes".
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		limit := int64(maxSmallBody)

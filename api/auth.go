@@ -3,7 +3,6 @@ package api
 import (
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -11,38 +10,18 @@ import (
 	"github.com/djgrade/djgrade/grader"
 )
 
-const ctxToken = "djgrade.token"
-
 // Defaults of the per-token rate limit.
 const (
 	DefaultRatePerSecond = 20
 	DefaultRateBurst     = 40
 )
 
-// authenticate requires "Authorization: Bearer <token>" naming an unrevoked
-// token, and keeps the token in the context. Every failure is the same 401:
-// which of missing, unknown or revoked it was helps only an attacker.
+// authenticate is the API's use of the one authentication step: a bearer
+// token (Authorization: Bearer <token>) naming an unrevoked token, within
+// its rate; see Authenticator.Resolve for the answers when it is not.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		scheme, secret, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="djgrade"`)
-			return grader.Errorf(grader.EUNAUTHORIZED, "an API token is required: Authorization: Bearer <token>")
-		}
-		if s.cfg.Auth == nil {
-			// A server built without a token store serves no /api/v1 route.
-			return grader.Errorf(grader.EUNAUTHORIZED, "this server has no API tokens configured")
-		}
-		tok, err := s.cfg.Auth.TokenBySecret(c.Request().Context(), strings.TrimSpace(secret))
-		if err != nil {
-			if grader.ErrorCode(err) == grader.EUNAUTHORIZED {
-				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="djgrade", error="invalid_token"`)
-			}
-			return err
-		}
-		c.Set(ctxToken, tok)
-		if err := s.limits.Allow(tok.ID); err != nil {
+		if _, err := s.auth.Resolve(c, BearerToken); err != nil {
 			return err
 		}
 		return next(c)
@@ -68,10 +47,12 @@ func require(roles ...grader.Role) echo.MiddlewareFunc {
 // staff lets admins and interviewers through.
 var staff = require(grader.RoleAdmin, grader.RoleInterviewer)
 
-// caller returns the authenticated token of the request, or nil.
+// caller returns the token of the request's principal, or nil.
 func caller(c echo.Context) *grader.Token {
-	t, _ := c.Get(ctxToken).(*grader.Token)
-	return t
+	if p := PrincipalOf(c); p != nil {
+		return p.Token
+	}
+	return nil
 }
 
 // retryError is an error whose response carries Retry-After.

@@ -14,12 +14,15 @@
 // client breaks. One error handler renders errors: HTML pages under PathUI
 // (api/web installs that part), JSON everywhere else. One per-token rate
 // limit (golang.org/x/time/rate, Limits) and one event-stream writer
-// (ServeEvents) serve the API and the pages.
+// (ServeEvents) serve the API and the pages, and so do one authentication
+// step (Authenticator.Resolve in principal.go: a bearer token for /api/v1, the
+// session cookie for /ui, either into one Principal on the echo context) and
+// one upload reader (api/upload, whose coded error each caller words).
 //
 // Routes: api/openapi.yaml describes every route (served at
 // /api/v1/openapi.yaml; a test checks it against the router both ways), and
 // Server.routes registers them. Every /api/v1 route authenticates a bearer
-// token (auth.go): admin manages tokens; interviewer sees every submission
+// token (auth.go; a page's session cookie does not count there): admin manages tokens; interviewer sees every submission
 // and result and creates assignments; candidate submits to
 // assigned exercises and sees only its own submissions, rendered by the
 // assignment's mode (view in submissions.go). /healthz and /readyz are open.

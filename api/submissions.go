@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/djgrade/djgrade/api/upload"
 	"github.com/djgrade/djgrade/grader"
 )
 
@@ -44,20 +42,16 @@ func (s *Server) createSubmission(c echo.Context) error {
 	}
 	defer release()
 	req := c.Request()
-	mediatype, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || mediatype != "multipart/form-data" || params["boundary"] == "" {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "the body must be multipart/form-data")
-	}
-	form, err := s.readUpload(multipart.NewReader(req.Body, params["boundary"]))
+	form, err := upload.Read(req, uploadSpec)
 	if err != nil {
-		return err
+		return uploadError(err)
 	}
 	idemKey, err := idempotencyKey(req.Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}
 	tok := caller(c)
-	exercise := strings.TrimSpace(form.exercise)
+	exercise := strings.TrimSpace(form.Text[fieldExercise])
 	if _, err := s.cfg.Catalog.Exercise(exercise); err != nil {
 		if grader.ErrorCode(err) == grader.ENOTFOUND {
 			return grader.Errorf(grader.EINVALID, "unknown exercise %q", truncate(exercise, 64))
@@ -74,14 +68,14 @@ func (s *Server) createSubmission(c echo.Context) error {
 		}
 		sreq.Candidate, sreq.Assignment, sreq.Late = asg.Candidate, asg.ID, asg.LateAt(time.Now())
 	} else {
-		if !form.hasCandidate {
+		if !form.Has(fieldCandidate) {
 			return grader.Errorf(grader.EINVALID, "missing form field %q", fieldCandidate)
 		}
-		if sreq.Candidate, err = cleanCandidate(form.candidate); err != nil {
+		if sreq.Candidate, err = cleanCandidate(form.Text[fieldCandidate]); err != nil {
 			return err
 		}
 	}
-	files, err := readArchive(bytes.NewReader(form.archive), s.cfg.ArchiveLimits)
+	files, err := readArchive(bytes.NewReader(form.File), s.cfg.ArchiveLimits)
 	if err != nil {
 		return archiveError(err)
 	}
@@ -131,88 +125,31 @@ func (s *Server) assignmentFor(c echo.Context, tok *grader.Token, exercise strin
 	return nil, grader.Errorf(grader.EFORBIDDEN, "this token was not assigned exercise %q", truncate(exercise, 64))
 }
 
-// upload is the parsed multipart form of createSubmission.
-type upload struct {
-	exercise, candidate string
-	archive             []byte
-	hasExercise         bool
-	hasCandidate        bool
-	hasArchive          bool
+// uploadSpec is the form of createSubmission. The candidate field is
+// checked by the handler: a candidate token's submissions are named by its
+// assignment.
+var uploadSpec = upload.Spec{
+	Text:     []string{fieldExercise, fieldCandidate},
+	File:     fieldArchive,
+	Required: []string{fieldExercise},
+	TextMax:  maxTextField,
 }
 
-// readUpload streams the multipart body part by part, so that nothing is
-// spooled to disk and no part is larger than the body cap allows.
-func (s *Server) readUpload(mr *multipart.Reader) (*upload, error) {
-	var u upload
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, bodyError(err)
-		}
-		name := part.FormName()
-		switch name {
-		case fieldExercise, fieldCandidate:
-			if name == fieldExercise && u.hasExercise || name == fieldCandidate && u.hasCandidate {
-				return nil, grader.Errorf(grader.EINVALID, "form field %q appears twice", name)
-			}
-			b, err := io.ReadAll(io.LimitReader(part, maxTextField+1))
-			if err != nil {
-				return nil, bodyError(err)
-			}
-			if len(b) > maxTextField {
-				return nil, grader.Errorf(grader.EINVALID, "form field %q is too long", name)
-			}
-			if name == fieldExercise {
-				u.exercise, u.hasExercise = string(b), true
-			} else {
-				u.candidate, u.hasCandidate = string(b), true
-			}
-		case fieldArchive:
-			if u.hasArchive {
-				return nil, grader.Errorf(grader.EINVALID, "form field %q appears twice", name)
-			}
-			if part.FileName() == "" {
-				return nil, grader.Errorf(grader.EINVALID, "form field %q must be a file", name)
-			}
-			// The body cap (MaxBytesReader) bounds this read.
-			b, err := io.ReadAll(part)
-			if err != nil {
-				return nil, bodyError(err)
-			}
-			u.archive, u.hasArchive = b, true
-		default:
-			_ = part.Close()
-			return nil, grader.Errorf(grader.EINVALID, "unexpected form field %q; expected exercise, candidate and archive", truncate(name, 64))
-		}
-		_ = part.Close()
+// uploadError is the API's answer to the upload reader's coded error: its
+// own message, but 415 for a body that is not multipart and the list of
+// fields for an unexpected one.
+func uploadError(err error) error {
+	var uerr *upload.Error
+	if !errors.As(err, &uerr) {
+		return err
 	}
-	// The candidate field is checked by the caller: a candidate token's
-	// submissions are named by its assignment.
-	for _, f := range []struct {
-		name string
-		ok   bool
-	}{{fieldExercise, u.hasExercise}, {fieldArchive, u.hasArchive}} {
-		if !f.ok {
-			return nil, grader.Errorf(grader.EINVALID, "missing form field %q", f.name)
-		}
+	switch uerr.Kind {
+	case upload.NotMultipart:
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, uerr.ErrorMessage())
+	case upload.Unexpected:
+		return grader.Errorf(grader.EINVALID, "unexpected form field %q; expected exercise, candidate and archive", uerr.Field)
 	}
-	if len(u.archive) == 0 {
-		return nil, grader.Errorf(grader.EINVALID, "the archive is empty")
-	}
-	return &u, nil
-}
-
-// bodyError explains a failure to read the request body: over the cap is
-// 413; anything else is a malformed request whose details stay in the log.
-func bodyError(err error) error {
-	var merr *http.MaxBytesError
-	if errors.As(err, &merr) {
-		return tooLarge(merr.Limit)
-	}
-	return grader.Wrap(err, grader.EINVALID, "malformed multipart body")
+	return err
 }
 
 // archiveError keeps archive.Read's own coded error (EINVALID, ETOOLARGE)

@@ -3,14 +3,13 @@ package web
 import (
 	"bytes"
 	"errors"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/djgrade/djgrade/api/upload"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/archive"
 )
@@ -23,7 +22,7 @@ func (h *Handler) myAssignments(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"/assignments", http.StatusSeeOther)
 		return
 	}
-	list, err := h.cfg.Auth.Assignments(r.Context(), s.tokenID)
+	list, err := h.cfg.Auth.Assignments(r.Context(), s.Token.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -57,7 +56,7 @@ func (h *Handler) ownAssignment(r *http.Request) (*grader.Assignment, *grader.Ex
 		return nil, nil, err
 	}
 	s := sessionOf(r)
-	if !s.Staff() && a.Token != s.tokenID {
+	if !s.Staff() && a.Token != s.Token.ID {
 		return nil, nil, notFound
 	}
 	ex, err := h.cfg.Catalog.Exercise(a.Exercise)
@@ -136,7 +135,7 @@ func (h *Handler) starter(w http.ResponseWriter, r *http.Request) {
 // read, so the pages are no way around the API's caps.
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	s := sessionOf(r)
-	if err := h.cfg.Limits.Allow(s.tokenID); err != nil {
+	if err := h.cfg.Limits.Allow(s.Token.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -149,7 +148,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, grader.Errorf(grader.EFORBIDDEN, "staff preview assignments; only the candidate submits"))
 		return
 	}
-	release, err := h.cfg.Limits.Upload(s.tokenID)
+	release, err := h.cfg.Limits.Upload(s.Token.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -180,7 +179,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	sub, err := h.cfg.Grader.Create(r.Context(), grader.SubmitRequest{
 		Exercise: a.Exercise, Candidate: a.Candidate, Files: files,
-		Source: &grader.Source{Kind: grader.SourceUpload}, Owner: s.tokenID, Assignment: a.ID,
+		Source: &grader.Source{Kind: grader.SourceUpload}, Owner: s.Token.ID, Assignment: a.ID,
 		Late: a.LateAt(h.cfg.Now()), IdempotencyKey: "web:" + form.nonce,
 	})
 	if err != nil {
@@ -195,59 +194,44 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Prefix+"/a/"+url.PathEscape(a.ID)+"/s/"+url.PathEscape(sub.ID), http.StatusSeeOther)
 }
 
+// uploadSpec is the candidate page's form for the one upload reader
+// (api/upload): the CSRF field, the page's nonce, the archive. Other fields
+// (a browser's submit button) are ignored.
+var uploadSpec = upload.Spec{
+	Text:          []string{fieldCSRF, "nonce"},
+	File:          "archive",
+	TextMax:       256,
+	IgnoreUnknown: true,
+}
+
 type uploadForm struct {
 	csrf, nonce string
 	archive     []byte
 }
 
-// readUpload streams the multipart form (nothing spooled to disk; the body
-// cap bounds the archive) and keeps the fields the upload form has.
+// readUpload reads the form with the one upload reader and words its
+// coded error for a candidate: the limit as "10 MiB", a cut-short body as
+// something to retry. The form read so far comes back even with an error,
+// for the CSRF check.
 func readUpload(r *http.Request) (uploadForm, error) {
-	var u uploadForm
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return u, grader.Errorf(grader.EINVALID, "the form must be sent as multipart/form-data")
-	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	hasArchive := false
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
+	f, err := upload.Read(r, uploadSpec)
+	u := uploadForm{csrf: f.Text[fieldCSRF], nonce: f.Text["nonce"], archive: f.File}
+	if err != nil {
+		var uerr *upload.Error
+		if !errors.As(err, &uerr) {
+			return u, err
 		}
-		if err != nil {
-			var merr *http.MaxBytesError
-			if errors.As(err, &merr) {
-				return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(merr.Limit))
-			}
+		switch uerr.Kind {
+		case upload.NotMultipart:
+			return u, grader.Errorf(grader.EINVALID, "the form must be sent as multipart/form-data")
+		case upload.TooLarge:
+			return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(uerr.Limit))
+		case upload.NotAFile, upload.Missing, upload.Empty:
+			return u, grader.Errorf(grader.EINVALID, "choose an archive (.zip, .tar.gz or .tgz) to upload")
+		case upload.Malformed:
 			return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
 		}
-		switch part.FormName() {
-		case fieldCSRF, "nonce":
-			b, err := io.ReadAll(io.LimitReader(part, 256))
-			if err != nil {
-				return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
-			}
-			if part.FormName() == fieldCSRF {
-				u.csrf = string(b)
-			} else {
-				u.nonce = string(b)
-			}
-		case "archive":
-			b, err := io.ReadAll(part)
-			if err != nil {
-				var merr *http.MaxBytesError
-				if errors.As(err, &merr) {
-					return u, grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(merr.Limit))
-				}
-				return u, grader.Errorf(grader.EINVALID, "the upload was cut short; try again")
-			}
-			u.archive, hasArchive = b, part.FileName() != ""
-		}
-		_ = part.Close()
-	}
-	if !hasArchive || len(u.archive) == 0 {
-		return u, grader.Errorf(grader.EINVALID, "choose an archive (.zip, .tar.gz or .tgz) to upload")
+		return u, err
 	}
 	if u.nonce == "" || len(u.nonce) > 64 || strings.ContainsFunc(u.nonce, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		u.nonce = randomID()
@@ -326,7 +310,7 @@ func (h *Handler) ownSubmission(r *http.Request) (*grader.Assignment, *grader.Su
 	}
 	s := sessionOf(r)
 	sub, err := grader.LookupSubmission(r.Context(), h.cfg.Grader.Submission, r.PathValue("sid"), func(sub *grader.Submission) bool {
-		return sub.Assignment == a.ID && (s.Staff() || sub.Owner == s.tokenID)
+		return sub.Assignment == a.ID && (s.Staff() || sub.Owner == s.Token.ID)
 	})
 	if err != nil {
 		return nil, nil, err

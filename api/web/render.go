@@ -18,7 +18,7 @@ import (
 // and Nav; the page's own template reads Data.
 type page struct {
 	Title   string
-	Session *session
+	Session *api.Principal
 	CSRF    string
 	Nav     string
 	Script  bool
@@ -83,7 +83,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.Session = sessionOf(r)
 	}
 	if p.CSRF == "" && p.Session != nil {
-		p.CSRF = p.Session.csrf
+		p.CSRF = p.Session.CSRF
 	}
 	t, ok := h.pages[name]
 	if !ok {

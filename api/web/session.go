@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -12,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
+	"github.com/labstack/echo/v4"
 )
 
 // Cookie names. The "__Host-" prefix would pin the cookie to the host but
@@ -29,14 +30,9 @@ type session struct {
 	id      string
 	csrf    string
 	tokenID string
-	name    string
-	role    grader.Role
 	created time.Time
 	seen    time.Time
 }
-
-// Staff reports whether the session sees every submission.
-func (s *session) Staff() bool { return s != nil && s.role.Staff() }
 
 // sessions is the in-memory session table: a restart signs everyone out,
 // which costs a candidate one more paste of their token. It is bounded:
@@ -72,7 +68,7 @@ func randomID() string {
 
 func (ss *sessions) create(tok *grader.Token) *session {
 	now := ss.now()
-	s := &session{id: randomID(), csrf: randomID(), tokenID: tok.ID, name: tok.Name, role: tok.Role, created: now, seen: now}
+	s := &session{id: randomID(), csrf: randomID(), tokenID: tok.ID, created: now, seen: now}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if now.Sub(ss.lastPrune) >= pruneEvery {
@@ -155,34 +151,44 @@ func (ss *sessions) delete(id string) {
 	ss.remove(id)
 }
 
-// current returns the request's session, or nil. The token behind it is
-// looked up on every request, so that revoking a token ends its sessions.
-func (h *Handler) current(r *http.Request) *session {
-	c, err := r.Cookie(cookieSession)
-	if err != nil || c.Value == "" || len(c.Value) > 100 {
-		return nil
-	}
-	s := h.sessions.get(c.Value)
+// Lookup returns the live session's token id and form token and marks it
+// seen (api.Sessions, for the one authentication step).
+func (ss *sessions) Lookup(id string) (tokenID, csrf string, ok bool) {
+	s := ss.get(id)
 	if s == nil {
-		return nil
+		return "", "", false
 	}
-	tok, err := h.cfg.Auth.Token(r.Context(), s.tokenID)
-	if err != nil || tok.Revoked() {
-		h.sessions.delete(s.id)
-		return nil
-	}
-	return s
+	return s.tokenID, s.csrf, true
 }
 
-type sessionKey struct{}
+// Drop ends the session with the id (api.Sessions).
+func (ss *sessions) Drop(id string) { ss.delete(id) }
 
-func sessionOf(r *http.Request) *session {
-	s, _ := r.Context().Value(sessionKey{}).(*session)
-	return s
+// authenticate is the pages' use of the one authentication step
+// (api.Authenticator): the session cookie, resolved into the request's
+// principal, or none. The token behind a session is looked up on every
+// request, so that revoking a token ends its sessions. Static files skip
+// it. Which page wants a principal is signedIn's and staff's to say.
+func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !strings.HasPrefix(c.Request().URL.Path, Prefix+"/static/") {
+			if _, err := h.auth.Resolve(c, api.SessionCookie); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
 }
 
-// signedIn requires a session: a GET without one goes to the sign-in page
-// and comes back after; a POST must carry the session's CSRF token.
+// current returns the request's principal, or nil.
+func (h *Handler) current(r *http.Request) *api.Principal { return api.PrincipalFrom(r.Context()) }
+
+// sessionOf returns the principal of a request that signedIn let through.
+func sessionOf(r *http.Request) *api.Principal { return api.PrincipalFrom(r.Context()) }
+
+// signedIn requires the principal of a session (set by authenticate): a GET
+// without one goes to the sign-in page and comes back after; a POST must
+// carry the session's CSRF token.
 func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := h.current(r)
@@ -200,15 +206,15 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			h.fail(w, r, errCSRF)
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
+		next(w, r)
 	}
 }
 
 // errCSRF refuses a form without the session's token.
 var errCSRF = grader.Errorf(grader.EFORBIDDEN, "the form has expired or did not come from this site; reload the page and try again")
 
-func validCSRF(s *session, got string) bool {
-	return s != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) == 1
+func validCSRF(s *api.Principal, got string) bool {
+	return s != nil && s.CSRF != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRF)) == 1
 }
 
 // staff is signedIn for admins and interviewers only; a candidate gets the
@@ -308,7 +314,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	h.sessions.delete(sessionOf(r).id)
+	h.sessions.delete(sessionOf(r).SessionID)
 	h.setCookie(w, cookieSession, "", -1)
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 }
@@ -406,9 +412,3 @@ func (o *openedSet) get(id string) time.Time {
 	defer o.mu.Unlock()
 	return o.at[id]
 }
-
-// Name is the token's name, shown in the page header.
-func (s *session) Name() string { return s.name }
-
-// Role is the token's role, shown in the page header.
-func (s *session) Role() grader.Role { return s.role }

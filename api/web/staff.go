@@ -439,7 +439,7 @@ func (h *Handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 		bad(grader.ErrorMessage(err))
 		return
 	}
-	a := &grader.Assignment{Exercise: ex.ID, Candidate: name, Mode: form.Mode, CreatedBy: sessionOf(r).tokenID}
+	a := &grader.Assignment{Exercise: ex.ID, Candidate: name, Mode: form.Mode, CreatedBy: sessionOf(r).Token.ID}
 	if form.Deadline != "" {
 		t, err := time.Parse("2006-01-02T15:04", form.Deadline)
 		if err != nil {

@@ -86,6 +86,7 @@ type Handler struct {
 	sessions *sessions
 	logins   *loginLimiter
 	opened   *openedSet
+	auth     *api.Authenticator
 }
 
 // New returns a Handler for cfg.
@@ -126,6 +127,7 @@ func New(cfg Config) (*Handler, error) {
 		logins:   newLoginLimiter(),
 		opened:   newOpenedSet(),
 	}
+	h.auth = &api.Authenticator{Tokens: cfg.Auth, Sessions: h.sessions, Cookie: cookieSession}
 	return h, nil
 }
 
@@ -245,8 +247,9 @@ func pageHandler(fn http.HandlerFunc) echo.HandlerFunc {
 
 // edge is the middleware of the pages' group, from echo's library where it
 // has one: the security headers, a panic guard that answers with an HTML
-// page, the body cap and same-origin check of forms, and the request
-// timeout, which event streams and the upload skip.
+// page, the one authentication step (the session cookie), the body cap and
+// same-origin check of forms, and the request timeout, which event streams
+// and the upload skip.
 func (h *Handler) edge() []echo.MiddlewareFunc {
 	return []echo.MiddlewareFunc{
 		middleware.SecureWithConfig(middleware.SecureConfig{
@@ -263,6 +266,7 @@ func (h *Handler) edge() []echo.MiddlewareFunc {
 				return grader.Errorf(grader.EINTERNAL, "panic")
 			},
 		}),
+		h.authenticate,
 		h.forms,
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 			Skipper: func(c echo.Context) bool { r := c.Request(); return isStream(r) || isSubmit(r) },

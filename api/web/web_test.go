@@ -730,3 +730,54 @@ func TestUploadLimitsShared(t *testing.T) {
 		t.Fatalf("the token's burst ran out early: %v", err)
 	}
 }
+
+// TestUploadOneReader checks that the candidate's form is read by the one
+// upload reader (api/upload), as the API's is: a form with the archive
+// twice is refused (the page's own reader kept the last), and a body that
+// outgrows the cap while it is read (no Content-Length to refuse it
+// earlier) is the reader's coded ETOOLARGE, worded with the page's limit.
+func TestUploadOneReader(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxUploadBytes = 64 << 10 })
+	secret, a := e.assign("Dana Candidate", grader.ModePractice)
+	zipData := referenceZip(t, e.cat)
+	b := e.browser()
+	b.login(secret)
+	b.get("/ui/a/" + a.ID)
+	path := "/ui/a/" + a.ID + "/submit"
+
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", b.csrf)
+	for range 2 {
+		w, _ := mw.CreateFormFile("archive", "solution.zip")
+		w.Write(zipData)
+	}
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", e.srv.URL)
+	res, body := b.do(req)
+	wantStatus(t, "archive twice", res, body, http.StatusBadRequest)
+	if !strings.Contains(body, "appears twice") {
+		t.Errorf("archive twice: body %.300s", body)
+	}
+
+	buf.Reset()
+	mw = multipart.NewWriter(&buf)
+	mw.WriteField("csrf", b.csrf)
+	w, _ := mw.CreateFormFile("archive", "solution.zip")
+	w.Write(bytes.Repeat([]byte("x"), 100<<10))
+	mw.Close()
+	// A reader of unknown length: the request is sent chunked.
+	req, _ = http.NewRequest(http.MethodPost, e.srv.URL+path, io.MultiReader(&buf))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", e.srv.URL)
+	res, body = b.do(req)
+	wantStatus(t, "over the cap", res, body, http.StatusRequestEntityTooLarge)
+	if !strings.Contains(body, "over the limit of 64 KiB") {
+		t.Errorf("over the cap: body %.300s", body)
+	}
+	if n, _ := e.store.ListSubmissions(context.Background(), grader.SubmissionFilter{}); len(n) != 0 {
+		t.Errorf("%d submissions stored", len(n))
+	}
+}
