@@ -425,12 +425,18 @@ func TestRunContainerConfig(t *testing.T) {
 			}
 			list, err := d.Client().ContainerList(context.Background(), container.ListOptions{
 				All: true, Filters: filters.NewArgs(filters.Arg("label", sandbox.LabelJob+"="+job.ID))})
-			if err == nil && len(list) == 2 {
-				for _, c := range list {
-					if insp, err := d.Client().ContainerInspect(context.Background(), c.ID); err == nil {
-						got[c.Labels[sandbox.LabelRole]] = insp
-					}
+			// Each container is kept from the first inspection that
+			// worked: one may be listed before it can be inspected.
+			for _, c := range list {
+				role := c.Labels[sandbox.LabelRole]
+				if _, ok := got[role]; ok || err != nil {
+					continue
 				}
+				if insp, err := d.Client().ContainerInspect(context.Background(), c.ID); err == nil {
+					got[role] = insp
+				}
+			}
+			if len(got) == 2 {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
