@@ -173,17 +173,8 @@ func cleanCandidate(s string) (string, error) {
 	return grader.CleanCandidate(s)
 }
 
-// truncate cuts s to at most n bytes on a rune boundary, for quoting
-// caller input in messages without echoing a large value back.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
+// truncate is upload.Truncate: caller input quoted in messages.
+var truncate = upload.Truncate
 
 // maxIDLen bounds ids taken from the path before they reach the grader.
 const maxIDLen = 128

@@ -164,7 +164,7 @@ func Read(r *http.Request, spec Spec) (*Form, error) {
 			_ = part.Close()
 		default:
 			_ = part.Close()
-			return f, &Error{Kind: Unexpected, Field: truncate(name, 64)}
+			return f, &Error{Kind: Unexpected, Field: Truncate(name, 64)}
 		}
 	}
 	for _, name := range spec.Required {
@@ -208,8 +208,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n bytes on a rune boundary, for quoting
+// caller input in messages without echoing a large value back.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
