@@ -8,7 +8,8 @@ package sandbox
 //
 //   - The judge: uid 10002, network none, its own pid namespace, entry
 //     point djgrade_judge_init.py. Its stdin carries one line of JSON
-//     (judgeConfig), then a tar of the judge's workspace (the exercise's
+//     (judgeWarm) and, when a submission comes, a second (judgeJob), then a
+//     tar of the judge's workspace (the exercise's
 //     untouched starter and djgrade_hidden/). It starts PostgreSQL on its
 //     private socket and on 127.0.0.1:5432, sets the app role's password,
 //     runs the hidden checks, and writes the envelope (judgeEnvelope) as the
@@ -16,7 +17,8 @@ package sandbox
 //   - The candidate: uid 10001, network "container:<judge>" (the judge's
 //     loopback and nothing else), its own pid, mount and ipc namespaces,
 //     entry point djgrade_agent.py. Its stdin carries one line of JSON
-//     (candidateConfig), then a tar of the candidate's workspace. It
+//     (candidateWarm), then a second (candidateJob) and a tar of the
+//     candidate's workspace. It
 //     answers the judge on 127.0.0.1:8001 and serves the project on
 //     127.0.0.1:8000. Everything it writes is the candidate's: Run counts
 //     every byte of its stdout and stderr (pid 1's included) against
@@ -52,10 +54,22 @@ const (
 	initStderrCap = 64 << 10
 )
 
-// judgeConfig is the judge's config line.
-type judgeConfig struct {
-	Nonce       string  `json:"nonce"`
-	AppPassword string  `json:"app_password"`
+// Each container's stdin carries two config lines before its workspace:
+// the warm line, written when the container starts (ahead of any
+// submission when the pool pre-starts it), and the job line, written with
+// the workspace when a submission comes. A cold run writes both at once.
+
+// judgeWarm is the judge's warm line: what it needs to start PostgreSQL.
+type judgeWarm struct {
+	Nonce       string `json:"nonce"`
+	AppPassword string `json:"app_password"`
+	// WarmLifetimeS ends a judge whose job line never comes (a server
+	// that died with the pair in its pool).
+	WarmLifetimeS float64 `json:"warm_lifetime_s"`
+}
+
+// judgeJob is the judge's job line.
+type judgeJob struct {
 	Seed        int64   `json:"seed"`
 	TimeoutS    float64 `json:"timeout_s"`
 	OutputBytes int64   `json:"output_bytes"`
@@ -64,17 +78,30 @@ type judgeConfig struct {
 	AgentPort   int     `json:"agent_port"`
 	// Services the judge starts besides PostgreSQL ("redis").
 	Services []string `json:"services"`
+	// Idle: a run of the candidate's public tests only; the judge serves
+	// its database and services and runs no checks (no workspace follows).
+	Idle bool `json:"idle,omitempty"`
 }
 
-// candidateConfig is the candidate's config line.
-type candidateConfig struct {
-	Nonce    string            `json:"nonce"`
-	Settings string            `json:"settings"`
-	DB       map[string]string `json:"db"`
+// candidateWarm is the candidate's warm line.
+type candidateWarm struct {
+	Nonce string `json:"nonce"`
+	// DB is the judge's PostgreSQL as the app's role (empty for a
+	// public-tests run, which has no judge).
+	DB            map[string]string `json:"db"`
+	WarmLifetimeS float64           `json:"warm_lifetime_s"`
+}
+
+// candidateJob is the candidate's job line.
+type candidateJob struct {
+	Settings string `json:"settings"`
 	// RedisURL is the broker's URL for the app's Redis user ("" without one).
 	RedisURL       string  `json:"redis_url"`
 	Public         bool    `json:"public"`
 	PublicTimeoutS float64 `json:"public_timeout_s"`
+	// PublicOnly: run the public tests, report them and exit (the fast
+	// path: no judge, no server).
+	PublicOnly bool `json:"public_only"`
 	// LifetimeS ends the candidate's container by itself if no grader
 	// stops it (a server killed mid-run): the judge's timeout and grace.
 	LifetimeS float64 `json:"lifetime_s"`
@@ -85,17 +112,19 @@ type candidateConfig struct {
 // stderr from any io.Writer's caller. Run carries them over the engine's
 // attach connection (whose multiplexing, stdcopy, is the transport's).
 
-// configLine encodes a container's config line (judgeConfig or
-// candidateConfig), without its newline.
+// configLine encodes a container's config line (one of the four line
+// types above) with its newline.
 func configLine(config any) ([]byte, error) {
-	return json.Marshal(config)
+	b, err := json.Marshal(config)
+	return append(b, '\n'), err
 }
 
-// feed writes a container's stdin: the config line and a newline, then the
-// workspace's tar (none if workspace is nil). The caller closes w's write
-// side after it, which ends the init's read of the workspace.
+// feed writes the rest of a container's stdin after its warm line: the job
+// line (with its newline), then the workspace's tar (none if workspace is
+// nil). The caller closes w's write side after it, which ends the init's
+// read of the workspace.
 func feed(w io.Writer, line []byte, workspace io.Reader) error {
-	if _, err := w.Write(append(line[:len(line):len(line)], '\n')); err != nil {
+	if _, err := w.Write(line); err != nil {
 		return err
 	}
 	if workspace == nil {

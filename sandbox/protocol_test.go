@@ -100,15 +100,18 @@ func TestProtocolOverPipe(t *testing.T) {
 	go func() { // the judge's init
 		defer stdoutW.Close()
 		in := bufio.NewReader(stdinR)
-		line, err := in.ReadBytes('\n')
-		if err != nil {
-			judgeErr <- err
-			return
-		}
-		var cfg judgeConfig
-		if err := json.Unmarshal(line, &cfg); err != nil {
-			judgeErr <- err
-			return
+		var warm judgeWarm
+		var cfg judgeJob
+		for _, into := range []any{&warm, &cfg} {
+			line, err := in.ReadBytes('\n')
+			if err != nil {
+				judgeErr <- err
+				return
+			}
+			if err := json.Unmarshal(line, into); err != nil {
+				judgeErr <- err
+				return
+			}
 		}
 		ws, err := io.ReadAll(in)
 		if err != nil || !bytes.Equal(ws, workspace) {
@@ -117,16 +120,26 @@ func TestProtocolOverPipe(t *testing.T) {
 		}
 		report := b64([]byte(fmt.Sprintf(`{"seed":%d,"settings":%q}`, cfg.Seed, cfg.Settings)))
 		fmt.Fprintf(stdoutW, "pg_ctl: server started\n{\"version\":%d,\"nonce\":%q,\"exit_code\":1,\"report\":%q,\"log\":%q,\"timings_ms\":{\"checks\":7}}\n",
-			envelopeV, cfg.Nonce, report, b64([]byte("1 failed")))
+			envelopeV, warm.Nonce, report, b64([]byte("1 failed")))
 		judgeErr <- nil
 	}()
 
-	line, err := configLine(judgeConfig{Nonce: "n-123", Seed: 42, Settings: "shop.settings"})
+	warm, err := configLine(judgeWarm{Nonce: "n-123", AppPassword: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := configLine(judgeJob{Seed: 42, Settings: "shop.settings"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fed := make(chan error, 1)
 	go func() {
+		// The warm line goes when the container starts, the job line and
+		// the workspace when the job comes.
+		if _, err := stdinW.Write(warm); err != nil {
+			fed <- err
+			return
+		}
 		fed <- feed(stdinW, line, bytes.NewReader(workspace))
 		stdinW.Close()
 	}()
@@ -162,13 +175,14 @@ func TestFeedClosedReader(t *testing.T) {
 		in.ReadBytes('\n')
 		r.CloseWithError(errors.New("container gone"))
 	}()
-	err := feed(w, []byte(`{}`), bytes.NewReader(make([]byte, 1<<20)))
+	err := feed(w, []byte("{}\n"), bytes.NewReader(make([]byte, 1<<20)))
 	if err == nil || !strings.Contains(err.Error(), "container gone") {
 		t.Fatalf("feed: %v", err)
 	}
 	// Without a workspace only the line goes.
 	var buf bytes.Buffer
-	if err := feed(&buf, []byte(`{"a":1}`), nil); err != nil || buf.String() != "{\"a\":1}\n" {
+	line, _ := configLine(map[string]int{"a": 1})
+	if err := feed(&buf, line, nil); err != nil || buf.String() != "{\"a\":1}\n" {
 		t.Fatalf("feed %q %v", buf.String(), err)
 	}
 }

@@ -475,15 +475,8 @@ func TestRunPublicTests(t *testing.T) {
 	job.Public = true
 	out := run(t, d, job)
 	mustPass(t, out, "x")
-	p := pytest.ParsePublic(out.Public)
-	if p == nil || len(p.Tests) != 2 {
-		t.Fatalf("public report %q\n%s", out.Public, out.CandidateLog)
-	}
-	outcomes := map[string]string{}
-	for _, pt := range p.Tests {
-		outcomes[pt.NodeID] = pt.Outcome
-	}
-	if outcomes["tests/test_public.py::test_ok"] != "passed" || outcomes["tests/test_public.py::test_bad"] != "failed" {
+	outcomes := pytestPublic(t, out)
+	if len(outcomes) != 2 || outcomes["tests/test_public.py::test_ok"] != "passed" || outcomes["tests/test_public.py::test_bad"] != "failed" {
 		t.Errorf("public outcomes %v", outcomes)
 	}
 }

@@ -1,8 +1,9 @@
 """Pieces shared by djgrade's two in-container entry points.
 
 djgrade_judge_init.py (the judge container) and djgrade_agent.py (the
-candidate container) both read a config line and a workspace tar from
-stdin, both bound what they keep of a child's output, and both ask the
+candidate container) both read two config lines and a workspace tar from
+stdin (the warm line when the container starts, the job line and the tar
+when a submission comes: see read_job), both bound what they keep of a child's output, and both ask the
 container's cgroups how processes ended. See sandbox/protocol.go for the
 protocol they speak with the Go side.
 """
@@ -15,6 +16,7 @@ import os
 import signal
 import sys
 import tarfile
+import threading
 
 WORK = "/work"
 CONFIG_MAX = 64 << 10
@@ -47,7 +49,7 @@ def make_undumpable():
 
 
 def read_config(stream):
-    """Reads the first line of stdin: one JSON object."""
+    """Reads one line of stdin: one JSON object."""
     line = stream.readline(CONFIG_MAX + 1)
     if not line.endswith(b"\n") or len(line) > CONFIG_MAX:
         raise InitError("bad config line on stdin")
@@ -58,6 +60,29 @@ def read_config(stream):
     if not isinstance(cfg, dict):
         raise InitError("config is not an object")
     return cfg
+
+
+def read_job(stream, warm_lifetime, on_expiry):
+    """Reads the job line, the second line of stdin, which a pre-started
+    container waits for: the first (the warm line) came when the container
+    was started, the job line comes with the submission. If it has not come
+    within warm_lifetime seconds (a server that died with this container
+    waiting in its pool), on_expiry is called and the process exits."""
+    timer = None
+    if warm_lifetime > 0:
+        def expire():
+            try:
+                on_expiry()
+            finally:
+                os._exit(3)
+        timer = threading.Timer(warm_lifetime, expire)
+        timer.daemon = True
+        timer.start()
+    try:
+        return read_config(stream)
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def safe_rel(name):

@@ -3,15 +3,20 @@
 Runs as uid 10002 in a container of its own (its own pid namespace, no
 network but the loopback it shares with the candidate's container). It
 
-  1. reads its config line and the judge's workspace (the exercise's
-     untouched starter and the hidden checks, never a candidate file) from
-     stdin;
+  1. reads its warm line (nonce, the app role's password) from stdin;
   2. copies the image's PostgreSQL template into /tmp, starts it on the
-     judge's unix socket and on 127.0.0.1:5432, and sets the app role's
-     password for this run;
+     judge's unix socket and on 127.0.0.1:5432, sets the app role's
+     password for this run, and imports what the checks use; a pair
+     pre-started by the sandbox's pool waits here for a submission;
+  2a. reads the job line (seed, settings, time limit, services) and the
+     judge's workspace (the exercise's untouched starter and the hidden
+     checks, never a candidate file) from stdin;
   2b. starts Redis on 127.0.0.1:6379 when the exercise asks for it
      (services: [redis]): a broker the app publishes to as the user "app"
      (data commands only) and the judge observes as the user "judge";
+     for a run of the candidate's public tests only, the job line says
+     idle: no workspace follows, and the judge serves its database and
+     Redis until the sandbox is removed;
   3. runs pytest over djgrade_hidden/ with the djgrade_judge plugin, which
      drives the candidate's container over HTTP (see djgrade_agent.py);
   4. writes one line of JSON, the envelope, as the last line of its stdout.
@@ -227,6 +232,18 @@ class Redis:
             common.kill_group(self.proc.pid)
 
 
+def preload():
+    """Imports what the hidden checks' pytest uses, while the pair waits
+    for its submission; run_pytest forks from this process, so the checks
+    start with them loaded. Nothing here reads settings or the workspace:
+    neither has come yet."""
+    import _pytest.config  # noqa: F401
+    import django.db.models  # noqa: F401
+    import psycopg2  # noqa: F401
+    import pytest_django.plugin  # noqa: F401
+    import rest_framework  # noqa: F401
+
+
 def run_pytest(env, cap, timeout):
     """Runs the hidden checks; returns (exit code, timed out, output)."""
     os.makedirs(os.path.dirname(REPORT), exist_ok=True)
@@ -276,19 +293,30 @@ def main():
     try:
         t = time.monotonic()
         stdin = sys.stdin.buffer
-        # The config line first: PostgreSQL starts while the workspace is
-        # still on its way, so a pre-started pair pays for neither.
-        cfg = common.read_config(stdin)
-        env_out["nonce"] = str(cfg.get("nonce", ""))
-        password = str(cfg.get("app_password", ""))
+        # The warm line comes when the container starts (ahead of any
+        # submission when the pair is pre-started): PostgreSQL starts and
+        # the checks' libraries are imported while the pair waits.
+        warm = common.read_config(stdin)
+        env_out["nonce"] = str(warm.get("nonce", ""))
+        password = str(warm.get("app_password", ""))
         if len(password) < 16:
             raise common.InitError("config has no app password")
         pg.start(password)
+        preload()
+        timings["postgres"] = int((time.monotonic() - t) * 1000)
+        # The job line and the workspace come with the submission.
+        cfg = common.read_job(stdin, float(warm.get("warm_lifetime_s", 0) or 0), pg.stop)
         services = cfg.get("services") or []
         if "redis" in services:
             rd = Redis()
             rd.start(password)
-        timings["postgres"] = int((time.monotonic() - t) * 1000)
+        if cfg.get("idle"):
+            # A run of the candidate's public tests only: they use this
+            # container's PostgreSQL (and services); nothing is checked
+            # here. The sandbox is removed when the tests are done.
+            common.drain_stdin()
+            while True:
+                time.sleep(3600)
         t = time.monotonic()
         try:
             common.extract(stdin)
