@@ -291,6 +291,7 @@ func (s *Server) routes() {
 	e.GET(pathExercises+"/:id", s.getExercise, authn)
 	e.GET(pathExercises+"/:id/starter.zip", s.starterZip, authn)
 	e.GET(pathExercises+"/:id/starter.tar.gz", s.starterTarGz, authn)
+	e.POST(pathExercises+"/:id/public-run", s.runPublicTests, authn)
 
 	e.POST(pathAssignments, s.createAssignment, authn, staff)
 	e.GET(pathAssignments, s.listAssignments, authn)

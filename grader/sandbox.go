@@ -100,6 +100,10 @@ type Job struct {
 	Seed int64
 	// Public runs the candidate's public tests in its own container.
 	Public bool
+	// PublicOnly runs only the candidate's public tests, in the
+	// candidate's container alone (no judge, no hidden checks, no
+	// server): the fast path for feedback. JudgeWorkspace is not used.
+	PublicOnly bool
 	// Limits bound the candidate's container; Timeout bounds the whole run.
 	Limits Limits
 }

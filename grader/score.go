@@ -42,18 +42,8 @@ func Score(ex *Exercise, out Outcome) (*Result, error) {
 	}
 	public := pytest.ParsePublic(out.Public)
 
-	lim := ex.Limits.WithDefaults()
-	switch out.Verdict {
-	case RunTimeout:
-		return res.fail(VerdictTimeout, fmt.Sprintf("the run was stopped at the %s time limit", lim.Timeout)), nil
-	case RunOOM:
-		return res.fail(VerdictOOM, fmt.Sprintf("the run was stopped at the %s memory limit", archive.FormatBytes(lim.MemoryBytes))), nil
-	case RunOutputLimit:
-		return res.fail(VerdictOutputLimit, fmt.Sprintf("the run wrote more than %s of output", archive.FormatBytes(lim.OutputBytes))), nil
-	case RunProcessLimit:
-		return res.fail(VerdictProcessLimit, fmt.Sprintf("the run started more than %d processes", lim.Pids)), nil
-	case RunCandidateExited:
-		return res.fail(VerdictError, "the candidate's project stopped before the hidden checks were done (its container exited); see the log"), nil
+	if v, reason := stopped(ex, out.Verdict, "the hidden checks were"); v != "" {
+		return res.fail(v, reason), nil
 	}
 	if out.Report == nil {
 		return nil, Errorf(EINTERNAL, "the judge wrote no report (pytest exit %d): %s", out.JudgeExit, lastLines(string(out.JudgeLog), 3))
@@ -127,6 +117,26 @@ func Score(ex *Exercise, out Outcome) (*Result, error) {
 }
 
 // fail gives the result a verdict that scores nothing.
+// stopped maps a run that ended at a limit (or with the candidate's
+// container gone before what was being run was done) to its verdict and
+// reason; "" for a run that ended as it should.
+func stopped(ex *Exercise, v RunVerdict, what string) (Verdict, string) {
+	lim := ex.Limits.WithDefaults()
+	switch v {
+	case RunTimeout:
+		return VerdictTimeout, fmt.Sprintf("the run was stopped at the %s time limit", lim.Timeout)
+	case RunOOM:
+		return VerdictOOM, fmt.Sprintf("the run was stopped at the %s memory limit", archive.FormatBytes(lim.MemoryBytes))
+	case RunOutputLimit:
+		return VerdictOutputLimit, fmt.Sprintf("the run wrote more than %s of output", archive.FormatBytes(lim.OutputBytes))
+	case RunProcessLimit:
+		return VerdictProcessLimit, fmt.Sprintf("the run started more than %d processes", lim.Pids)
+	case RunCandidateExited:
+		return VerdictError, "the candidate's project stopped before " + what + " done (its container exited); see the log"
+	}
+	return "", ""
+}
+
 func (r *Result) fail(v Verdict, reason string) *Result {
 	r.Verdict, r.Reason, r.Score = v, reason, 0
 	r.Tests = nil

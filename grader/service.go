@@ -62,6 +62,8 @@ type Service struct {
 	drainOnce sync.Once
 	listeners listeners
 	hub       hub
+	// publicSlots bound the public-tests runs at once (PublicRun).
+	publicSlots chan struct{}
 }
 
 // NewService returns a Service of c, with the defaults in place of zero
@@ -76,7 +78,7 @@ func NewService(c Config) *Service {
 	if c.Concurrency <= 0 {
 		c.Concurrency = runtime.NumCPU()
 	}
-	return &Service{Config: c, wake: make(chan struct{}, 1), draining: make(chan struct{})}
+	return &Service{Config: c, wake: make(chan struct{}, 1), draining: make(chan struct{}), publicSlots: make(chan struct{}, c.Concurrency)}
 }
 
 // SubmitRequest is a new submission.
@@ -301,48 +303,14 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	}
 	start := time.Now()
 	progress("assembling the workspace")
-	ws, err := NewWorkspace(ex, files)
+	job, ws, err := s.job(ex, files, id)
 	if err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot assemble the workspace")
-	}
-	var tarball, judgeTar bytes.Buffer
-	if err := archive.WriteTar(&tarball, ws.Files); err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot pack the workspace")
-	}
-	if err := archive.WriteTar(&judgeTar, ws.Judge); err != nil {
-		return nil, Wrap(err, EINTERNAL, "cannot pack the hidden checks")
-	}
-	// Data is randomised per run from a seed the result records.
-	seed := s.Seed
-	if seed == 0 {
-		var b [4]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, Wrap(err, EINTERNAL, "cannot draw the data seed")
-		}
-		seed = int64(binary.BigEndian.Uint32(b[:])>>1) + 1
+		return nil, err
 	}
 	progress("running the judge and the candidate's project in the sandbox")
-	job := Job{
-		ID:             id,
-		Image:          s.Image,
-		JudgeWorkspace: &judgeTar,
-		Workspace:      &tarball,
-		Settings:       ex.Settings,
-		Services:       ex.Services,
-		Seed:           seed,
-		Public:         true,
-		Limits:         ex.Limits.WithDefaults(),
-	}
-	out, err := s.Sandbox.Run(ctx, job)
+	out, err := s.run(ctx, job)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		var e *Error
-		if errors.As(err, &e) {
-			return nil, err
-		}
-		return nil, Wrap(err, EINTERNAL, "the sandbox failed: %v", err)
+		return nil, err
 	}
 	progress("scoring")
 	res, err := Score(ex, out)
@@ -356,6 +324,59 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	res.Findings = pyscan.Scan(sources(ws.Applied))
 	res.Timings["total"] = time.Since(start).Milliseconds()
 	return res, nil
+}
+
+// job assembles the sandbox job that grades the candidate's files: both
+// workspaces, packed, and a data seed.
+func (s *Service) job(ex *Exercise, files []File, id string) (Job, *Workspace, error) {
+	ws, err := NewWorkspace(ex, files)
+	if err != nil {
+		return Job{}, nil, Wrap(err, EINTERNAL, "cannot assemble the workspace")
+	}
+	var tarball, judgeTar bytes.Buffer
+	if err := archive.WriteTar(&tarball, ws.Files); err != nil {
+		return Job{}, nil, Wrap(err, EINTERNAL, "cannot pack the workspace")
+	}
+	if err := archive.WriteTar(&judgeTar, ws.Judge); err != nil {
+		return Job{}, nil, Wrap(err, EINTERNAL, "cannot pack the hidden checks")
+	}
+	// Data is randomised per run from a seed the result records.
+	seed := s.Seed
+	if seed == 0 {
+		var b [4]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return Job{}, nil, Wrap(err, EINTERNAL, "cannot draw the data seed")
+		}
+		seed = int64(binary.BigEndian.Uint32(b[:])>>1) + 1
+	}
+	return Job{
+		ID:             id,
+		Image:          s.Image,
+		JudgeWorkspace: &judgeTar,
+		Workspace:      &tarball,
+		Settings:       ex.Settings,
+		Services:       ex.Services,
+		Seed:           seed,
+		Public:         true,
+		Limits:         ex.Limits.WithDefaults(),
+	}, ws, nil
+}
+
+// run runs job in the sandbox; an error that is not already a coded one
+// is the sandbox's failure.
+func (s *Service) run(ctx context.Context, job Job) (Outcome, error) {
+	out, err := s.Sandbox.Run(ctx, job)
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			return out, err
+		}
+		return out, Wrap(err, EINTERNAL, "the sandbox failed: %v", err)
+	}
+	return out, nil
 }
 
 // sources turns files into what pyscan reads.

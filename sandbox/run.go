@@ -146,11 +146,11 @@ func (d *Docker) kill(id, signal string) {
 // pair is one sandbox (a judge and a candidate container) and, once a job
 // has it, what the run has read of it.
 type pair struct {
-	d        *Docker
-	kind     kind
-	nonce    string
-	password string
-	born     time.Time
+	d           *Docker
+	kind        kind
+	nonce       string
+	password    string
+	born        time.Time
 	judge, cand *side
 	// ids are the containers created, sides those attached, in order.
 	ids   []string

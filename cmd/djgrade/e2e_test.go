@@ -290,6 +290,41 @@ func TestGradeCommand(t *testing.T) {
 	}
 }
 
+// `grade --public` runs the public tests only (the fast path): the
+// reference passes them all and exits 0; the starter fails some and exits
+// 3; the hidden checks are not run (no score in the output).
+func TestGradePublicCommand(t *testing.T) {
+	skipShort(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		overlay string
+		code    int
+		verdict grader.Verdict
+	}{{"solutions/reference", 0, grader.VerdictPassed}, {"", 3, grader.VerdictFailed}} {
+		dir := writeProject(t, projectFiles(t, "n-plus-one", tc.overlay))
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, []string{"grade", "--exercise", "n-plus-one", "--public", "--json", dir}, &stdout, &stderr)
+		if code != tc.code {
+			t.Fatalf("%q: exit %d, want %d\n%s\n%s", tc.overlay, code, tc.code, stdout.String(), stderr.String())
+		}
+		var pr grader.PublicRun
+		if err := json.Unmarshal(stdout.Bytes(), &pr); err != nil {
+			t.Fatalf("--json output: %v\n%s", err, stdout.String())
+		}
+		if pr.Verdict != tc.verdict || len(pr.Tests) == 0 {
+			t.Fatalf("%q: %s (%s), %d tests\n%s", tc.overlay, pr.Verdict, pr.Reason, len(pr.Tests), pr.Log)
+		}
+		for _, tr := range pr.Tests {
+			if tr.Hidden || tr.Category != "public" {
+				t.Errorf("%q: a test that is not public: %+v", tc.overlay, tr)
+			}
+		}
+		if strings.Contains(stdout.String(), `"score"`) {
+			t.Errorf("%q: a public run has a score:\n%s", tc.overlay, stdout.String())
+		}
+	}
+}
+
 // TestExercisesValidate runs `djgrade exercises validate --repeat N` over the
 // whole catalog: every solution full marks, the starter and every variant in
 // its range, the same score on every run. N is DJGRADE_TEST_REPEAT (default 3).

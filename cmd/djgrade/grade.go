@@ -12,14 +12,16 @@ import (
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/archive"
+	"github.com/djgrade/djgrade/sandbox"
 )
 
 // runGrade grades a folder or an archive locally, through the same sandbox
 // and scoring as the service.
 func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("grade --exercise ID [--json] PATH", "grade --exercise ID [--json] PATH", stderr)
+	fs := newFlagSet("grade --exercise ID [--public] [--json] PATH", "grade --exercise ID [--public] [--json] PATH", stderr)
 	exercise := fs.String("exercise", "", "the exercise id (see: djgrade exercises list)")
 	asJSON := fs.Bool("json", false, "print the result as JSON for programs")
+	public := fs.Bool("public", false, "run only the exercise's public tests (the fast path: no hidden checks, no score)")
 	details := fs.Bool("details", false, "also print hidden checks' failure messages (for exercise authors)")
 	seed := fs.Int64("seed", 0, "the hidden checks' data seed (a result's \"seed\"), to replay a run; 0 draws a new one")
 	dir := catalogFlag(fs)
@@ -48,13 +50,16 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	step := func(msg string) { fmt.Fprintf(stderr, "  · %s\n", msg) }
 	fmt.Fprintf(stderr, "djgrade: grading %s against %q\n", fs.Arg(0), ex.ID)
-	sb, tag, err := openSandbox(ctx, "", stderr)
+	sb, tag, err := openSandbox(ctx, "", sandbox.PoolOptions{}, stderr)
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
 	svc := grader.NewService(grader.Config{Sandbox: sb, Catalog: catalog, Image: tag, Seed: *seed})
 	start := time.Now()
+	if *public {
+		return runPublicTests(ctx, svc, ex, files, stdout, *asJSON, func() { step(fmt.Sprintf("done in %s", time.Since(start).Round(100*time.Millisecond))) })
+	}
 	res, err := svc.Grade(ctx, ex, files, "cli-"+ex.ID, step)
 	if err != nil {
 		return err
@@ -65,6 +70,39 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if res.Verdict != grader.VerdictPassed {
+		return &exitError{3, ""}
+	}
+	return nil
+}
+
+// runPublicTests runs the public tests of files and prints their outcomes:
+// all of it is the candidate's own code talking, so nothing is held back.
+// It exits 3 unless every public test passed, like grade.
+func runPublicTests(ctx context.Context, svc *grader.Service, ex *grader.Exercise, files []grader.File, stdout io.Writer, asJSON bool, done func()) error {
+	run, err := svc.RunPublic(ctx, ex, files, "cli-public-"+ex.ID)
+	if err != nil {
+		return err
+	}
+	done()
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(run); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "\n%s: %s (%s)\n\n", ex.ID, run.Verdict, run.Reason)
+		for _, t := range run.Tests {
+			fmt.Fprintf(stdout, "  %-8s %s\n", t.Outcome, t.Name)
+			if t.Message != "" && t.Outcome != grader.OutcomePassed {
+				fmt.Fprintf(stdout, "           %s\n", strings.TrimSpace(strings.SplitN(t.Message, "\n", 2)[0]))
+			}
+		}
+		for _, r := range run.Refused {
+			fmt.Fprintf(stdout, "  refused  %s: %s\n", r.Path, r.Reason)
+		}
+	}
+	if run.Verdict != grader.VerdictPassed {
 		return &exitError{3, ""}
 	}
 	return nil

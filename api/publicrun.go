@@ -1,0 +1,68 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/djgrade/djgrade/api/upload"
+	"github.com/djgrade/djgrade/grader"
+)
+
+// publicRunner is what the public-tests route needs of the grading service
+// (implemented by *grader.Service); a Grader that is not one answers the
+// route with 503.
+type publicRunner interface {
+	PublicRun(ctx context.Context, exercise string, files []grader.File) (*grader.PublicRun, error)
+}
+
+// publicRunSpec is the form of runPublicTests: the archive alone.
+var publicRunSpec = upload.Spec{File: fieldArchive, TextMax: maxTextField}
+
+// runPublicTests runs the exercise's public tests over an uploaded archive
+// and answers with their outcomes when they are done: the fast path for
+// feedback (practice, a live session's "Run tests"). A candidate token may
+// run them for an exercise it was assigned; staff for any.
+func (s *Server) runPublicTests(c echo.Context) error {
+	id := c.Param("id")
+	if id == "" || len(id) > maxIDLen {
+		return grader.Errorf(grader.ENOTFOUND, "no such exercise")
+	}
+	ex, err := s.cfg.Catalog.Exercise(id)
+	if err != nil {
+		return err
+	}
+	tok := caller(c)
+	if tok.Role == grader.RoleCandidate {
+		if _, err := s.assignmentFor(c, tok, ex.ID); err != nil {
+			return err
+		}
+	}
+	runner, ok := s.cfg.Grader.(publicRunner)
+	if !ok {
+		return grader.Errorf(grader.EUNAVAILABLE, "this server does not run public tests")
+	}
+	release, err := s.limits.Upload(tok.ID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	form, err := upload.Read(c.Request(), publicRunSpec)
+	if err != nil {
+		return uploadError(err)
+	}
+	files, err := readArchive(bytes.NewReader(form.File), s.cfg.ArchiveLimits)
+	if err != nil {
+		return archiveError(err)
+	}
+	if len(files) == 0 {
+		return grader.Errorf(grader.EINVALID, "the archive holds no files")
+	}
+	run, err := runner.PublicRun(c.Request().Context(), ex.ID, files)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, run)
+}
