@@ -20,6 +20,7 @@ import (
 	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
+	"github.com/djgrade/djgrade/sandbox"
 )
 
 // BenchmarkGrade measures, per exercise, the time to grade its reference
@@ -31,7 +32,7 @@ import (
 func BenchmarkGrade(b *testing.B) {
 	skipShort(b)
 	ctx := context.Background()
-	sb, tag, err := openSandbox(ctx, "bench", io.Discard)
+	sb, tag, err := openSandbox(ctx, "bench", sandbox.PoolOptions{Size: 1}, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

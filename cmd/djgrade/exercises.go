@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/sandbox"
 )
 
 // runExercises lists or validates the catalog.
@@ -101,7 +102,7 @@ func runExercisesValidate(ctx context.Context, args []string, stdout, stderr io.
 		}
 		checks = append(checks, grader.Checks(ex)...)
 	}
-	sb, tag, err := openSandbox(ctx, "", stderr)
+	sb, tag, err := openSandbox(ctx, "", sandbox.PoolOptions{Size: parallel}, stderr)
 	if err != nil {
 		return err
 	}

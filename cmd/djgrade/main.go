@@ -169,8 +169,10 @@ func loadCatalog(dir string) (*exercises.Catalog, error) {
 
 // openSandbox connects to the Docker Engine and makes sure the sandbox
 // image exists, building it (with progress on progress) when it does not.
-func openSandbox(ctx context.Context, instance string, progress io.Writer) (*sandbox.Docker, string, error) {
-	sb, err := sandbox.New(sandbox.Options{Instance: instance})
+// pool says how many sandboxes to keep started ahead of demand (see
+// sandbox.PoolOptions; Size 0 starts each one when its run comes).
+func openSandbox(ctx context.Context, instance string, pool sandbox.PoolOptions, progress io.Writer) (*sandbox.Docker, string, error) {
+	sb, err := sandbox.New(sandbox.Options{Instance: instance, Pool: pool})
 	if err != nil {
 		return nil, "", err
 	}

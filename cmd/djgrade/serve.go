@@ -25,8 +25,13 @@ type serveConfig struct {
 	Addr        string
 	Data        string
 	Concurrency int
-	Exercises   string
-	LogFormat   string
+	// Pool is how many sandboxes are kept started ahead of demand (-1: as
+	// many as Concurrency; 0: none); PoolIdle recycles one that waited
+	// that long.
+	Pool      int
+	PoolIdle  time.Duration
+	Exercises string
+	LogFormat string
 	// ShutdownGrace is how long running gradings may take to finish after
 	// a SIGTERM before they are cancelled (and requeued at the next start).
 	ShutdownGrace time.Duration
@@ -43,10 +48,12 @@ const DBName = "djgrade.db"
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve [flags]", stderr)
-	cfg := serveConfig{Concurrency: runtime.NumCPU()}
+	cfg := serveConfig{Concurrency: runtime.NumCPU(), Pool: -1}
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&cfg.Data, "data", "./data", "folder for the store ("+DBName+")")
 	fs.Var(positiveInt{&cfg.Concurrency}, "concurrency", "number of submissions graded at once (default here: one per CPU)")
+	fs.IntVar(&cfg.Pool, "pool", -1, "sandboxes kept started ahead of demand, waiting for a submission (-1: as many as --concurrency; 0: none, every run starts its own)")
+	fs.DurationVar(&cfg.PoolIdle, "pool-idle", 10*time.Minute, "recycle a pre-started sandbox that waited this long, and stop keeping an exercise's image warm when unused for this long")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text for people, json for programs")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running gradings may take to finish before they are cancelled and left for the next start")
 	addGitHubFlags(fs, &cfg.GitHub)
@@ -58,6 +65,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.AdminToken = os.Getenv("DJGRADE_ADMIN_TOKEN")
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = runtime.NumCPU()
+	}
+	if cfg.Pool < -1 || cfg.PoolIdle < time.Second {
+		return &exitError{2, "--pool takes -1, 0 or a positive count; --pool-idle at least 1s"}
 	}
 	srv, err := startServer(ctx, cfg, stderr)
 	if err != nil {
@@ -114,7 +124,11 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	if err != nil {
 		return nil, err
 	}
-	sb, tag, err := openSandbox(ctx, "store-"+storeID, progress)
+	pool := sandbox.PoolOptions{Size: cfg.Pool, MaxIdle: cfg.PoolIdle}
+	if pool.Size < 0 {
+		pool.Size = cfg.Concurrency
+	}
+	sb, tag, err := openSandbox(ctx, "store-"+storeID, pool, progress)
 	if err != nil {
 		return nil, err
 	}
