@@ -283,6 +283,8 @@ func (s *Service) process(ctx context.Context, sub *Submission) {
 			rerr := s.Store.RetryLater(fctx, sub.ID, time.Now().Add(delay))
 			if rerr == nil {
 				log.Warn("sandbox unavailable; requeued", "err", err, "attempt", sub.Attempts, "retry_in", delay)
+				// Idle workers poll, but need not wait for the poll.
+				time.AfterFunc(delay, s.Wake)
 				if again, gerr := s.Store.Submission(fctx, sub.ID); gerr == nil {
 					s.emit(Event{Type: EventQueued, Submission: again})
 				}

@@ -367,3 +367,38 @@ func TestOpenMigratesVersion1Queue(t *testing.T) {
 	}
 	schedEmpty(t, s)
 }
+
+// RequeueRunning trusts the record over the index: a record that says
+// queued under the running index is mended into the queue and the
+// scheduler, so it is claimed.
+func TestRequeueRunningMendsIntoTheScheduler(t *testing.T) {
+	s := MustOpen(t)
+	id := createAs(t, s, "tok_a", "", "a", "")
+	if sub, err := s.ClaimNext(ctx); err != nil || sub == nil {
+		t.Fatalf("claim %v, %v", sub, err)
+	}
+	key, _ := parseID(id)
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := open(tx)
+		if err != nil {
+			return err
+		}
+		sub, err := load(b, key[:])
+		if err != nil {
+			return err
+		}
+		sub.Status = grader.StatusQueued
+		data, _ := json.Marshal(sub)
+		return b.subs.Put(key[:], data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RequeueRunning(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := claimAll(t, s); !slices.Equal(got, []string{id}) {
+		t.Fatalf("claims %v, want [%s]", got, id)
+	}
+	schedEmpty(t, s)
+}

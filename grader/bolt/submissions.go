@@ -449,6 +449,12 @@ func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 				if err := idx.Put(key, nil); err != nil {
 					return err
 				}
+				if sub.Status == grader.StatusQueued {
+					// Queued needs its place in the scheduler too.
+					if err := enqueue(tx, key, sub, false); err != nil {
+						return err
+					}
+				}
 				continue
 			}
 			requeued, err := sub.Interrupted(s.now().UTC())
