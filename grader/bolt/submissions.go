@@ -198,18 +198,25 @@ func save(b buckets, key []byte, sub *grader.Submission, from grader.Status) err
 			}
 		}
 	}
+	if err := put(b, key, sub, from); err != nil {
+		return err
+	}
+	if from != grader.StatusQueued && sub.Status == grader.StatusQueued {
+		// Work interrupted mid-grade had its turn: it takes the first.
+		return enqueue(b.tx, key, sub, from == grader.StatusRunning)
+	}
+	return nil
+}
+
+// put is save without the scheduler: it writes sub under key and moves its
+// status index entry from from to sub.Status.
+func put(b buckets, key []byte, sub *grader.Submission, from grader.Status) error {
 	data, err := json.Marshal(sub)
 	if err != nil {
 		return err
 	}
 	if err := b.subs.Put(key, data); err != nil {
 		return err
-	}
-	if from != grader.StatusQueued && sub.Status == grader.StatusQueued {
-		// Work interrupted mid-grade had its turn: it takes the first.
-		if err := enqueue(b.tx, key, sub, from == grader.StatusRunning); err != nil {
-			return err
-		}
 	}
 	if from == sub.Status {
 		return nil
@@ -335,7 +342,12 @@ func (s *Store) ClaimNext(ctx context.Context) (*grader.Submission, error) {
 				}
 				continue
 			}
-			if err := save(b, key, sub, grader.StatusQueued); err != nil {
+			// next found its place: leave it there without save's
+			// second reading of the record.
+			if err := c.remove(k); err != nil {
+				return err
+			}
+			if err := put(b, key, sub, grader.StatusQueued); err != nil {
 				return err
 			}
 			claimed = sub
