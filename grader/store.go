@@ -45,8 +45,9 @@ type Store interface {
 	// result, or status error with the reason. It fails with ECONFLICT if
 	// the submission is not running.
 	Finish(ctx context.Context, id string, status Status, result *Result, reason string) error
-	// RequeueRunning puts every running submission back on the queue; it is
-	// called at start-up, when nothing can be running, and returns how many.
+	// RequeueRunning puts every running submission back on the queue, at
+	// the first turn (it had been given its turn); it is called at
+	// start-up, when nothing can be running, and returns how many.
 	RequeueRunning(ctx context.Context) (int, error)
 	// ListSubmissions returns submissions newest first.
 	ListSubmissions(ctx context.Context, filter SubmissionFilter) ([]*Submission, error)
