@@ -80,6 +80,53 @@ type Submission struct {
 	Late bool `json:"late,omitempty"`
 	// History holds the earlier results of a regraded submission, oldest first.
 	History []*Result `json:"history,omitempty"`
+	// Priority is its scheduling class: live before normal before batch.
+	// The service sets it; candidates cannot choose it.
+	Priority Priority `json:"priority,omitempty"`
+	// RetryAt, while it is queued, is when a submission put back because
+	// the sandbox was unavailable may be claimed again (zero: now).
+	RetryAt time.Time `json:"retry_at,omitzero"`
+}
+
+// Priority is a submission's scheduling class. Workers claim every waiting
+// live submission before any normal one, and every normal one before any
+// batch one; within a class they take turns across tenants (see Tenant).
+type Priority string
+
+// Priorities.
+const (
+	PriorityLive   Priority = "live"  // a live session: two people are waiting
+	PriorityNormal Priority = ""      // an ordinary submission
+	PriorityBatch  Priority = "batch" // regrades and other bulk work
+)
+
+// Valid reports whether p is one of the priorities above.
+func (p Priority) Valid() bool {
+	return p == PriorityLive || p == PriorityNormal || p == PriorityBatch
+}
+
+// Tenant is whom the scheduler takes turns between at its first level: the
+// assignment a submission was made under, else the token that made it, else
+// its candidate. The kind is part of the value, so an assignment and a
+// token with the same id are two tenants.
+func (s *Submission) Tenant() string {
+	switch {
+	case s.Assignment != "":
+		return "assignment:" + s.Assignment
+	case s.Owner != "":
+		return "token:" + s.Owner
+	}
+	return "candidate:" + s.Candidate
+}
+
+// Member is whom the scheduler takes turns between inside a tenant, its
+// second level: within an assignment, the candidate's token (else name);
+// within a token's or a candidate's submissions, the candidate's name.
+func (s *Submission) Member() string {
+	if s.Assignment != "" && s.Owner != "" {
+		return "token:" + s.Owner
+	}
+	return "candidate:" + s.Candidate
 }
 
 // Source kinds.

@@ -18,6 +18,7 @@ import (
 //	queued    -> cancelled            Cancel
 //	running   -> queued               Requeue (the server stopped mid-grade)
 //	running   -> error                GiveUp (after MaxAttempts such stops)
+//	running   -> queued               Retry (the sandbox was unavailable; not before a time)
 //	done | error | cancelled -> queued  Regrade (result kept in History)
 //
 // A refused transition returns an *Error (ECONFLICT for a status that
@@ -40,7 +41,7 @@ func InfraResult(reason string) *Result {
 func (s *Submission) Queue(now time.Time) {
 	s.Status = StatusQueued
 	s.CreatedAt = now
-	s.StartedAt, s.FinishedAt = time.Time{}, time.Time{}
+	s.StartedAt, s.FinishedAt, s.RetryAt = time.Time{}, time.Time{}, time.Time{}
 	s.Error, s.Result, s.Attempts, s.History = "", nil, 0, nil
 }
 
@@ -52,6 +53,7 @@ func (s *Submission) Claim(now time.Time) error {
 	}
 	s.Status = StatusRunning
 	s.StartedAt = now
+	s.RetryAt = time.Time{}
 	s.Attempts++
 	return nil
 }
@@ -112,7 +114,22 @@ func (s *Submission) Requeue() error {
 		return Errorf(ECONFLICT, "submission %s is %s, not running", s.ID, s.Status)
 	}
 	s.Status = StatusQueued
-	s.StartedAt = time.Time{}
+	s.StartedAt, s.RetryAt = time.Time{}, time.Time{}
+	return nil
+}
+
+// Retry puts a running submission back on the queue because the sandbox
+// could not take it (EUNAVAILABLE), to be claimed again no earlier than at.
+// Attempts is kept, so that the worker gives up after MaxAttempts. Any
+// other status is ECONFLICT; a zero at is EINVALID.
+func (s *Submission) Retry(at time.Time) error {
+	if at.IsZero() {
+		return Errorf(EINVALID, "a retry needs a time")
+	}
+	if err := s.Requeue(); err != nil {
+		return err
+	}
+	s.RetryAt = at
 	return nil
 }
 
@@ -146,7 +163,9 @@ func (s *Submission) Interrupted(now time.Time) (requeued bool, err error) {
 
 // Regrade puts a finished submission (done, error or cancelled) back on the
 // queue. Its result moves to History, without its log, and History keeps
-// the last MaxHistory results. A queued or running one is ECONFLICT.
+// the last MaxHistory results. A regrade is batch work (PriorityBatch): it
+// waits behind live and normal submissions. A queued or running one is
+// ECONFLICT.
 func (s *Submission) Regrade() error {
 	if !s.Status.Final() {
 		return Errorf(ECONFLICT, "a %s submission cannot be regraded until it ends", s.Status)
@@ -162,7 +181,8 @@ func (s *Submission) Regrade() error {
 		}
 	}
 	s.Status = StatusQueued
+	s.Priority = PriorityBatch
 	s.Result, s.Error = nil, ""
-	s.StartedAt, s.FinishedAt = time.Time{}, time.Time{}
+	s.StartedAt, s.FinishedAt, s.RetryAt = time.Time{}, time.Time{}, time.Time{}
 	return nil
 }

@@ -64,6 +64,7 @@ func TestTransitionsRefused(t *testing.T) {
 		{"cancel", []Status{StatusQueued}, func(s *Submission) error { return s.Cancel(now) }, "only a queued submission can be cancelled"},
 		{"requeue", []Status{StatusRunning}, func(s *Submission) error { return s.Requeue() }, "not running"},
 		{"give up", []Status{StatusRunning}, func(s *Submission) error { return s.GiveUp(now) }, "not running"},
+		{"retry", []Status{StatusRunning}, func(s *Submission) error { return s.Retry(now.Add(time.Second)) }, "not running"},
 		{"interrupted", []Status{StatusRunning}, func(s *Submission) error { _, err := s.Interrupted(now); return err }, "not running"},
 		{"regrade", []Status{StatusDone, StatusError, StatusCancelled}, func(s *Submission) error { return s.Regrade() }, "cannot be regraded until it ends"},
 	}
@@ -254,6 +255,32 @@ func TestRequeueAndGiveUp(t *testing.T) {
 	}
 	if s.Status != StatusError || s.Result.Verdict != VerdictInfraError {
 		t.Errorf("got %+v", s)
+	}
+}
+
+func TestRetry(t *testing.T) {
+	s := inStatus(StatusRunning)
+	s.Attempts = 2
+	at := now.Add(time.Second)
+	if err := s.Retry(at); err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != StatusQueued || !s.RetryAt.Equal(at) || s.Attempts != 2 || !s.StartedAt.IsZero() {
+		t.Fatalf("after Retry: %+v", s)
+	}
+	if err := s.Claim(now); err != nil || !s.RetryAt.IsZero() || s.Attempts != 3 {
+		t.Fatalf("Claim after Retry: %+v, %v", s, err)
+	}
+	if err := s.Retry(time.Time{}); ErrorCode(err) != EINVALID {
+		t.Fatalf("Retry with no time: %v, want EINVALID", err)
+	}
+}
+
+func TestRegradeIsBatch(t *testing.T) {
+	s := inStatus(StatusDone)
+	s.Priority = PriorityLive
+	if err := s.Regrade(); err != nil || s.Priority != PriorityBatch {
+		t.Fatalf("Regrade: priority %q, %v; want batch", s.Priority, err)
 	}
 }
 

@@ -1,6 +1,9 @@
 package grader
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // DefaultMaxQueued is the queue cap when Service.MaxQueued is zero.
 const DefaultMaxQueued = 1000
@@ -20,8 +23,31 @@ func (s *Service) maxQueued() int {
 const DefaultMaxQueuedPerOwner = 5
 
 // MaxAttempts is how many times a submission is started before the grader
-// gives up on it (each attempt ended with the server stopping mid-grade).
+// gives up on it (each attempt ended with the server stopping mid-grade, or
+// with the sandbox unavailable).
 const MaxAttempts = 3
+
+// DefaultRetryBackoff is the first wait before a submission the sandbox
+// could not take is tried again, when Service.RetryBackoff is zero; each
+// further attempt waits twice as long, up to MaxRetryBackoff.
+const DefaultRetryBackoff = time.Second
+
+// MaxRetryBackoff caps the wait between attempts.
+const MaxRetryBackoff = 30 * time.Second
+
+// retryDelay is the wait after the attempt-th attempt (1-based) failed
+// with the sandbox unavailable: RetryBackoff doubled attempt-1 times, at
+// most MaxRetryBackoff.
+func (s *Service) retryDelay(attempt int) time.Duration {
+	d := s.RetryBackoff
+	if d <= 0 {
+		d = DefaultRetryBackoff
+	}
+	for i := 1; i < attempt && d < MaxRetryBackoff; i++ {
+		d *= 2
+	}
+	return min(d, MaxRetryBackoff)
+}
 
 // MaxHistory is how many earlier results a regraded submission keeps.
 const MaxHistory = 10

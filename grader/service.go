@@ -49,6 +49,12 @@ type Config struct {
 	// random one: a result records its seed, and grading again with it
 	// replays the same hidden data.
 	Seed int64
+	// RetryBackoff is how long a submission waits before it is graded
+	// again after the sandbox answered EUNAVAILABLE (the engine cannot
+	// take work now); it doubles with each attempt up to MaxRetryBackoff,
+	// and after MaxAttempts the submission ends as an infrastructure
+	// error. Zero means DefaultRetryBackoff.
+	RetryBackoff time.Duration
 }
 
 // Service grades submissions: it accepts them into the Store (the durable
@@ -94,6 +100,10 @@ type SubmitRequest struct {
 	// IdempotencyKey, if set, makes a retry by the same Owner return the
 	// first submission (see CreateOptions).
 	IdempotencyKey string
+	// Priority is the submission's scheduling class. It is for the
+	// service's callers to set (a live session's runs are PriorityLive);
+	// no API field reaches it, so a candidate cannot choose it.
+	Priority Priority
 }
 
 // Submit validates an uploaded submission and stores it as queued; see Create.
@@ -116,6 +126,9 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 	if err != nil {
 		return nil, err
 	}
+	if !req.Priority.Valid() {
+		return nil, Errorf(EINVALID, "unknown priority %q", text.Printable(string(req.Priority)))
+	}
 	files := req.Files
 	starter, err := StarterFiles(ex)
 	if err != nil {
@@ -136,6 +149,7 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 		Owner:      req.Owner,
 		Assignment: req.Assignment,
 		Late:       req.Late,
+		Priority:   req.Priority,
 	}
 	created, err := s.Store.CreateSubmissionWith(ctx, sub, files, CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued(), MaxQueuedPerOwner: s.maxQueuedPerOwner(req)})
 	if err != nil {
@@ -262,6 +276,26 @@ func (s *Service) process(ctx context.Context, sub *Submission) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	status, reason := StatusDone, ""
+	if ErrorCode(err) == EUNAVAILABLE {
+		// The sandbox cannot take work now: not the candidate's doing and
+		// not a result. Put it back, to be tried after a backoff, until
+		// MaxAttempts have been made.
+		if sub.Attempts < MaxAttempts {
+			delay := s.retryDelay(sub.Attempts)
+			rerr := s.Store.RetryLater(fctx, sub.ID, time.Now().Add(delay))
+			if rerr == nil {
+				log.Warn("sandbox unavailable; requeued", "err", err, "attempt", sub.Attempts, "retry_in", delay)
+				// Idle workers poll, but need not wait for the poll.
+				time.AfterFunc(delay, s.Wake)
+				if again, gerr := s.Store.Submission(fctx, sub.ID); gerr == nil {
+					s.emit(Event{Type: EventQueued, Submission: again})
+				}
+				return
+			}
+			log.Error("requeue after an unavailable sandbox", "err", rerr)
+		}
+		err = Wrap(err, EUNAVAILABLE, "gave up after %d attempts: %s", sub.Attempts, ErrorMessage(err))
+	}
 	if err != nil {
 		log.Error("grading failed", "err", err)
 		// Not the candidate's fault: no points are held against them.

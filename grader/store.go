@@ -31,16 +31,23 @@ type Store interface {
 	Submission(ctx context.Context, id string) (*Submission, error)
 	// SubmissionFiles returns the candidate files stored with a submission.
 	SubmissionFiles(ctx context.Context, id string) ([]File, error)
-	// ClaimNext takes the oldest queued submission off the queue, marks it
+	// ClaimNext takes the next queued submission off the queue, marks it
 	// running (StartedAt set, Attempts incremented) and returns it; it
-	// returns nil, nil when the queue is empty.
+	// returns nil, nil when the queue is empty. Next is by priority (live,
+	// normal, batch), then by turns across tenants and, inside a tenant,
+	// across members (Submission.Tenant, Member), then oldest first; a
+	// submission whose RetryAt is still ahead is not claimed.
 	ClaimNext(ctx context.Context) (*Submission, error)
+	// RetryLater puts a running submission back on the queue, not to be
+	// claimed before at (Submission.Retry); any other status is ECONFLICT.
+	RetryLater(ctx context.Context, id string, at time.Time) error
 	// Finish records the end of a running submission: status done with the
 	// result, or status error with the reason. It fails with ECONFLICT if
 	// the submission is not running.
 	Finish(ctx context.Context, id string, status Status, result *Result, reason string) error
-	// RequeueRunning puts every running submission back on the queue; it is
-	// called at start-up, when nothing can be running, and returns how many.
+	// RequeueRunning puts every running submission back on the queue, at
+	// the first turn (it had been given its turn); it is called at
+	// start-up, when nothing can be running, and returns how many.
 	RequeueRunning(ctx context.Context) (int, error)
 	// ListSubmissions returns submissions newest first.
 	ListSubmissions(ctx context.Context, filter SubmissionFilter) ([]*Submission, error)

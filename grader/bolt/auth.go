@@ -314,9 +314,8 @@ func (s *Store) CancelSubmission(ctx context.Context, idText string) (*grader.Su
 
 // RequeueSubmission puts a finished submission back on the queue for a
 // regrade as grader's Submission.Regrade decides (its result moves to
-// History; queued or running is ECONFLICT). The queue is in id order, so a
-// regrade of an old submission is graded before newer ones that wait:
-// regrades are rare and asked for by a person who is waiting.
+// History; queued or running is ECONFLICT). A regrade is batch work: it is
+// claimed after every live and normal submission that waits.
 func (s *Store) RequeueSubmission(ctx context.Context, idText string) (*grader.Submission, error) {
 	return s.transition(ctx, idText, "regrade submission", func(sub *grader.Submission) error {
 		return sub.Regrade()

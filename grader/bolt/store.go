@@ -11,8 +11,11 @@
 //	by_exercise            len(exercise) (2 bytes) + exercise + id -> empty
 //	by_candidate           len(candidate) (2 bytes) + candidate + id -> empty
 //
-// status/queued is the queue: a cursor's First is the oldest waiting
-// submission. The other indexes let RequeueRunning and a filtered listing
+//	sched/...              the order in which queued ones are claimed (sched.go)
+//
+// status/queued is the set of waiting submissions, oldest first; the sched
+// buckets say whose turn it is (priority classes, then turns across
+// tenants and their members). The other indexes let RequeueRunning and a filtered listing
 // touch only the submissions they need. Every change of status moves
 // the key between status buckets in the same transaction that rewrites the
 // submission, so the index never disagrees with the record.
@@ -37,7 +40,8 @@ import (
 )
 
 // SchemaVersion is the version of the file layout this code reads and writes.
-const SchemaVersion = 1
+// Version 2 added the scheduler's buckets (sched.go).
+const SchemaVersion = 2
 
 // Bucket and key names.
 var (
@@ -68,6 +72,7 @@ var openTimeout = 2 * time.Second
 // indexes). Add an entry here (never edit an old one) when the layout changes.
 var migrations = map[int]func(tx *bbolt.Tx) error{
 	0: toVersion1,
+	1: toVersion2,
 }
 
 // Store is a grader.Store kept in one bbolt file. It is safe for concurrent
@@ -342,12 +347,14 @@ func notFound() error {
 
 // buckets are the buckets a transaction works on.
 type buckets struct {
+	tx                      *bbolt.Tx
 	subs, files, status     *bbolt.Bucket
 	byExercise, byCandidate *bbolt.Bucket
 }
 
 func open(tx *bbolt.Tx) (buckets, error) {
 	b := buckets{
+		tx:     tx,
 		subs:   tx.Bucket(bucketSubmissions),
 		files:  tx.Bucket(bucketFiles),
 		status: tx.Bucket(bucketStatus),

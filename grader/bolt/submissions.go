@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -162,7 +163,10 @@ func create(b buckets, rec *grader.Submission, blob []byte, now time.Time) error
 	if err := b.byCandidate.Put(fieldKey(rec.Candidate, key[:]), nil); err != nil {
 		return err
 	}
-	return queue.Put(key[:], nil)
+	if err := queue.Put(key[:], nil); err != nil {
+		return err
+	}
+	return enqueue(b.tx, key[:], rec, false)
 }
 
 // load decodes the submission under key, or returns nil if there is none.
@@ -179,8 +183,34 @@ func load(b buckets, key []byte) (*grader.Submission, error) {
 }
 
 // save writes sub under key and moves its index entry from the status it
-// had (from) to the one it has now.
+// had (from) to the one it has now. A submission that leaves or enters the
+// queued status leaves or takes its place in the scheduler.
 func save(b buckets, key []byte, sub *grader.Submission, from grader.Status) error {
+	if from == grader.StatusQueued && sub.Status != grader.StatusQueued {
+		// Its scheduling place is the stored record's (sub has changed).
+		old, err := load(b, key)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			if err := dequeue(b.tx, key, old); err != nil {
+				return err
+			}
+		}
+	}
+	if err := put(b, key, sub, from); err != nil {
+		return err
+	}
+	if from != grader.StatusQueued && sub.Status == grader.StatusQueued {
+		// Work interrupted mid-grade had its turn: it takes the first.
+		return enqueue(b.tx, key, sub, from == grader.StatusRunning)
+	}
+	return nil
+}
+
+// put is save without the scheduler: it writes sub under key and moves its
+// status index entry from from to sub.Status.
+func put(b buckets, key []byte, sub *grader.Submission, from grader.Status) error {
 	data, err := json.Marshal(sub)
 	if err != nil {
 		return err
@@ -265,10 +295,13 @@ func (s *Store) SubmissionFiles(ctx context.Context, idText string) ([]grader.Fi
 	return decodeFiles(blob)
 }
 
-// ClaimNext takes the oldest queued submission off the queue, marks it
+// ClaimNext takes the next queued submission off the queue, marks it
 // running (StartedAt set, Attempts incremented) and returns it, or returns
-// nil, nil when the queue is empty. Claims run in bbolt's single read-write
-// transaction at a time, so two callers never get the same submission.
+// nil, nil when nothing is ready. Next is the scheduler's (sched.go): live
+// before normal before batch, then turns across tenants and their members,
+// then oldest first; submissions waiting for a retry whose time has come
+// join first. Claims run in bbolt's single read-write transaction at a time,
+// so two callers never get the same submission.
 func (s *Store) ClaimNext(ctx context.Context) (*grader.Submission, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
@@ -283,27 +316,38 @@ func (s *Store) ClaimNext(ctx context.Context) (*grader.Submission, error) {
 		if err != nil {
 			return err
 		}
+		now := s.now().UTC()
+		if err := promote(tx, b, now); err != nil {
+			return err
+		}
 		for {
-			k, _ := queue.Cursor().First()
-			if k == nil {
-				return nil
+			key, c, k, err := next(tx)
+			if err != nil || key == nil {
+				return err
 			}
-			key := append([]byte(nil), k...)
 			sub, err := load(b, key)
 			if err != nil {
 				return err
 			}
-			if sub == nil || sub.Claim(s.now().UTC()) != nil {
-				// A queue entry whose record is gone or can no
-				// longer be claimed (it is not queued) cannot be
-				// graded; dropping it keeps one bad entry from
-				// blocking the whole queue.
+			if sub == nil || sub.Claim(now) != nil {
+				// An entry whose record is gone or can no longer be
+				// claimed (it is not queued) cannot be graded;
+				// dropping it keeps one bad entry from blocking the
+				// whole queue.
+				if err := c.remove(k); err != nil {
+					return err
+				}
 				if err := queue.Delete(key); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := save(b, key, sub, grader.StatusQueued); err != nil {
+			// next found its place: leave it there without save's
+			// second reading of the record.
+			if err := c.remove(k); err != nil {
+				return err
+			}
+			if err := put(b, key, sub, grader.StatusQueued); err != nil {
 				return err
 			}
 			claimed = sub
@@ -314,6 +358,17 @@ func (s *Store) ClaimNext(ctx context.Context) (*grader.Submission, error) {
 		return nil, storeErr(err, "claim submission")
 	}
 	return claimed, nil
+}
+
+// RetryLater puts a running submission back on the queue, not to be claimed
+// before at, as grader's Submission.Retry decides (any other status is
+// ECONFLICT). Until then it is queued (it counts, and can be cancelled) but
+// waits outside the rotation.
+func (s *Store) RetryLater(ctx context.Context, idText string, at time.Time) error {
+	_, err := s.transition(ctx, idText, "retry submission", func(sub *grader.Submission) error {
+		return sub.Retry(at.UTC())
+	})
+	return err
 }
 
 // Finish records the end of a running submission as grader's
@@ -355,7 +410,7 @@ func (s *Store) Finish(ctx context.Context, idText string, status grader.Status,
 }
 
 // RequeueRunning puts every running submission back on the queue, where it
-// takes its original place by age, and returns how many. It is meant for
+// takes the first turn (oldest first), and returns how many. It is meant for
 // start-up, when no worker can be running; grader's Submission.Interrupted
 // decides whether each is requeued or given up.
 func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
@@ -380,6 +435,8 @@ func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 		}); err != nil {
 			return err
 		}
+		// Newest first: each takes the first turn, so the oldest ends first.
+		slices.Reverse(keys)
 		for _, key := range keys {
 			sub, err := load(b, key)
 			if err != nil {
@@ -403,6 +460,12 @@ func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 				}
 				if err := idx.Put(key, nil); err != nil {
 					return err
+				}
+				if sub.Status == grader.StatusQueued {
+					// Queued needs its place in the scheduler too.
+					if err := enqueue(tx, key, sub, false); err != nil {
+						return err
+					}
 				}
 				continue
 			}
