@@ -1,15 +1,17 @@
-// Package sandbox runs grader jobs in throwaway Docker containers: one
-// container per job, no network, a read-only root, tmpfs scratch, memory,
-// CPU, process and file limits, and the container removed on every path. It
-// also builds the sandbox image (see EnsureImage) and sweeps containers a
-// crash left behind (see Sweep).
+// Package sandbox runs grader jobs in throwaway Docker containers: a judge
+// and a candidate container per job (run.go), no network but the pair's
+// loopback, a read-only root, tmpfs scratch, memory, CPU, process and file
+// limits, and every container removed on every path. Pairs can be started
+// ahead of demand, each serving one job (pool.go). It also builds the
+// sandbox image (see EnsureImage) and sweeps containers a crash left
+// behind (see Sweep).
 //
 // The package is the Docker adapter of grader.Sandbox; it knows nothing of
 // scoring, HTTP or storage. It talks to the engine only through Engine
 // (engine.go), the few methods of the Docker client it needs, so NewEngine
 // can put it on a pool of engines or any other backend with that API; New
 // uses the Docker client itself. The pair's protocol (protocol.go) is
-// independent of the transport: a config line and a tar in on stdin, an
+// independent of the transport: a warm line, a job line and a tar in on stdin, an
 // envelope out as the judge's last stdout line, over any reader and writer.
 // Callers (cmd/djgrade) build images, sweep and check readiness through
 // Docker's methods and never hold the raw client.

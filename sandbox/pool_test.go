@@ -111,6 +111,8 @@ def test_clean(app):
     assert r.json() == {"files": [], "sleeping": False}, r.body
     assert not Item.objects.filter(name="left-by-judge").exists()
     assert not os.path.exists("/tmp/left-by-judge")
+    # The checks run in the pytest process started while the pair waited.
+    assert b"djgrade_warm_pytest" in open("/proc/self/cmdline", "rb").read()
 `
 	before := d.PoolStats()
 	out = run(t, d, miniJob(t, d, look, lookChecks))
@@ -199,6 +201,10 @@ def test_bad():
 def test_db():
     Item.objects.create(name="x")
     assert Item.objects.count() == 1
+
+def test_warm():
+    # The tests run in the pytest process started while the sandbox waited.
+    assert b"djgrade_warm_pytest" in open("/proc/self/cmdline", "rb").read()
 `)}
 	for i := range 2 { // cold, then from the pool
 		job := miniJob(t, d, "", "", tests)
@@ -208,7 +214,7 @@ def test_db():
 			t.Fatalf("run %d: verdict %s report %q\n%s", i, out.Verdict, out.Report, out.CandidateLog)
 		}
 		p := pytestPublic(t, out)
-		want := map[string]string{"tests/test_public.py::test_ok": "passed", "tests/test_public.py::test_bad": "failed", "tests/test_public.py::test_db": "passed"}
+		want := map[string]string{"tests/test_public.py::test_ok": "passed", "tests/test_public.py::test_bad": "failed", "tests/test_public.py::test_db": "passed", "tests/test_public.py::test_warm": "passed"}
 		for id, o := range want {
 			if p[id] != o {
 				t.Errorf("run %d: %s is %q, want %q (all: %v)\n%s", i, id, p[id], o, p, out.CandidateLog)

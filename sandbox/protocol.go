@@ -7,18 +7,23 @@ package sandbox
 // A run is a pair of containers from the same image:
 //
 //   - The judge: uid 10002, network none, its own pid namespace, entry
-//     point djgrade_judge_init.py. Its stdin carries one line of JSON
-//     (judgeWarm) and, when a submission comes, a second (judgeJob), then a
-//     tar of the judge's workspace (the exercise's
-//     untouched starter and djgrade_hidden/). It starts PostgreSQL on its
-//     private socket and on 127.0.0.1:5432, sets the app role's password,
-//     runs the hidden checks, and writes the envelope (judgeEnvelope) as the
-//     last line of its stdout. Only the judge's processes can write there.
+//     point djgrade_judge_init.py. Its stdin carries a warm line of JSON
+//     (judgeWarm) when the container starts and, when a submission comes,
+//     a job line (judgeJob) and a tar of the judge's workspace (the
+//     exercise's untouched starter and djgrade_hidden/). On the warm line
+//     it starts PostgreSQL on its private socket and on 127.0.0.1:5432,
+//     sets the app role's password and starts the checks' pytest importing
+//     (djgrade_warm_pytest.py); on the job line it runs the hidden checks
+//     and writes the envelope (judgeEnvelope) as the last line of its
+//     stdout. Only the judge's processes can write there. A job line that
+//     says idle (a public-tests run) has no tar and no checks: the judge
+//     serves its database until the sandbox is removed.
 //   - The candidate: uid 10001, network "container:<judge>" (the judge's
 //     loopback and nothing else), its own pid, mount and ipc namespaces,
-//     entry point djgrade_agent.py. Its stdin carries one line of JSON
-//     (candidateWarm), then a second (candidateJob) and a tar of the
-//     candidate's workspace. It
+//     entry point djgrade_agent.py. It starts its public tests' pytest
+//     importing before it reads anything, then its stdin carries a warm
+//     line (candidateWarm), a job line (candidateJob) and a tar of the
+//     candidate's workspace. It runs the public tests; for a grade it then
 //     answers the judge on 127.0.0.1:8001 and serves the project on
 //     127.0.0.1:8000. Everything it writes is the candidate's: Run counts
 //     every byte of its stdout and stderr (pid 1's included) against

@@ -150,7 +150,8 @@ func TestServeGradesAnUploadEndToEnd(t *testing.T) {
 	skipShort(t)
 	ctx := context.Background()
 	data := t.TempDir()
-	srv, err := startServer(ctx, serveConfig{Addr: "127.0.0.1:0", Data: data, Concurrency: 2, AdminToken: e2eAdminToken}, io.Discard)
+	// Pool -1 is serve's default: one pre-started sandbox per worker.
+	srv, err := startServer(ctx, serveConfig{Addr: "127.0.0.1:0", Data: data, Concurrency: 2, Pool: -1, PoolIdle: 10 * time.Minute, AdminToken: e2eAdminToken}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,19 +233,41 @@ func TestServeGradesAnUploadEndToEnd(t *testing.T) {
 		t.Fatalf("stored after regrade: %+v", stored)
 	}
 
-	// Garbage gets a clear 4xx and stores nothing.
+	// The fast path over HTTP: the starter's public tests, some failing,
+	// answered when they are done; nothing is stored.
 	before, _ := srv.store.ListSubmissions(ctx, grader.SubmissionFilter{})
-	resp, body := upload(t, base, map[string]string{"exercise": "n-plus-one", "candidate": "Mallory"}, "x.zip", []byte("definitely not a zip"))
-	if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(fmt.Sprint(body), "not a .zip") {
-		t.Fatalf("garbage: %d %v", resp.StatusCode, body)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("archive", "starter.zip")
+	fw.Write(zipProject(t, "starter", projectFiles(t, "n-plus-one", "")))
+	mw.Close()
+	preq, _ := http.NewRequest(http.MethodPost, base+"/api/v1/exercises/n-plus-one/public-run", &body)
+	preq.Header.Set("Content-Type", mw.FormDataContentType())
+	preq.Header.Set("Authorization", "Bearer "+e2eAdminToken)
+	pres, err := http.DefaultClient.Do(preq)
+	if err != nil {
+		t.Fatal(err)
 	}
-	resp, body = upload(t, base, map[string]string{"exercise": "no-such-exercise", "candidate": "Mallory"}, "p.zip", archive)
+	var pr grader.PublicRun
+	err = json.NewDecoder(pres.Body).Decode(&pr)
+	pres.Body.Close()
+	if err != nil || pres.StatusCode != http.StatusOK || pr.Verdict != grader.VerdictFailed || len(pr.Tests) == 0 {
+		t.Fatalf("public run of the starter: %d %v %+v", pres.StatusCode, err, pr)
+	}
+	t.Logf("public run: %s, timings %v", pr.Reason, pr.Timings)
+
+	// Garbage gets a clear 4xx and stores nothing.
+	resp, bad := upload(t, base, map[string]string{"exercise": "n-plus-one", "candidate": "Mallory"}, "x.zip", []byte("definitely not a zip"))
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(fmt.Sprint(bad), "not a .zip") {
+		t.Fatalf("garbage: %d %v", resp.StatusCode, bad)
+	}
+	resp, bad = upload(t, base, map[string]string{"exercise": "no-such-exercise", "candidate": "Mallory"}, "p.zip", archive)
 	if resp.StatusCode < 400 || resp.StatusCode >= 500 {
-		t.Fatalf("unknown exercise: %d %v", resp.StatusCode, body)
+		t.Fatalf("unknown exercise: %d %v", resp.StatusCode, bad)
 	}
-	resp, body = upload(t, base, map[string]string{"exercise": "n-plus-one"}, "p.zip", archive)
+	resp, bad = upload(t, base, map[string]string{"exercise": "n-plus-one"}, "p.zip", archive)
 	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("missing candidate: %d %v", resp.StatusCode, body)
+		t.Fatalf("missing candidate: %d %v", resp.StatusCode, bad)
 	}
 	after, _ := srv.store.ListSubmissions(ctx, grader.SubmissionFilter{})
 	if len(after) != len(before) {

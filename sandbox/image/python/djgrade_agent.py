@@ -58,19 +58,14 @@ class Agent:
         self.public_timeout = float(cfg.get("public_timeout_s", 60))
         self.server = None
         self.lock = threading.Lock()
+        # The public tests' pytest, started while the container waited.
+        self.warm = None
         self.children = set()
         self.pids_before = common.read_counter(common.PIDS_EVENTS, "max") or 0
         self.oom_before = common.read_counter(common.MEMORY_EVENTS, "oom_kill") or 0
 
     def base_env(self):
-        return {
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "HOME": "/tmp",
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
+        return base_env()
 
     def app_env(self):
         env = self.base_env()
@@ -99,10 +94,17 @@ class Agent:
     # The public tests: the candidate's own, on SQLite, output to the stream.
     def run_public(self):
         if not self.public:
+            if self.warm:
+                self.warm.discard()
             return
-        cmd = [sys.executable, "-m", "pytest", "-p", "djgrade_public", "-p", "no:cacheprovider",
-               "-q", "-rfE", "--color=no", "--djgrade-public-report=" + PUBLIC_REPORT]
-        proc = self.spawn(cmd, self.base_env())
+        args = ["-p", "djgrade_public", "-p", "no:cacheprovider",
+                "-q", "-rfE", "--color=no", "--djgrade-public-report=" + PUBLIC_REPORT]
+        proc = self.warm.run(args, self.base_env(), common.WORK) if self.warm else None
+        if proc is not None:
+            with self.lock:
+                self.children.add(proc)
+        else:
+            proc = self.spawn([sys.executable, "-m", "pytest"] + args, self.base_env())
         try:
             proc.wait(timeout=self.public_timeout)
         except subprocess.TimeoutExpired:
@@ -184,10 +186,15 @@ class Agent:
         return "\nDJGRADE-STATUS %s %s\n" % (self.nonce, json.dumps({"oom_kills": oom, "pid_limit_hits": pids}))
 
 
-def preload():
-    """Imports what the candidate's commands use while the container waits
-    for its submission (their processes fork from this one)."""
-    import django.db.models  # noqa: F401
+def base_env():
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/tmp",
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def handler_for(agent):
@@ -235,13 +242,15 @@ def handler_for(agent):
 
 def main():
     common.make_undumpable()
+    # The public tests' interpreter starts importing now, before anything
+    # is read from stdin: it holds nothing of the protocol.
+    warm_pytest = common.WarmPytest(base_env())
     stdin = sys.stdin.buffer
     try:
         # The warm line when the container starts (a pre-started container
-        # waits after it, with the libraries imported), the job line and
-        # the workspace when a submission comes.
+        # waits after it, its public tests' pytest importing), the job line
+        # and the workspace when a submission comes.
         warm = common.read_config(stdin)
-        preload()
         cfg = common.read_job(stdin, float(warm.get("warm_lifetime_s", 0) or 0), lambda: None)
         cfg["nonce"] = warm.get("nonce", "")
         cfg["db"] = warm.get("db") or {}
@@ -255,6 +264,7 @@ def main():
     for name in refused:
         common.log(PREFIX, "refused workspace member %r" % name)
     agent = Agent(cfg)
+    agent.warm = warm_pytest
 
     def on_term(signum, frame):
         with agent.lock:

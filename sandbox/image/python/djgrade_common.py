@@ -184,3 +184,46 @@ def kill_group(pid):
 
 def b64(data):
     return base64.b64encode(data).decode("ascii")
+
+
+WARM_PYTEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "djgrade_warm_pytest.py")
+
+
+class WarmPytest:
+    """A pytest process started ahead of its run (djgrade_warm_pytest.py):
+    started while the container waits, given its arguments, environment and
+    directory by run(). Its output goes where stdout and stderr say, as a
+    subprocess's would."""
+
+    def __init__(self, env, stdout=None, stderr=None):
+        import subprocess
+        self.proc = None
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, WARM_PYTEST], stdin=subprocess.PIPE, stdout=stdout, stderr=stderr,
+                cwd="/", env=env, start_new_session=True, close_fds=True,
+            )
+        except OSError:
+            self.proc = None
+
+    def run(self, args, env, cwd):
+        """Starts the run; returns the process (a subprocess.Popen), or None
+        when the warm process is gone and the caller must start one."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return None
+        req = json.dumps({"args": list(args), "env": dict(env), "cwd": cwd}).encode() + b"\n"
+        try:
+            proc.stdin.write(req)
+            proc.stdin.close()
+        except OSError:
+            kill_group(proc.pid)
+            proc.wait()
+            return None
+        return proc
+
+    def discard(self):
+        if self.proc is not None:
+            kill_group(self.proc.pid)
+            self.proc.wait()
+            self.proc = None

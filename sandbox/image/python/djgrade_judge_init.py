@@ -6,8 +6,10 @@ network but the loopback it shares with the candidate's container). It
   1. reads its warm line (nonce, the app role's password) from stdin;
   2. copies the image's PostgreSQL template into /tmp, starts it on the
      judge's unix socket and on 127.0.0.1:5432, sets the app role's
-     password for this run, and imports what the checks use; a pair
-     pre-started by the sandbox's pool waits here for a submission;
+     password for this run, and starts the checks' pytest, which imports
+     pytest, Django and DRF and waits for its arguments
+     (djgrade_warm_pytest.py); a pair pre-started by the sandbox's pool
+     waits here for a submission;
   2a. reads the job line (seed, settings, time limit, services) and the
      judge's workspace (the exercise's untouched starter and the hidden
      checks, never a candidate file) from stdin;
@@ -232,31 +234,37 @@ class Redis:
             common.kill_group(self.proc.pid)
 
 
-def preload():
-    """Imports what the hidden checks' pytest uses, while the pair waits
-    for its submission; run_pytest forks from this process, so the checks
-    start with them loaded. Nothing here reads settings or the workspace:
-    neither has come yet."""
-    import _pytest.config  # noqa: F401
-    import django.db.models  # noqa: F401
-    import psycopg2  # noqa: F401
-    import pytest_django.plugin  # noqa: F401
-    import rest_framework  # noqa: F401
+PYTEST_OUT = "/tmp/judge/pytest.out"
 
 
-def run_pytest(env, cap, timeout):
-    """Runs the hidden checks; returns (exit code, timed out, output)."""
+def start_warm_pytest():
+    """Starts the hidden checks' pytest while the pair waits: it imports
+    pytest, Django and DRF before the submission comes (see
+    djgrade_warm_pytest.py), with its output to PYTEST_OUT."""
+    os.makedirs(os.path.dirname(PYTEST_OUT), exist_ok=True)
+    out = open(PYTEST_OUT, "w+b")
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
+           "PYTHONPATH": os.environ.get("PYTHONPATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+    return common.WarmPytest(env, stdout=out, stderr=subprocess.STDOUT), out
+
+
+def run_pytest(warm, out, env, cap, timeout):
+    """Runs the hidden checks in the warm pytest (or, if it is gone, a new
+    one); returns (exit code, timed out, output, truncated)."""
     os.makedirs(os.path.dirname(REPORT), exist_ok=True)
-    cmd = [
-        sys.executable, "-m", "pytest", "-p", "djgrade_judge", "-p", "no:cacheprovider",
+    args = [
+        "-p", "djgrade_judge", "-p", "no:cacheprovider",
         "-q", "-rfE", "--color=no", "--ds=djgrade_settings", "--djgrade-report=" + REPORT,
         "djgrade_hidden",
     ]
-    out = open("/tmp/judge/pytest.out", "w+b")
-    proc = subprocess.Popen(
-        cmd, cwd=common.WORK, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        start_new_session=True, close_fds=True,
-    )
+    proc = warm.run(args, env, common.WORK)
+    if proc is None:
+        out.seek(0)
+        out.truncate()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest"] + args, cwd=common.WORK, env=env, stdin=subprocess.DEVNULL,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+        )
     timed_out = False
     try:
         rc = proc.wait(timeout=timeout)
@@ -302,7 +310,7 @@ def main():
         if len(password) < 16:
             raise common.InitError("config has no app password")
         pg.start(password)
-        preload()
+        warm_pytest, pytest_out = start_warm_pytest()
         timings["postgres"] = int((time.monotonic() - t) * 1000)
         # The job line and the workspace come with the submission.
         cfg = common.read_job(stdin, float(warm.get("warm_lifetime_s", 0) or 0), pg.stop)
@@ -343,7 +351,7 @@ def main():
             env["DJGRADE_REDIS_URL"] = rd.url()
         t = time.monotonic()
         rc, timed_out, output, truncated = run_pytest(
-            env, int(cfg.get("output_bytes", 1 << 20)), float(cfg.get("timeout_s", 120))
+            warm_pytest, pytest_out, env, int(cfg.get("output_bytes", 1 << 20)), float(cfg.get("timeout_s", 120))
         )
         timings["checks"] = int((time.monotonic() - t) * 1000)
         env_out.update(exit_code=rc, timeout=timed_out, truncated=truncated, log=common.b64(output))
