@@ -84,6 +84,10 @@ type benchGrade struct {
 	CPUSeconds  float64 `json:"cpu_seconds"`
 	CoresBusy   float64 `json:"cpu_cores_busy"`
 	Utilization float64 `json:"cpu_utilization"`
+	// MemoryPeakBytes is the largest drop of the host's MemAvailable
+	// (/proc/meminfo, sampled every 100 ms) below its value at the start:
+	// what the gradings in flight took at most, page cache included.
+	MemoryPeakBytes int64 `json:"memory_peak_bytes"`
 }
 
 // benchPlain is the cold plain `docker run` of pytest.
@@ -339,6 +343,7 @@ func benchGrades(ctx context.Context, base string, secrets []string, exercise st
 	client := &http.Client{}
 	var mu sync.Mutex
 	done := 0
+	stopMem := sampleMemory()
 	cpu0, cpuErr := hostCPUSeconds()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -364,6 +369,7 @@ func benchGrades(ctx context.Context, base string, secrets []string, exercise st
 	wg.Wait()
 	wall := time.Since(start)
 	cpu1, cpuErr1 := hostCPUSeconds()
+	memPeak := stopMem()
 	var took []float64
 	for _, r := range results {
 		if r.Error == "" {
@@ -371,7 +377,7 @@ func benchGrades(ctx context.Context, base string, secrets []string, exercise st
 		}
 	}
 	slices.Sort(took)
-	g := benchGrade{P50Seconds: quantile(took, 0.5), P95Seconds: quantile(took, 0.95), WallSeconds: wall.Seconds()}
+	g := benchGrade{P50Seconds: quantile(took, 0.5), P95Seconds: quantile(took, 0.95), WallSeconds: wall.Seconds(), MemoryPeakBytes: memPeak}
 	if len(took) > 0 {
 		g.MinSeconds, g.MaxSeconds = took[0], took[len(took)-1]
 		g.PerMinute = float64(len(took)) / wall.Minutes()
@@ -388,8 +394,8 @@ func benchGrades(ctx context.Context, base string, secrets []string, exercise st
 
 // benchOne submits one archive and waits for its result (long polls of
 // GET ?wait), timing from just before the upload to the final status.
-func benchOne(ctx context.Context, client *http.Client, base, secret, exercise string, zipped []byte, seq int) benchResult {
-	r := benchResult{Seq: seq}
+func benchOne(ctx context.Context, client *http.Client, base, secret, exercise string, zipped []byte, seq int) (r benchResult) {
+	r.Seq = seq
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	mw.WriteField("exercise", exercise)
@@ -577,6 +583,53 @@ func hostCPUSeconds() (float64, error) {
 	return busy / 100, nil
 }
 
+// memAvailable is MemAvailable of /proc/meminfo in bytes (-1 when unknown).
+func memAvailable() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemAvailable:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+// sampleMemory samples MemAvailable every 100 ms until the returned
+// function is called, which returns the largest drop below the first
+// sample (0 when /proc/meminfo cannot be read).
+func sampleMemory() func() int64 {
+	base := memAvailable()
+	stop := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var most int64
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if m := memAvailable(); base >= 0 && m >= 0 && base-m > most {
+				most = base - m
+			}
+			select {
+			case <-stop:
+				peak <- most
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		return <-peak
+	}
+}
+
 // loadAverage reads the 1, 5 and 15 minute load averages (nil off Linux).
 func loadAverage() []float64 {
 	data, err := os.ReadFile("/proc/loadavg")
@@ -596,7 +649,7 @@ func printBench(w io.Writer, r benchReport) {
 	fmt.Fprintf(w, "djgrade bench: %d submissions per exercise at concurrency %d, %d cold plain runs; image %s\n", r.N, r.Concurrency, r.PlainRuns, r.Image)
 	fmt.Fprintf(w, "machine: %d cores, load average %v before, %v after\n\n", r.Machine.Cores, r.Machine.LoadBefore, r.Machine.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "EXERCISE\tSOLUTION\tOK\tP50\tP95\tPER MIN\tCORES BUSY\tCPU s/GRADE\tPLAIN MEDIAN\tRATIO\t")
+	fmt.Fprintln(tw, "EXERCISE\tSOLUTION\tOK\tP50\tP95\tPER MIN\tCORES BUSY\tCPU s/GRADE\tMEM PEAK\tPLAIN MEDIAN\tRATIO\t")
 	for _, e := range r.Exercises {
 		ok := 0
 		for _, res := range e.Results {
@@ -608,13 +661,14 @@ func printBench(w io.Writer, r benchReport) {
 		if ok > 0 {
 			perGrade = e.Grade.CPUSeconds / float64(ok)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.2fs\t%.2fs\t%.1f\t%.2f of %d\t%.1f\t%.2fs\t%.2f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.2fs\t%.2fs\t%.1f\t%.2f of %d\t%.1f\t%d MiB\t%.2fs\t%.2f\t\n",
 			e.Exercise, e.Solution, ok, len(e.Results), e.Grade.P50Seconds, e.Grade.P95Seconds, e.Grade.PerMinute,
-			e.Grade.CoresBusy, r.Machine.Cores, perGrade, e.Plain.MedianSeconds, e.Ratio)
+			e.Grade.CoresBusy, r.Machine.Cores, perGrade, e.Grade.MemoryPeakBytes>>20, e.Plain.MedianSeconds, e.Ratio)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nP50/P95: submit to result through the service's HTTP API. PER MIN: results per minute.")
-	fmt.Fprintln(w, "CORES BUSY: host CPU time during the grading over its wall time. RATIO: P50 / PLAIN MEDIAN.")
+	fmt.Fprintln(w, "CORES BUSY: host CPU time during the grading over its wall time. MEM PEAK: largest drop of MemAvailable.")
+	fmt.Fprintln(w, "RATIO: P50 / PLAIN MEDIAN (a cold `docker run --rm` of pytest over the same project, in the same image).")
 	for _, e := range r.Exercises {
 		fmt.Fprintf(w, "plain run of %s (%s tests, %s): %s\n", e.Exercise, e.Plain.Tests, e.Plain.Database, e.Plain.Command)
 		for _, msg := range e.Errors {
