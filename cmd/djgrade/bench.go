@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -66,7 +67,10 @@ type benchResult struct {
 	Verdict  string  `json:"verdict"`
 	Score    float64 `json:"score"`
 	MaxScore float64 `json:"max_score"`
-	Error    string  `json:"error,omitempty"`
+	// TimingsMS are the sandbox's own phase timings of the grading, read
+	// from the service's store (the API does not show them).
+	TimingsMS map[string]int64 `json:"timings_ms,omitempty"`
+	Error     string           `json:"error,omitempty"`
 }
 
 // benchGrade summarises the submissions of one exercise.
@@ -88,6 +92,9 @@ type benchGrade struct {
 	// (/proc/meminfo, sampled every 100 ms) below its value at the start:
 	// what the gradings in flight took at most, page cache included.
 	MemoryPeakBytes int64 `json:"memory_peak_bytes"`
+	// PhasesP50MS is the median of each sandbox phase (timings_ms) over
+	// the results: where a grading's time goes.
+	PhasesP50MS map[string]int64 `json:"phases_p50_ms"`
 }
 
 // benchPlain is the cold plain `docker run` of pytest.
@@ -202,7 +209,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		progress("%s: grading %d submissions of %s through %s at concurrency %d", ex.ID, n, solutions[i], base, c)
-		be.Results, be.Grade = benchGrades(ctx, base, secrets, ex.ID, zipped.Bytes(), n, progress)
+		timings := func(id string) map[string]int64 {
+			if sub, err := srv.store.Submission(ctx, id); err == nil && sub.Result != nil {
+				return sub.Result.Timings
+			}
+			return nil
+		}
+		be.Results, be.Grade = benchGrades(ctx, base, secrets, ex.ID, zipped.Bytes(), n, timings, progress)
 		for _, r := range be.Results {
 			if r.Error != "" {
 				be.Errors = append(be.Errors, fmt.Sprintf("submission %d: %s", r.Seq, r.Error))
@@ -333,7 +346,7 @@ func benchPreflight(ctx context.Context) (string, error) {
 // clients at once (each its own token, submitting its next one when its
 // last has its result), and times each from submit to result. The host's
 // CPU time is read from /proc/stat around the whole.
-func benchGrades(ctx context.Context, base string, secrets []string, exercise string, zipped []byte, n int, progress func(string, ...any)) ([]benchResult, benchGrade) {
+func benchGrades(ctx context.Context, base string, secrets []string, exercise string, zipped []byte, n int, timings func(id string) map[string]int64, progress func(string, ...any)) ([]benchResult, benchGrade) {
 	results := make([]benchResult, n)
 	next := make(chan int, n)
 	for i := range n {
@@ -378,6 +391,19 @@ func benchGrades(ctx context.Context, base string, secrets []string, exercise st
 	}
 	slices.Sort(took)
 	g := benchGrade{P50Seconds: quantile(took, 0.5), P95Seconds: quantile(took, 0.95), WallSeconds: wall.Seconds(), MemoryPeakBytes: memPeak}
+	phases := map[string][]float64{}
+	for i, r := range results {
+		if r.ID != "" {
+			results[i].TimingsMS = timings(r.ID)
+		}
+		for k, v := range results[i].TimingsMS {
+			phases[k] = append(phases[k], float64(v))
+		}
+	}
+	g.PhasesP50MS = map[string]int64{}
+	for k, v := range phases {
+		g.PhasesP50MS[k] = int64(quantile(v, 0.5))
+	}
 	if len(took) > 0 {
 		g.MinSeconds, g.MaxSeconds = took[0], took[len(took)-1]
 		g.PerMinute = float64(len(took)) / wall.Minutes()
@@ -670,6 +696,14 @@ func printBench(w io.Writer, r benchReport) {
 	fmt.Fprintln(w, "CORES BUSY: host CPU time during the grading over its wall time. MEM PEAK: largest drop of MemAvailable.")
 	fmt.Fprintln(w, "RATIO: P50 / PLAIN MEDIAN (a cold `docker run --rm` of pytest over the same project, in the same image).")
 	for _, e := range r.Exercises {
+		keys := slices.Sorted(maps.Keys(e.Grade.PhasesP50MS))
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %.2fs", k, float64(e.Grade.PhasesP50MS[k])/1000))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "sandbox phases of %s, p50: %s\n", e.Exercise, strings.Join(parts, ", "))
+		}
 		fmt.Fprintf(w, "plain run of %s (%s tests, %s): %s\n", e.Exercise, e.Plain.Tests, e.Plain.Database, e.Plain.Command)
 		for _, msg := range e.Errors {
 			fmt.Fprintf(w, "error: %s: %s\n", e.Exercise, msg)
