@@ -109,3 +109,21 @@ func TestBenchFigures(t *testing.T) {
 		t.Fatalf("hostCPUSeconds went from %v to %v (%v)", a, b, err)
 	}
 }
+
+// TestBenchTable: the table for people names every figure of the report.
+func TestBenchTable(t *testing.T) {
+	rep := benchReport{Image: "img:1", N: 2, Concurrency: 1, PlainRuns: 1, Machine: benchMachine{Cores: 2, LoadBefore: []float64{0.5, 0.4, 0.3}},
+		Exercises: []benchExercise{{Exercise: "n-plus-one", Solution: "reference",
+			Results: []benchResult{{Seq: 1, Seconds: 3}, {Seq: 2, Seconds: 5, Error: "boom"}},
+			Grade:   benchGrade{P50Seconds: 3, P95Seconds: 3, PerMinute: 12.5, CPUSeconds: 4.2, CoresBusy: 0.84, MemoryPeakBytes: 300 << 20, PhasesP50MS: map[string]int64{"checks": 1500}},
+			Plain:   benchPlain{Command: "tar -c PROJECT | docker run --rm x", Tests: "public", Database: "sqlite", MedianSeconds: 2.5},
+			Ratio:   1.2, Errors: []string{"submission 2: boom"}}}}
+	var b bytes.Buffer
+	printBench(&b, rep)
+	for _, want := range []string{"EXERCISE", "n-plus-one", "reference", "1/2", "3.00s", "12.5", "0.84 of 2", "4.2", "300 MiB", "2.50s", "1.20",
+		"checks 1.50s", "docker run --rm x", "error: n-plus-one: submission 2: boom", "[0.5 0.4 0.3]"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
