@@ -546,7 +546,16 @@ func plainRun(ctx context.Context, tag string, files []grader.File, postgres boo
 	if err := archive.WriteTar(&tarball, files); err != nil {
 		return 0, err
 	}
-	cmd := exec.CommandContext(ctx, "docker", plainArgs(tag, postgres)...)
+	// Named, so that an interrupted bench removes the container too: killing
+	// the CLI alone would leave it running.
+	name := "djgrade-bench-plain-" + strings.ToLower(grader.NewRecordID(""))
+	args := plainArgs(tag, postgres)
+	args = append([]string{args[0], "--name", name}, args[1:]...)
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Cancel = func() error {
+		exec.Command("docker", "rm", "-f", name).Run()
+		return cmd.Process.Kill()
+	}
 	cmd.Stdin = &tarball
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

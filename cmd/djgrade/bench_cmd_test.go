@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBenchCommand runs `djgrade bench` for real: the service in this
@@ -125,5 +127,26 @@ func TestBenchTable(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestBenchPlainRunCancelled: a plain run cut short (Ctrl-C) leaves no
+// container behind, the CLI killed or not.
+func TestBenchPlainRunCancelled(t *testing.T) {
+	skipShort(t)
+	sb, tag, err := openSandbox(context.Background(), "", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Close()
+	files := projectFiles(t, "n-plus-one", "solutions/reference")
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	if _, err := plainRun(ctx, tag, files, false); err == nil {
+		t.Fatal("a plain run cancelled after 1.5s succeeded")
+	}
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "name=djgrade-bench-plain-").CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Fatalf("left behind: %q %v", out, err)
 	}
 }
