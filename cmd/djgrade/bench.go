@@ -713,7 +713,21 @@ func printBench(w io.Writer, r benchReport) {
 		if len(parts) > 0 {
 			fmt.Fprintf(w, "sandbox phases of %s, p50: %s\n", e.Exercise, strings.Join(parts, ", "))
 		}
-		fmt.Fprintf(w, "plain run of %s (%s tests, %s): %s\n", e.Exercise, e.Plain.Tests, e.Plain.Database, e.Plain.Command)
+	}
+	// The plain command, once for each distinct one, with its exercises.
+	var commands []string
+	users := map[string][]string{}
+	for _, e := range r.Exercises {
+		key := fmt.Sprintf("(%s tests, %s): %s", e.Plain.Tests, e.Plain.Database, e.Plain.Command)
+		if users[key] == nil {
+			commands = append(commands, key)
+		}
+		users[key] = append(users[key], e.Exercise)
+	}
+	for _, key := range commands {
+		fmt.Fprintf(w, "plain run of %s %s\n", strings.Join(users[key], ", "), key)
+	}
+	for _, e := range r.Exercises {
 		for _, msg := range e.Errors {
 			fmt.Fprintf(w, "error: %s: %s\n", e.Exercise, msg)
 		}
