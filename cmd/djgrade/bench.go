@@ -200,8 +200,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	for i, ex := range exs {
-		if err := ctx.Err(); err != nil {
-			return err
+		if ctx.Err() != nil {
+			return errBenchInterrupted
 		}
 		be := benchExercise{Exercise: ex.ID, Solution: solutions[i], Errors: []string{}}
 		var zipped bytes.Buffer
@@ -228,8 +228,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		be.Plain.Command = plainCommandLine(tag, pg)
 		for k := range plainRuns {
-			if err := ctx.Err(); err != nil {
-				return err
+			if ctx.Err() != nil {
+				return errBenchInterrupted
 			}
 			took, err := plainRun(ctx, tag, projects[i], pg)
 			if err != nil {
@@ -243,6 +243,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		be.Plain.MedianSeconds = quantile(be.Plain.RunsSeconds, 0.5)
 		if be.Plain.MedianSeconds > 0 && be.Grade.P50Seconds > 0 {
 			be.Ratio = be.Grade.P50Seconds / be.Plain.MedianSeconds
+		}
+		if ctx.Err() != nil {
+			return errBenchInterrupted
 		}
 		report.Exercises = append(report.Exercises, be)
 	}
@@ -264,6 +267,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	return nil
 }
+
+// errBenchInterrupted ends a bench cut short (Ctrl-C): its figures would
+// be partial, so none are printed; the service and its containers are
+// stopped and removed on the way out.
+var errBenchInterrupted = &exitError{1, "bench interrupted: no figures printed"}
 
 // stringList is a repeatable string flag.
 type stringList []string
