@@ -36,6 +36,7 @@ Usage:
   djgrade image      build [--rebuild] [--no-pull]
   djgrade takehome   create --exercise ID --candidate-login LOGIN --repo OWNER/NAME [--deadline RFC3339]
   djgrade backup     [--data ./data] [--server URL] FILE
+  djgrade bench      [--exercise ID]... [-n N] [-c C] [--solution NAME] [--plain-runs K] [--plain-postgres] [--json]
 
 Run "djgrade COMMAND -h" for a command's flags. Every flag can also be set
 with an environment variable named DJGRADE_ and the flag in capitals
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runBackup(ctx, rest, stdout, stderr)
 	case "token":
 		err = runToken(ctx, rest, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, rest, stdout, stderr)
 	default:
 		err = &exitError{2, fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
 	}
