@@ -103,6 +103,7 @@ const (
 	pathTokens      = "/api/v1/tokens"
 	pathOpenAPI     = "/api/v1/openapi.yaml"
 	pathEvents      = pathSubmissions + "/:id/events"
+	pathPublicRun   = pathExercises + "/:id/public-run"
 )
 
 // New returns a Server for cfg, with every zero field of cfg defaulted.
@@ -291,7 +292,7 @@ func (s *Server) routes() {
 	e.GET(pathExercises+"/:id", s.getExercise, authn)
 	e.GET(pathExercises+"/:id/starter.zip", s.starterZip, authn)
 	e.GET(pathExercises+"/:id/starter.tar.gz", s.starterTarGz, authn)
-	e.POST(pathExercises+"/:id/public-run", s.runPublicTests, authn)
+	e.POST(pathPublicRun, s.runPublicTests, authn)
 
 	e.POST(pathAssignments, s.createAssignment, authn, staff)
 	e.GET(pathAssignments, s.listAssignments, authn)
@@ -309,10 +310,11 @@ func isLongPoll(c echo.Context) bool {
 		c.Request().Method == http.MethodGet && c.Path() == pathSubmissions+"/:id" && c.QueryParam("wait") != ""
 }
 
-// isUpload reports whether c is the upload route, which has its own body
-// limit and no per-request context timeout.
+// isUpload reports whether c is an upload route (a submission, a run of
+// the public tests), which has its own body limit and no per-request
+// context timeout: a public run answers when its tests are done.
 func isUpload(c echo.Context) bool {
-	return c.Request().Method == http.MethodPost && c.Path() == pathSubmissions
+	return c.Request().Method == http.MethodPost && (c.Path() == pathSubmissions || c.Path() == pathPublicRun)
 }
 
 // maxSmallBody caps the body of every route but the upload. No such route

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"sync"
@@ -67,10 +69,21 @@ func TestPublicRunRoute(t *testing.T) {
 			t.Errorf("%q on %s with %d parts: status %d, want %d: %s", tc.who, tc.exercise, len(tc.parts), res.StatusCode, tc.want, body)
 		}
 	}
+	// A project's archive is an upload, not a small body: past 64 KiB it
+	// is still taken.
+	noise := make([]byte, 75<<10)
+	rand.Read(noise)
+	big := tarGzArchive(t, map[string]string{"library/serializers.py": "# attempt\n", "notes.txt": hex.EncodeToString(noise)})
+	if len(big) <= 64<<10 {
+		t.Fatalf("the big archive is only %d bytes", len(big))
+	}
+	if res, body := post("interviewer", "n-plus-one", part{name: "archive", filename: "a.tar.gz", data: big}); res.StatusCode != http.StatusOK {
+		t.Errorf("a %d-byte archive: status %d: %s", len(big), res.StatusCode, body)
+	}
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	if len(sb.jobs) != 3 {
-		t.Fatalf("%d sandbox runs, want 3", len(sb.jobs))
+	if len(sb.jobs) != 4 {
+		t.Fatalf("%d sandbox runs, want 4", len(sb.jobs))
 	}
 	for _, j := range sb.jobs {
 		if !j.PublicOnly || j.JudgeWorkspace != nil {

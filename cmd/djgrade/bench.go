@@ -54,8 +54,14 @@ type benchExercise struct {
 	Grade    benchGrade    `json:"grade"`
 	Plain    benchPlain    `json:"plain"`
 	// Ratio is grade.p50_seconds / plain.median_seconds (0 when either is missing).
-	Ratio  float64  `json:"ratio"`
-	Errors []string `json:"errors"`
+	Ratio float64 `json:"ratio"`
+	// Public is the fast path: the same project's public tests only,
+	// through POST /api/v1/exercises/{id}/public-run, N runs at
+	// concurrency C; PublicRatio is its p50 over the plain median (the
+	// plain run is of the public tests too).
+	Public      benchFast `json:"public"`
+	PublicRatio float64   `json:"public_ratio"`
+	Errors      []string  `json:"errors"`
 }
 
 // benchResult is one submission through the service.
@@ -97,6 +103,15 @@ type benchGrade struct {
 	PhasesP50MS map[string]int64 `json:"phases_p50_ms"`
 }
 
+// benchFast summarises the public-tests runs of one exercise.
+type benchFast struct {
+	RunsSeconds []float64 `json:"runs_seconds"`
+	P50Seconds  float64   `json:"p50_seconds"`
+	P95Seconds  float64   `json:"p95_seconds"`
+	// Verdict is the last run's ("passed" for a correct solution).
+	Verdict string `json:"verdict"`
+}
+
 // benchPlain is the cold plain `docker run` of pytest.
 type benchPlain struct {
 	Command       string    `json:"command"`
@@ -106,7 +121,7 @@ type benchPlain struct {
 	MedianSeconds float64   `json:"median_seconds"`
 }
 
-const benchSynopsis = "bench [--exercise ID]... [-n N] [-c C] [--solution NAME] [--plain-runs K] [--plain-postgres] [--json]"
+const benchSynopsis = "bench [--exercise ID]... [-n N] [-c C] [--solution NAME] [--pool P] [--plain-runs K] [--plain-postgres] [--json]"
 
 // runBench grades N submissions of each exercise through the real service
 // (in this process, on a loopback port, over a bbolt store in a temporary
@@ -123,6 +138,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	solution := fs.String("solution", "", "the solution (solutions/NAME, or a variant: variants/NAME) to submit; default: the exercise's first solution")
 	plainRuns := 3
 	fs.Var(positiveInt{&plainRuns}, "plain-runs", "cold plain docker runs of pytest per exercise")
+	pool := fs.Int("pool", -1, "the service's pre-started sandboxes, as serve --pool (-1: as many as -c; 0: every run starts cold)")
 	plainPG := fs.Bool("plain-postgres", false, "run the plain pytest on PostgreSQL started in its container even where the exercise's starter uses SQLite")
 	asJSON := fs.Bool("json", false, "print one JSON object for programs")
 	dir := catalogFlag(fs)
@@ -183,7 +199,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	progress("starting the service (%d workers, store in %s)", c, data)
 	// The service logs only what went wrong; every submission's progress
 	// is the bench's own line.
-	srv, err := startServer(ctx, serveConfig{Addr: "127.0.0.1:0", Data: data, Concurrency: c, Exercises: *dir}, &warnOnly{w: stderr})
+	srv, err := startServer(ctx, serveConfig{Addr: "127.0.0.1:0", Data: data, Concurrency: c, Pool: *pool, PoolIdle: 10 * time.Minute, Exercises: *dir}, &warnOnly{w: stderr})
 	if err != nil {
 		return err
 	}
@@ -221,6 +237,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				be.Errors = append(be.Errors, fmt.Sprintf("submission %d: %s", r.Seq, r.Error))
 			}
 		}
+		progress("%s: %d public-tests runs (the fast path) at concurrency %d", ex.ID, n, c)
+		be.Public = benchPublic(ctx, base, secrets, ex.ID, zipped.Bytes(), n, &be.Errors, progress)
 		pg := *plainPG || ex.Database == grader.DatabasePostgres
 		be.Plain = benchPlain{Tests: "public", Database: grader.DatabaseSQLite}
 		if pg {
@@ -244,6 +262,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if be.Plain.MedianSeconds > 0 && be.Grade.P50Seconds > 0 {
 			be.Ratio = be.Grade.P50Seconds / be.Plain.MedianSeconds
 		}
+		if be.Plain.MedianSeconds > 0 && be.Public.P50Seconds > 0 {
+			be.PublicRatio = be.Public.P50Seconds / be.Plain.MedianSeconds
+		}
 		if ctx.Err() != nil {
 			return errBenchInterrupted
 		}
@@ -266,6 +287,54 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	return nil
+}
+
+// benchPublic runs the project's public tests n times through the API's
+// fast path, from one client per secret, and times each POST to its answer.
+func benchPublic(ctx context.Context, base string, secrets []string, exercise string, zipped []byte, n int, errs *[]string, progress func(string, ...any)) benchFast {
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	client := &http.Client{}
+	var mu sync.Mutex
+	var f benchFast
+	var wg sync.WaitGroup
+	for _, secret := range secrets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				var body bytes.Buffer
+				mw := multipart.NewWriter(&body)
+				fw, _ := mw.CreateFormFile("archive", "project.zip")
+				fw.Write(zipped)
+				mw.Close()
+				start := time.Now()
+				var run benchSubmission
+				code, err := benchCall(ctx, client, http.MethodPost, base+"/api/v1/exercises/"+exercise+"/public-run", secret, mw.FormDataContentType(), &body, &run)
+				took := time.Since(start).Seconds()
+				if err == nil && code != http.StatusOK {
+					err = fmt.Errorf("HTTP %d %s", code, run.raw)
+				}
+				mu.Lock()
+				if err != nil {
+					*errs = append(*errs, fmt.Sprintf("public run %d: %v", i+1, err))
+					progress("%s: public run %d failed: %v", exercise, i+1, err)
+				} else {
+					f.RunsSeconds = append(f.RunsSeconds, took)
+					f.Verdict = run.Verdict
+					progress("%s: public run %d: %s (%s) in %.2fs", exercise, i+1, run.Verdict, run.Reason, took)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sorted := slices.Sorted(slices.Values(f.RunsSeconds))
+	f.P50Seconds, f.P95Seconds = quantile(sorted, 0.5), quantile(sorted, 0.95)
+	return f
 }
 
 // errBenchInterrupted ends a bench cut short (Ctrl-C): its figures would
@@ -481,6 +550,7 @@ type benchSubmission struct {
 	Score    float64         `json:"score"`
 	MaxScore float64         `json:"max_score"`
 	Error    json.RawMessage `json:"error"`
+	Reason   string          `json:"reason"`
 	raw      string
 }
 
@@ -692,7 +762,7 @@ func printBench(w io.Writer, r benchReport) {
 	fmt.Fprintf(w, "djgrade bench: %d submissions per exercise at concurrency %d, %d cold plain runs; image %s\n", r.N, r.Concurrency, r.PlainRuns, r.Image)
 	fmt.Fprintf(w, "machine: %d cores, load average %v before, %v after\n\n", r.Machine.Cores, r.Machine.LoadBefore, r.Machine.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "EXERCISE\tSOLUTION\tOK\tP50\tP95\tPER MIN\tCORES BUSY\tCPU s/GRADE\tMEM PEAK\tPLAIN MEDIAN\tRATIO\t")
+	fmt.Fprintln(tw, "EXERCISE\tSOLUTION\tOK\tP50\tP95\tPER MIN\tCORES BUSY\tCPU s/GRADE\tMEM PEAK\tPLAIN MEDIAN\tRATIO\tPUBLIC P50\tPUBLIC RATIO\t")
 	for _, e := range r.Exercises {
 		ok := 0
 		for _, res := range e.Results {
@@ -704,14 +774,16 @@ func printBench(w io.Writer, r benchReport) {
 		if ok > 0 {
 			perGrade = e.Grade.CPUSeconds / float64(ok)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.2fs\t%.2fs\t%.1f\t%.2f of %d\t%.1f\t%d MiB\t%.2fs\t%.2f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.2fs\t%.2fs\t%.1f\t%.2f of %d\t%.1f\t%d MiB\t%.2fs\t%.2f\t%.2fs\t%.2f\t\n",
 			e.Exercise, e.Solution, ok, len(e.Results), e.Grade.P50Seconds, e.Grade.P95Seconds, e.Grade.PerMinute,
-			e.Grade.CoresBusy, r.Machine.Cores, perGrade, e.Grade.MemoryPeakBytes>>20, e.Plain.MedianSeconds, e.Ratio)
+			e.Grade.CoresBusy, r.Machine.Cores, perGrade, e.Grade.MemoryPeakBytes>>20, e.Plain.MedianSeconds, e.Ratio,
+			e.Public.P50Seconds, e.PublicRatio)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nP50/P95: submit to result through the service's HTTP API. PER MIN: results per minute.")
 	fmt.Fprintln(w, "CORES BUSY: host CPU time during the grading over its wall time. MEM PEAK: largest drop of MemAvailable.")
-	fmt.Fprintln(w, "RATIO: P50 / PLAIN MEDIAN (a cold `docker run --rm` of pytest over the same project, in the same image).")
+	fmt.Fprintln(w, "RATIO: P50 / PLAIN MEDIAN (a cold `docker run --rm` of pytest over the same project's public tests, in the same image).")
+	fmt.Fprintln(w, "PUBLIC P50: the fast path (POST .../public-run, the public tests only); PUBLIC RATIO: it over PLAIN MEDIAN.")
 	for _, e := range r.Exercises {
 		keys := slices.Sorted(maps.Keys(e.Grade.PhasesP50MS))
 		var parts []string

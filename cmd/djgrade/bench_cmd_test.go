@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/sandbox"
 )
 
 // TestBenchCommand runs `djgrade bench` for real: the service in this
@@ -19,7 +22,7 @@ func TestBenchCommand(t *testing.T) {
 	ctx := context.Background()
 	// The bench refuses to build the image; the other Docker tests build
 	// it when it is missing, and so does this one.
-	sb, _, err := openSandbox(ctx, "", io.Discard)
+	sb, _, err := openSandbox(ctx, "", sandbox.PoolOptions{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +55,10 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if len(e.Plain.RunsSeconds) != 1 || e.Plain.MedianSeconds <= 0 || e.Ratio <= 0 || !strings.Contains(e.Plain.Command, "docker run --rm") {
 		t.Fatalf("plain figures: %+v ratio %v", e.Plain, e.Ratio)
+	}
+	// The fast path ran the reference's public tests, all passing.
+	if len(e.Public.RunsSeconds) != 2 || e.Public.P50Seconds <= 0 || e.Public.Verdict != string(grader.VerdictPassed) || e.PublicRatio <= 0 {
+		t.Fatalf("public figures: %+v ratio %v", e.Public, e.PublicRatio)
 	}
 	if !strings.Contains(stderr.String(), "plain run 1/1") || !strings.Contains(stderr.String(), "[2/2]") {
 		t.Fatalf("no progress on stderr:\n%s", stderr.String())
@@ -134,7 +141,7 @@ func TestBenchTable(t *testing.T) {
 // container behind, the CLI killed or not.
 func TestBenchPlainRunCancelled(t *testing.T) {
 	skipShort(t)
-	sb, tag, err := openSandbox(context.Background(), "", io.Discard)
+	sb, tag, err := openSandbox(context.Background(), "", sandbox.PoolOptions{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
