@@ -604,17 +604,39 @@ func (f *Fleet) Sweep(ctx context.Context, scope SweepScope) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// Janitor runs each engine's janitor (Docker.Janitor) until ctx is done.
+// Janitor removes, every interval until ctx is done, the containers of
+// this instance that no run tracks on each healthy engine (Docker.Tidy;
+// a drained engine is swept when it rejoins), logging what it removed.
 func (f *Fleet) Janitor(ctx context.Context, every time.Duration) {
-	var wg sync.WaitGroup
-	for _, m := range f.members {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m.d.Janitor(ctx, every)
-		}()
+	if every <= 0 {
+		every = time.Minute
 	}
-	wg.Wait()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, m := range f.members {
+			f.mu.Lock()
+			healthy := m.healthy
+			f.mu.Unlock()
+			if !healthy {
+				continue
+			}
+			pctx, cancel := context.WithTimeout(ctx, max(every, 30*time.Second))
+			n, err := m.d.Tidy(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				f.log.Warn("tidy containers", "engine", m.name, "err", err)
+			}
+			if n > 0 {
+				f.log.Info("removed containers no run was tracking", "engine", m.name, "count", n)
+			}
+		}
+	}
 }
 
 // Close stops the health loop, removes the sandboxes waiting in the
