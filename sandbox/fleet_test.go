@@ -450,3 +450,76 @@ func fleetThroughService(t *testing.T, d2 *dockerd2, app string) {
 	waitFor(t, "the second engine to rejoin", func() bool { return engineStatus(f, d2.host).Healthy })
 	t.Logf("engines %+v", f.Engines())
 }
+
+// With no engine answering, Run says so at once (the grader requeues the
+// submission) and so does Ping (readiness).
+func TestFleetNoHealthyEngine(t *testing.T) {
+	cli, err := sandbox.DialEngine("unix:///nonexistent/djgrade-test.sock", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := sandbox.NewFleet(sandbox.Options{Image: testImage}, []sandbox.FleetEngine{{Name: "nowhere", Client: cli, Capacity: 2}}, sandbox.FleetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if st := f.Engines(); len(st) != 1 || st[0].Healthy || st[0].Capacity != 2 {
+		t.Errorf("engines %+v, want the one unhealthy", st)
+	}
+	_, err = f.Run(t.Context(), grader.Job{ID: "x", Settings: "mini.settings"})
+	if grader.ErrorCode(err) != grader.EUNAVAILABLE {
+		t.Errorf("Run with no healthy engine: %v, want EUNAVAILABLE", err)
+	}
+	if err := f.Ping(t.Context()); grader.ErrorCode(err) != grader.EUNAVAILABLE {
+		t.Errorf("Ping with no healthy engine: %v, want EUNAVAILABLE", err)
+	}
+}
+
+// An engine's cpuset pins both containers of its runs.
+func TestFleetCPUSet(t *testing.T) {
+	host := MustOpen(t)
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const app = "djgrade-test-fleet-cpuset"
+	f, err := sandbox.NewFleet(sandbox.Options{Instance: fmt.Sprintf("test-cpuset-%d", time.Now().UnixNano()), App: app, Image: testImage},
+		[]sandbox.FleetEngine{{Name: "main", Client: cli, Capacity: 1, CPUSet: "0"}}, sandbox.FleetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	checks := "import pytest, time\n\n@pytest.mark.check(\"probe\")\ndef test_probe(app):\n    time.sleep(4)\n    assert app.get('/probe/').body == b'ok'\n"
+	job := miniJob(t, host, "", checks)
+	type res struct {
+		out grader.Outcome
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		out, err := f.Run(t.Context(), job)
+		done <- res{out, err}
+	}()
+	var ids []string
+	waitFor(t, "the run's two containers", func() bool {
+		ids = ids[:0]
+		for _, c := range containersOn(t, f, "main", app, job.ID) {
+			ids = append(ids, c.ID)
+		}
+		return len(ids) == 2
+	})
+	for _, id := range ids {
+		insp, err := cli.ContainerInspect(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := insp.HostConfig.CpusetCpus; got != "0" {
+			t.Errorf("container %.12s (%s): cpuset %q, want \"0\"", id, insp.Config.Labels[sandbox.LabelRole], got)
+		}
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	mustPass(t, r.out, "probe")
+}
