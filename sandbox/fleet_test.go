@@ -3,12 +3,16 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,7 +48,7 @@ func hasDocker0() bool {
 // network namespace of its own: dockerd 20.10 with --bridge=none deletes
 // the link named docker0 where it runs (removeDefaultBridgeInterface),
 // which in the host's namespace is the host daemon's bridge.
-func startDockerd(t *testing.T) *dockerd2 {
+func startDockerd(t testing.TB) *dockerd2 {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("a second Docker daemon: skipped in -short mode")
@@ -122,7 +126,7 @@ func startDockerd(t *testing.T) *dockerd2 {
 }
 
 // storageDriver is the host daemon's: the one known to work here.
-func storageDriver(t *testing.T) string {
+func storageDriver(t testing.TB) string {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +147,7 @@ func (d *dockerd2) logTail() string {
 	return string(b)
 }
 
-func (d *dockerd2) signal(t *testing.T, sig syscall.Signal) {
+func (d *dockerd2) signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	if err := d.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("signal %v to the second dockerd: %v", sig, err)
@@ -153,7 +157,7 @@ func (d *dockerd2) signal(t *testing.T, sig syscall.Signal) {
 // stop ends the daemon (and the containerd it started), removes its
 // folder when nothing is mounted below it, and fails the test loudly if
 // the host's docker0 is gone.
-func (d *dockerd2) stop(t *testing.T) {
+func (d *dockerd2) stop(t testing.TB) {
 	d.cmd.Process.Signal(syscall.SIGCONT)
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
@@ -207,7 +211,7 @@ func fleetOf(t *testing.T, app string, pool int, hosts ...string) *sandbox.Fleet
 }
 
 // containersOn lists the containers of the app on one engine of f.
-func containersOn(t *testing.T, f *sandbox.Fleet, engine, app, job string) []container.Summary {
+func containersOn(t testing.TB, f *sandbox.Fleet, engine, app, job string) []container.Summary {
 	t.Helper()
 	args := filters.NewArgs(filters.Arg("label", sandbox.LabelApp+"="+app), filters.Arg("label", sandbox.LabelInstance+"="+f.Instance()))
 	if job != "" {
@@ -522,4 +526,95 @@ func TestFleetCPUSet(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	mustPass(t, r.out, "probe")
+}
+
+// BenchmarkFleetScaling prints what a second engine adds: the same mini
+// gradings (FLEET_BENCH_JOBS, default 6) at concurrency 2, first on the
+// host's engine alone with its containers pinned to CPU 0 (capacity 2),
+// then on it and a second dockerd with CPU 1 (capacity 1 each). It prints
+// figures and asserts nothing about them. Run it with -benchtime 1x.
+func BenchmarkFleetScaling(b *testing.B) {
+	if runtime.NumCPU() < 2 {
+		b.Skip("needs two CPUs")
+	}
+	d2 := startDockerd(b)
+	host := MustOpen(b)
+	n := 6
+	if v, err := strconv.Atoi(os.Getenv("FLEET_BENCH_JOBS")); err == nil && v > 0 {
+		n = v
+	}
+	const app = "djgrade-test-fleet-bench"
+	mk := func(specs ...sandbox.FleetEngine) *sandbox.Fleet {
+		f, err := sandbox.NewFleet(sandbox.Options{Instance: fmt.Sprintf("bench-fleet-%d", time.Now().UnixNano()), App: app, Image: testImage}, specs, sandbox.FleetOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return f
+	}
+	mainCli := func() *client.Client {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return cli
+	}
+	secondCli := func() *client.Client {
+		cli, err := sandbox.DialEngine(d2.host, "", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return cli
+	}
+	// Load the image into the second engine first, outside the figures.
+	{
+		f := mk(sandbox.FleetEngine{Name: "main", Client: mainCli()}, sandbox.FleetEngine{Name: d2.host, Client: secondCli()})
+		if _, err := f.EnsureImage(b.Context(), sandbox.BuildOptions{}, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+	grade := func(f *sandbox.Fleet) (time.Duration, int) {
+		jobs := make(chan grader.Job, n)
+		for range n {
+			jobs <- miniJob(b, host, "", fleetChecks)
+		}
+		close(jobs)
+		start := time.Now()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		failed := 0
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range jobs {
+					out, err := f.Run(b.Context(), j)
+					if err != nil || out.Verdict != grader.RunOK {
+						mu.Lock()
+						failed++
+						mu.Unlock()
+						b.Logf("job %s: %v %v", j.ID, out.Verdict, err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start), failed
+	}
+	b.ResetTimer()
+	one := mk(sandbox.FleetEngine{Name: "main", Client: mainCli(), Capacity: 2, CPUSet: "0"})
+	t1, f1 := grade(one)
+	one.Close()
+	two := mk(sandbox.FleetEngine{Name: "main", Client: mainCli(), Capacity: 1, CPUSet: "0"}, sandbox.FleetEngine{Name: d2.host, Client: secondCli(), Capacity: 1, CPUSet: "1"})
+	t2, f2 := grade(two)
+	two.Close()
+	b.StopTimer()
+	perMin := func(d time.Duration) float64 { return float64(n) / d.Minutes() }
+	fmt.Printf("fleet scaling: %d mini gradings at concurrency 2\n", n)
+	fmt.Printf("  one engine  (cpuset 0, capacity 2): %6.1fs  %5.2f gradings/min  (%d failed)\n", t1.Seconds(), perMin(t1), f1)
+	fmt.Printf("  two engines (cpusets 0 and 1, 1 each): %6.1fs  %5.2f gradings/min  (%d failed)\n", t2.Seconds(), perMin(t2), f2)
+	fmt.Printf("  ratio two/one: %.2fx\n", perMin(t2)/perMin(t1))
+	b.ReportMetric(perMin(t1), "one-engine-gradings/min")
+	b.ReportMetric(perMin(t2), "two-engine-gradings/min")
+	b.ReportMetric(perMin(t2)/perMin(t1), "ratio")
 }
