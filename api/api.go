@@ -70,6 +70,10 @@ type Config struct {
 	// ReadyCheck reports whether the service can take work (the store is
 	// open, Docker answers); nil means always ready.
 	ReadyCheck func(ctx context.Context) error
+	// Engines, when set, reports the Docker engines (see EngineState):
+	// /readyz lists them and, with Metrics.Engines, /metrics has a gauge
+	// set for each.
+	Engines func() []EngineState
 	// RequestTimeout bounds the context of every route except the upload,
 	// whose time is dominated by the client's upload speed and is bounded
 	// by the server's read timeout and SubmitTimeout instead.
@@ -351,5 +355,5 @@ func (s *Server) readyz(c echo.Context) error {
 		s.log.Warn("not ready", "request_id", getRequestID(c), "err", err)
 		return notReady(err)
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	return c.JSON(http.StatusOK, s.readyBody())
 }

@@ -153,3 +153,41 @@ func isKnownRoute(c echo.Context) bool {
 	}
 	return false
 }
+
+// Engines adds a gauge set per Docker engine, read from fn at each scrape:
+// djgrade_engine_up (1 healthy, 0 drained), djgrade_engine_capacity,
+// djgrade_engine_running and djgrade_engine_pool_waiting, each labelled
+// with the engine's name. Call it once, before serving.
+func (m *Metrics) Engines(fn func() []EngineState) {
+	m.reg.MustRegister(engineCollector{fn})
+}
+
+var (
+	engineUpDesc       = prometheus.NewDesc("djgrade_engine_up", "Whether the Docker engine is healthy (1) or drained (0).", []string{"engine"}, nil)
+	engineCapacityDesc = prometheus.NewDesc("djgrade_engine_capacity", "Runs the Docker engine takes at once.", []string{"engine"}, nil)
+	engineRunningDesc  = prometheus.NewDesc("djgrade_engine_running", "Runs on the Docker engine now.", []string{"engine"}, nil)
+	enginePoolDesc     = prometheus.NewDesc("djgrade_engine_pool_waiting", "Sandboxes started ahead of demand waiting on the Docker engine.", []string{"engine"}, nil)
+)
+
+// engineCollector reads the engines at each scrape.
+type engineCollector struct{ fn func() []EngineState }
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- engineUpDesc
+	ch <- engineCapacityDesc
+	ch <- engineRunningDesc
+	ch <- enginePoolDesc
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, e := range c.fn() {
+		up := 0.0
+		if e.Healthy {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(engineUpDesc, prometheus.GaugeValue, up, e.Name)
+		ch <- prometheus.MustNewConstMetric(engineCapacityDesc, prometheus.GaugeValue, float64(e.Capacity), e.Name)
+		ch <- prometheus.MustNewConstMetric(engineRunningDesc, prometheus.GaugeValue, float64(e.Running), e.Name)
+		ch <- prometheus.MustNewConstMetric(enginePoolDesc, prometheus.GaugeValue, float64(e.PoolWaiting), e.Name)
+	}
+}

@@ -55,3 +55,26 @@ func notReady(err error) error {
 	}
 	return grader.Wrap(err, grader.EUNAVAILABLE, "not ready")
 }
+
+// EngineState is one Docker engine as /readyz and /metrics report it.
+// Like the checks' names, it holds no error text: the causes of an
+// engine's trouble stay in the log.
+type EngineState struct {
+	Name        string `json:"name"`
+	Healthy     bool   `json:"healthy"`
+	Capacity    int    `json:"capacity"`
+	Running     int    `json:"running"`
+	PoolWaiting int    `json:"pool_waiting"`
+}
+
+// readyBody is the answer of a ready /readyz: the status and, when the
+// server has them, its engines.
+func (s *Server) readyBody() any {
+	if s.cfg.Engines == nil {
+		return map[string]string{"status": "ready"}
+	}
+	return struct {
+		Status  string        `json:"status"`
+		Engines []EngineState `json:"engines"`
+	}{"ready", s.cfg.Engines()}
+}

@@ -90,6 +90,10 @@ type Options struct {
 	// Pool configures the sandboxes started ahead of demand (pool.go);
 	// its zero value starts every sandbox when its job comes.
 	Pool PoolOptions
+	// CPUSet, when set, pins every container to these CPUs of the
+	// engine's host (HostConfig.CpusetCpus, e.g. "0" or "1-3"): a Fleet
+	// of engines on one machine gives each its own CPUs.
+	CPUSet string
 }
 
 // Docker is a grader.Sandbox that runs each job in its own container. It is
@@ -290,6 +294,7 @@ func (d *Docker) container(labels map[string]string, role string, lim grader.Lim
 			NanoCPUs:   int64(lim.CPUs * 1e9),
 			PidsLimit:  &pids,
 			Ulimits:    []*units.Ulimit{{Name: "nofile", Soft: lim.OpenFiles, Hard: lim.OpenFiles}},
+			CpusetCpus: d.opts.CPUSet,
 		},
 	}
 	if role == RoleJudge {

@@ -8,10 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/docker/docker/client"
 
 	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/api/web"
@@ -41,6 +46,9 @@ type serveConfig struct {
 	AdminToken string
 	// GitHub configures the take-home webhook (cmd/djgrade/github.go).
 	GitHub githubConfig
+	// Engines are the Docker engines to grade on (--engine); none means
+	// one from the DOCKER_* environment with Concurrency as its capacity.
+	Engines []engineSpec
 }
 
 // DBName is the bbolt file inside the data folder.
@@ -56,6 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.PoolIdle, "pool-idle", 10*time.Minute, "recycle a pre-started sandbox that waited this long, and stop keeping an exercise's image warm when unused for this long")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text for people, json for programs")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running gradings may take to finish before they are cancelled and left for the next start")
+	fs.Var((*engineList)(&cfg.Engines), "engine", "a Docker engine to grade on, repeatable: unix:///var/run/docker.sock or tcp://HOST:PORT, then ,capacity=N (runs at once, default 1) ,tls=DIR (ca.pem, cert.pem, key.pem as DOCKER_CERT_PATH) ,tls-verify=true|false ,cpuset=LIST; several may be given in one value, separated by spaces or ';' (DJGRADE_ENGINE). Without it: the engine of DOCKER_HOST with capacity --concurrency; with it, the workers are the sum of the capacities")
 	addGitHubFlags(fs, &cfg.GitHub)
 	exDir := catalogFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -73,7 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "djgrade: serving http://%s (data %s, %d workers)\n", srv.addr, cfg.Data, cfg.Concurrency)
+	fmt.Fprintf(stderr, "djgrade: serving http://%s (data %s, %d workers on %d engine(s))\n", srv.addr, cfg.Data, srv.service.Concurrency, len(srv.sandbox.Engines()))
 	<-ctx.Done()
 	fmt.Fprintf(stderr, "djgrade: shutting down (running gradings get up to %s to finish)\n", cfg.ShutdownGrace)
 	return srv.Shutdown(cfg.ShutdownGrace)
@@ -83,7 +92,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 type server struct {
 	addr    string
 	store   *bolt.Store
-	sandbox *sandbox.Docker
+	sandbox *sandbox.Fleet
 	api     *api.Server
 	service *grader.Service
 	cancel  context.CancelFunc
@@ -124,11 +133,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	if err != nil {
 		return nil, err
 	}
-	pool := sandbox.PoolOptions{Size: cfg.Pool, MaxIdle: cfg.PoolIdle}
-	if pool.Size < 0 {
-		pool.Size = cfg.Concurrency
-	}
-	sb, tag, err := openSandbox(ctx, "store-"+storeID, pool, progress)
+	sb, tag, err := openFleet(ctx, cfg, "store-"+storeID, logger, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +149,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	} else if n > 0 {
 		logger.Info("removed leftover sandbox containers", "count", n)
 	}
-	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: cfg.Concurrency, Logger: logger})
+	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: sb.Capacity(), Logger: logger})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
@@ -169,8 +174,10 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 			}},
 			api.Check{Name: "store", Fn: store.Ping},
 		),
+		Engines: engineStates(sb),
 	})
 	metrics := api.NewMetrics(store)
+	metrics.Engines(engineStates(sb))
 	svc.Listen(metrics.Observe)
 	metrics.Mount(httpAPI)
 	mountBackup(httpAPI, store)
@@ -244,4 +251,192 @@ func (s *server) Shutdown(grace time.Duration) error {
 	}
 	s.sandbox.Close()
 	return errors.Join(err, s.store.Close())
+}
+
+// engineSpec is one --engine: where the engine is and what it takes.
+type engineSpec struct {
+	Host      string
+	Capacity  int
+	TLSDir    string
+	TLSVerify bool
+	CPUSet    string
+}
+
+// String renders the spec as it is parsed.
+func (e engineSpec) String() string {
+	s := fmt.Sprintf("%s,capacity=%d", e.Host, e.Capacity)
+	if e.TLSDir != "" {
+		s += fmt.Sprintf(",tls=%s,tls-verify=%t", e.TLSDir, e.TLSVerify)
+	}
+	if e.CPUSet != "" {
+		s += ",cpuset=" + e.CPUSet
+	}
+	return s
+}
+
+// parseEngineSpec parses HOST[,capacity=N][,tls=DIR][,tls-verify=BOOL][,cpuset=LIST].
+func parseEngineSpec(spec string) (engineSpec, error) {
+	parts := strings.Split(strings.TrimSpace(spec), ",")
+	e := engineSpec{Host: parts[0], Capacity: 1, TLSVerify: true}
+	switch {
+	case strings.HasPrefix(e.Host, "unix:///"):
+	case strings.HasPrefix(e.Host, "tcp://"):
+		u, err := url.Parse(e.Host)
+		if err != nil || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+			return e, fmt.Errorf("engine %q: want tcp://HOST:PORT", e.Host)
+		}
+	default:
+		return e, fmt.Errorf("engine %q: want unix:///PATH or tcp://HOST:PORT first", e.Host)
+	}
+	verifyGiven := false
+	seen := map[string]bool{}
+	for _, kv := range parts[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || v == "" {
+			return e, fmt.Errorf("engine %s: %q is not KEY=VALUE", e.Host, kv)
+		}
+		if seen[k] {
+			return e, fmt.Errorf("engine %s: %s given twice", e.Host, k)
+		}
+		seen[k] = true
+		switch k {
+		case "capacity":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 256 {
+				return e, fmt.Errorf("engine %s: capacity must be a whole number from 1 to 256", e.Host)
+			}
+			e.Capacity = n
+		case "tls":
+			e.TLSDir = v
+		case "tls-verify":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return e, fmt.Errorf("engine %s: tls-verify must be true or false", e.Host)
+			}
+			e.TLSVerify, verifyGiven = b, true
+		case "cpuset":
+			if !validCPUSet(v) {
+				return e, fmt.Errorf("engine %s: cpuset %q: want one CPU number or range, as 0 or 1-3", e.Host, v)
+			}
+			e.CPUSet = v
+		default:
+			return e, fmt.Errorf("engine %s: unknown option %q (capacity, tls, tls-verify, cpuset)", e.Host, k)
+		}
+	}
+	if verifyGiven && e.TLSDir == "" {
+		return e, fmt.Errorf("engine %s: tls-verify needs tls=DIR", e.Host)
+	}
+	if e.TLSDir != "" && strings.HasPrefix(e.Host, "unix://") {
+		return e, fmt.Errorf("engine %s: tls is for tcp:// engines", e.Host)
+	}
+	return e, nil
+}
+
+// validCPUSet reports whether s is one CPU number or range, N or N-M
+// (',' separates a spec's options, so a cpuset here is a single range).
+func validCPUSet(s string) bool {
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err := strconv.Atoi(lo)
+	if err != nil || a < 0 {
+		return false
+	}
+	if !isRange {
+		return true
+	}
+	b, err := strconv.Atoi(hi)
+	return err == nil && b >= a
+}
+
+// engineList is the --engine flag: each value adds one or more specs
+// (separated by spaces or ';', so that DJGRADE_ENGINE can hold several).
+type engineList []engineSpec
+
+func (l *engineList) String() string {
+	if l == nil {
+		return ""
+	}
+	var s []string
+	for _, e := range *l {
+		s = append(s, e.String())
+	}
+	return strings.Join(s, "; ")
+}
+
+func (l *engineList) Set(v string) error {
+	fields := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ' ' || r == '\t' || r == '\n' })
+	if len(fields) == 0 {
+		return errors.New("empty engine")
+	}
+	for _, f := range fields {
+		e, err := parseEngineSpec(f)
+		if err != nil {
+			return err
+		}
+		for _, o := range *l {
+			if o.Host == e.Host {
+				return fmt.Errorf("engine %s given twice", e.Host)
+			}
+		}
+		*l = append(*l, e)
+	}
+	return nil
+}
+
+// openFleet connects to the engines (cfg.Engines, or the one of the
+// DOCKER_* environment with capacity cfg.Concurrency), makes sure the
+// sandbox image is on each (building it on the first, copying it to the
+// others), and returns the fleet and the image's tag.
+func openFleet(ctx context.Context, cfg serveConfig, instance string, logger *slog.Logger, progress io.Writer) (*sandbox.Fleet, string, error) {
+	var engines []sandbox.FleetEngine
+	fail := func(err error) (*sandbox.Fleet, string, error) {
+		for _, e := range engines {
+			e.Client.Close()
+		}
+		return nil, "", err
+	}
+	pool := func(capacity int) int {
+		if cfg.Pool < 0 {
+			return capacity
+		}
+		return cfg.Pool
+	}
+	if len(cfg.Engines) == 0 {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return fail(grader.Wrap(err, grader.EINTERNAL, "docker client"))
+		}
+		engines = append(engines, sandbox.FleetEngine{Name: cli.DaemonHost(), Client: cli, Capacity: cfg.Concurrency, Pool: pool(cfg.Concurrency)})
+	}
+	for _, e := range cfg.Engines {
+		cli, err := sandbox.DialEngine(e.Host, e.TLSDir, e.TLSVerify)
+		if err != nil {
+			return fail(err)
+		}
+		engines = append(engines, sandbox.FleetEngine{Name: e.Host, Client: cli, Capacity: e.Capacity, CPUSet: e.CPUSet, Pool: pool(e.Capacity)})
+	}
+	f, err := sandbox.NewFleet(sandbox.Options{Instance: instance, Pool: sandbox.PoolOptions{MaxIdle: cfg.PoolIdle}}, engines, sandbox.FleetOptions{Logger: logger})
+	if err != nil {
+		return fail(err)
+	}
+	if err := f.Ping(ctx); err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	tag, err := f.EnsureImage(ctx, sandbox.BuildOptions{}, progress)
+	if err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	return f, tag, nil
+}
+
+// engineStates reports the fleet's engines for /readyz and /metrics.
+func engineStates(f *sandbox.Fleet) func() []api.EngineState {
+	return func() []api.EngineState {
+		var out []api.EngineState
+		for _, e := range f.Engines() {
+			out = append(out, api.EngineState{Name: e.Name, Healthy: e.Healthy, Capacity: e.Capacity, Running: e.Running, PoolWaiting: e.PoolWaiting})
+		}
+		return out
+	}
 }
