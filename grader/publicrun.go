@@ -10,11 +10,10 @@ import (
 )
 
 // PublicRun is a run of a candidate's public tests only: the fast path for
-// feedback (practice, a live session's "Run tests"). It runs in the same
-// sandbox as a grade (the judge's PostgreSQL and services up, the
-// candidate's own container), but the judge runs no hidden check and the
-// candidate's container starts no server. It scores nothing and is not
-// stored: the public tests are the candidate's own code talking.
+// feedback (practice, a live session's "Run tests"). It runs in the
+// candidate's container alone (Job.PublicOnly): no judge, no hidden check,
+// no server. It scores nothing and is not stored: the public tests are
+// the candidate's own code talking.
 type PublicRun struct {
 	Exercise string `json:"exercise"`
 	// Verdict is passed when every public test passed, failed when some

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -12,9 +13,9 @@ import (
 // A grade spends much of its time before the candidate's code matters:
 // creating and starting two containers, starting PostgreSQL, importing
 // Python, Django, DRF and pytest. The pool does that before the submission
-// comes: it keeps sandboxes of each kind in use (image and candidate
-// limits; a grade and a public-tests run take the same kind) started and
-// waiting on their warm line
+// comes: it keeps sandboxes of each kind in use (image, candidate limits,
+// a judge/candidate pair for grades or a candidate container alone for
+// public-tests runs) started and waiting on their warm line
 // (protocol.go), and Run takes one instead of starting its own. Each
 // sandbox serves exactly one run and is then removed with everything in
 // it; nothing crosses from one submission to the next.
@@ -22,7 +23,8 @@ import (
 // The pool sizes itself to demand: for each kind used in the last MaxIdle
 // it keeps as many waiting as are running now, plus one, and never more
 // than Size in all, which bounds its memory (a waiting pair holds an idle
-// PostgreSQL and two idle interpreters). When it is empty, Run starts a
+// PostgreSQL and two idle interpreters); when demand is more than Size,
+// the kinds used most recently come first. When it is empty, Run starts a
 // sandbox itself (a cold start). A sandbox that has waited MaxIdle is
 // recycled. The containers carry the instance's labels, so the sweep at
 // start-up removes what a crash left; Close removes the rest.
@@ -173,7 +175,10 @@ func (pl *pool) loop() {
 }
 
 // refill recycles sandboxes that waited too long and starts the ones
-// demand calls for, within Size and Starts.
+// demand calls for, within Size and Starts. Demand is per kind: as many
+// waiting as are running now, plus one, for each kind used within
+// MaxIdle. When that is more than Size, the kinds used most recently come
+// first, and waiting sandboxes of the others are recycled to make room.
 func (pl *pool) refill() {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
@@ -181,7 +186,6 @@ func (pl *pool) refill() {
 		return
 	}
 	now := time.Now()
-	total, starts := 0, 0
 	for k, ps := range pl.idle {
 		keep := ps[:0]
 		for _, p := range ps {
@@ -193,19 +197,42 @@ func (pl *pool) refill() {
 			keep = append(keep, p)
 		}
 		pl.idle[k] = keep
-		total += len(keep)
 	}
-	for _, n := range pl.starting {
-		total += n
-		starts += n
-	}
+	kinds := make([]kind, 0, len(pl.lastUse))
 	for k, used := range pl.lastUse {
 		if now.Sub(used) >= pl.opts.MaxIdle && pl.inUse[k] <= 0 {
 			delete(pl.lastUse, k)
 			continue
 		}
-		want := pl.inUse[k] + 1
-		for len(pl.idle[k])+pl.starting[k] < want && total < pl.opts.Size && starts < pl.opts.Starts {
+		kinds = append(kinds, k)
+	}
+	slices.SortFunc(kinds, func(a, b kind) int { return pl.lastUse[b].Compare(pl.lastUse[a]) })
+	// Each kind's share of Size, most recently used first.
+	share := map[kind]int{}
+	left := pl.opts.Size
+	for _, k := range kinds {
+		n := min(pl.inUse[k]+1, left)
+		share[k], left = n, left-n
+	}
+	total, starts := 0, 0
+	for k, ps := range pl.idle {
+		// Past its share (or of a kind no longer kept warm): oldest first.
+		over := len(ps) + pl.starting[k] - share[k]
+		for over > 0 && len(ps) > 0 {
+			pl.stats.Recycled++
+			pl.discard(ps[0])
+			ps = ps[1:]
+			over--
+		}
+		pl.idle[k] = ps
+		total += len(ps)
+	}
+	for _, n := range pl.starting {
+		total += n
+		starts += n
+	}
+	for _, k := range kinds {
+		for len(pl.idle[k])+pl.starting[k] < share[k] && total < pl.opts.Size && starts < pl.opts.Starts {
 			pl.starting[k]++
 			total++
 			starts++

@@ -183,9 +183,10 @@ func TestPoolCrashSweep(t *testing.T) {
 	crashed.Close() // finds them gone, and says nothing
 }
 
-// The fast path: the candidate's public tests only, on the judge's
-// database (the judge runs no checks), reported as the candidate's own
-// account; it takes the same pre-started sandboxes as a grade.
+// The fast path: the candidate's public tests only, in the candidate's
+// container alone (no judge, no network; the project's own SQLite),
+// reported as the candidate's own account, from a pre-started single
+// after the first run.
 func TestRunPublicOnly(t *testing.T) {
 	d := openPooled(t, sandbox.PoolOptions{Size: 1})
 	tests := grader.File{Path: "tests/test_public.py", Data: []byte(`import pytest
@@ -208,7 +209,7 @@ def test_warm():
 `)}
 	for i := range 2 { // cold, then from the pool
 		job := miniJob(t, d, "", "", tests)
-		job.PublicOnly = true
+		job.PublicOnly, job.JudgeWorkspace = true, nil
 		out := run(t, d, job)
 		if out.Verdict != grader.RunOK || out.Report != nil {
 			t.Fatalf("run %d: verdict %s report %q\n%s", i, out.Verdict, out.Report, out.CandidateLog)
@@ -221,7 +222,10 @@ def test_warm():
 			}
 		}
 		if i == 0 {
-			waitFor(t, "a sandbox waiting", func() bool { return d.PoolStats().Waiting == 1 })
+			waitFor(t, "a single waiting", func() bool { return d.PoolStats().Waiting == 1 })
+			if n := len(instanceContainers(t, d, "djgrade-test-pool")); n != 1 {
+				t.Errorf("a waiting single is %d containers, want 1", n)
+			}
 		} else if _, cold := out.Timings["cold_start"]; cold {
 			t.Errorf("the second public run started cold: %v", out.Timings)
 		}
@@ -240,4 +244,27 @@ func pytestPublic(tb testing.TB, out grader.Outcome) map[string]string {
 		outcomes[pt.NodeID] = pt.Outcome
 	}
 	return outcomes
+}
+
+// When the kinds in use want more than Size, the one used last comes
+// first: with Size 1, a public-tests run after a grade has its single
+// kept waiting in place of the grade's pair.
+func TestPoolKindsShareSize(t *testing.T) {
+	d := openPooled(t, sandbox.PoolOptions{Size: 1})
+	out := run(t, d, miniJob(t, d, "", "import pytest\n\n@pytest.mark.check(\"x\")\ndef test_x(app):\n    assert app.get('/probe/').status == 200\n"))
+	mustPass(t, out, "x")
+	waitFor(t, "a pair waiting", func() bool {
+		return d.PoolStats().Waiting == 1 && len(instanceContainers(t, d, "djgrade-test-pool")) == 2
+	})
+	job := miniJob(t, d, "", "", grader.File{Path: "tests/test_public.py", Data: []byte("def test_ok():\n    assert 1\n")})
+	job.PublicOnly, job.JudgeWorkspace = true, nil
+	if out := run(t, d, job); out.Verdict != grader.RunOK {
+		t.Fatalf("public run: %s\n%s", out.Verdict, out.CandidateLog)
+	}
+	waitFor(t, "a single waiting in place of the pair", func() bool {
+		return d.PoolStats().Waiting == 1 && len(instanceContainers(t, d, "djgrade-test-pool")) == 1
+	})
+	if st := d.PoolStats(); st.Recycled < 1 {
+		t.Errorf("the pair was not recycled: %+v", st)
+	}
 }

@@ -15,15 +15,15 @@ package sandbox
 //     sets the app role's password and starts the checks' pytest importing
 //     (djgrade_warm_pytest.py); on the job line it runs the hidden checks
 //     and writes the envelope (judgeEnvelope) as the last line of its
-//     stdout. Only the judge's processes can write there. A job line that
-//     says idle (a public-tests run) has no tar and no checks: the judge
-//     serves its database until the sandbox is removed.
+//     stdout. Only the judge's processes can write there.
 //   - The candidate: uid 10001, network "container:<judge>" (the judge's
 //     loopback and nothing else), its own pid, mount and ipc namespaces,
 //     entry point djgrade_agent.py. It starts its public tests' pytest
 //     importing before it reads anything, then its stdin carries a warm
 //     line (candidateWarm), a job line (candidateJob) and a tar of the
-//     candidate's workspace. It runs the public tests; for a grade it then
+//     candidate's workspace. It runs the public tests (on the project's
+//     own SQLite; a public-tests run is this container alone, network
+//     none, and it ends here); for a grade it then
 //     answers the judge on 127.0.0.1:8001 and serves the project on
 //     127.0.0.1:8000. Everything it writes is the candidate's: Run counts
 //     every byte of its stdout and stderr (pid 1's included) against
@@ -83,9 +83,6 @@ type judgeJob struct {
 	AgentPort   int     `json:"agent_port"`
 	// Services the judge starts besides PostgreSQL ("redis").
 	Services []string `json:"services"`
-	// Idle: a run of the candidate's public tests only; the judge serves
-	// its database and services and runs no checks (no workspace follows).
-	Idle bool `json:"idle,omitempty"`
 }
 
 // candidateWarm is the candidate's warm line.

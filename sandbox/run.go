@@ -28,18 +28,21 @@ import (
 // them together and removes every container on every path: a sandbox
 // serves exactly one submission.
 
-// kind is what makes two started sandboxes interchangeable: the image and
-// the candidate container's resource limits (its time and output limits
-// are the job's, given with the job line). A grade and a run of the public
-// tests only take the same kind: what differs is the job line.
+// kind is what makes two started sandboxes interchangeable: the image, the
+// candidate container's resource limits (its time and output limits are
+// the job's, given with the job line) and whether it is a judge/candidate
+// pair (a grade) or a candidate container alone (single: a run of the
+// public tests only, which use the project's own SQLite and nothing of
+// the judge's).
 type kind struct {
 	image  string
 	limits grader.Limits
+	single bool
 }
 
-func kindOf(img string, lim grader.Limits) kind {
+func kindOf(img string, lim grader.Limits, single bool) kind {
 	lim.Timeout, lim.OutputBytes = 0, 0
-	return kind{image: img, limits: lim.WithDefaults()}
+	return kind{image: img, limits: lim.WithDefaults(), single: single}
 }
 
 // side is one started container of a sandbox.
@@ -143,14 +146,16 @@ func (d *Docker) kill(id, signal string) {
 	d.cli.ContainerKill(kctx, id, signal)
 }
 
-// pair is one sandbox (a judge and a candidate container) and, once a job
-// has it, what the run has read of it.
+// pair is one sandbox (a judge and a candidate container, or the
+// candidate's alone for a public-tests run) and, once a job has it, what
+// the run has read of it.
 type pair struct {
-	d           *Docker
-	kind        kind
-	nonce       string
-	password    string
-	born        time.Time
+	d        *Docker
+	kind     kind
+	nonce    string
+	password string
+	born     time.Time
+	// judge is nil for a single (a public-tests run).
 	judge, cand *side
 	// ids are the containers created, sides those attached, in order.
 	ids   []string
@@ -185,13 +190,16 @@ func (d *Docker) startSandbox(setup context.Context, k kind, labels map[string]s
 		}
 	}()
 	lifetime := d.warmLifetime().Seconds()
-	jcfg, jhost := d.container(labels, RoleJudge, judgeLimits.WithDefaults(), k.image)
-	if sb.judge, err = d.launch(setup, sb, jcfg, jhost, judgeWarm{Nonce: sb.nonce, AppPassword: sb.password, WarmLifetimeS: lifetime}); err != nil {
-		return sb, err
-	}
-	db := map[string]string{"host": "127.0.0.1", "port": "5432", "name": "djgrade", "user": "app", "password": sb.password}
+	var db map[string]string
 	ccfg, chost := d.container(labels, RoleCandidate, k.limits, k.image)
-	chost.NetworkMode = container.NetworkMode("container:" + sb.judge.id)
+	if !k.single {
+		jcfg, jhost := d.container(labels, RoleJudge, judgeLimits.WithDefaults(), k.image)
+		if sb.judge, err = d.launch(setup, sb, jcfg, jhost, judgeWarm{Nonce: sb.nonce, AppPassword: sb.password, WarmLifetimeS: lifetime}); err != nil {
+			return sb, err
+		}
+		db = map[string]string{"host": "127.0.0.1", "port": "5432", "name": "djgrade", "user": "app", "password": sb.password}
+		chost.NetworkMode = container.NetworkMode("container:" + sb.judge.id)
+	}
 	sb.cand, err = d.launch(setup, sb, ccfg, chost, candidateWarm{Nonce: sb.nonce, DB: db, WarmLifetimeS: lifetime})
 	sb.born = time.Now()
 	return sb, err
@@ -224,9 +232,9 @@ type ending struct {
 // scratch space (ETOOLARGE), or ctx was cancelled (the error wraps
 // ctx.Err()). Every container of the sandbox is removed before Run
 // returns, on every path, and Run has stopped reading the workspaces by
-// then. A job with PublicOnly runs the candidate's public tests only: the
-// judge serves its database and runs no checks, the candidate's container
-// starts no server; the fast path for feedback.
+// then. A job with PublicOnly runs the candidate's public tests only, in
+// the candidate's container alone (no judge, no server, no network): the
+// fast path for feedback.
 func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, err error) {
 	lim := job.Limits.WithDefaults()
 	img := job.Image
@@ -248,7 +256,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	if err := d.negotiate(setup); err != nil {
 		return out, err
 	}
-	k := kindOf(img, lim)
+	k := kindOf(img, lim, job.PublicOnly)
 	p := d.pool.take(k)
 	defer d.pool.release(k)
 	if p != nil {
@@ -294,15 +302,13 @@ func (p *pair) begin() error {
 	d, job, lim := p.d, p.job, p.lim
 	p.attachOutput()
 	p.started = time.Now()
-	jj, jws := judgeJob{
-		Seed: job.Seed, TimeoutS: lim.Timeout.Seconds(), OutputBytes: judgeLogCap, Settings: job.Settings,
-		AppPort: appPort, AgentPort: agentPort, Services: job.Services, Idle: job.PublicOnly,
-	}, job.JudgeWorkspace
-	if job.PublicOnly {
-		jws = nil
-	}
-	if err := p.judge.feed(jj, jws); err != nil {
-		return err
+	if p.judge != nil {
+		if err := p.judge.feed(judgeJob{
+			Seed: job.Seed, TimeoutS: lim.Timeout.Seconds(), OutputBytes: judgeLogCap, Settings: job.Settings,
+			AppPort: appPort, AgentPort: agentPort, Services: job.Services,
+		}, job.JudgeWorkspace); err != nil {
+			return err
+		}
 	}
 	cj := candidateJob{
 		Settings: job.Settings, Public: job.Public || job.PublicOnly, PublicTimeoutS: publicTimeout(lim.Timeout).Seconds(),
@@ -310,8 +316,9 @@ func (p *pair) begin() error {
 	}
 	if job.PublicOnly {
 		cj.PublicOnly, cj.PublicTimeoutS = true, lim.Timeout.Seconds()
+	} else {
+		cj.RedisURL = redisURL(job.Services, p.password)
 	}
-	cj.RedisURL = redisURL(job.Services, p.password)
 	return p.cand.feed(cj, job.Workspace)
 }
 
@@ -335,6 +342,10 @@ func (p *pair) attachOutput() {
 	}()
 	p.jout = newJudgeOutput()
 	p.jcopied = make(chan struct{})
+	if p.judge == nil {
+		close(p.jcopied)
+		return
+	}
 	go func() {
 		defer close(p.jcopied)
 		stdcopy.StdCopy(p.jout.stdout, p.jout.stderr, p.judge.hj.Reader)
@@ -342,8 +353,9 @@ func (p *pair) attachOutput() {
 }
 
 // wait waits for the judge to end, or the candidate's container (for a
-// public-tests run, the end it should have), the candidate's output cap,
-// its process limit, the outer timeout or ctx, whichever comes first.
+// public-tests run, the end it should have: there is no judge), the
+// candidate's output cap, its process limit, the outer timeout or ctx,
+// whichever comes first.
 func (p *pair) wait(ctx context.Context) (e ending, err error) {
 	d := p.d
 	timer := time.NewTimer(p.lim.Timeout + d.opts.Grace + d.opts.PostgresGrace)
@@ -352,14 +364,14 @@ func (p *pair) wait(ctx context.Context) (e ending, err error) {
 	defer stopWatch()
 	p.pidsC = make(chan struct{})
 	go d.watchPids(watchCtx, p.cand.id, p.lim.Pids, p.pidsC)
+	judgeExited := make(<-chan struct{}) // never, for a single
+	if p.judge != nil {
+		judgeExited = p.judge.exited
+	}
 	select {
-	case <-p.judge.exited:
+	case <-judgeExited:
 		if p.judge.waitErr != nil {
 			return e, unavailable(p.judge.waitErr, "wait for the judge")
-		}
-		if p.job.PublicOnly {
-			// An idle judge only ends when something went wrong with it.
-			return e, internal(errors.New(firstLine(string(p.jout.stderr.bytes()))), "the judge's database ended during a public-tests run")
 		}
 	case <-p.cand.exited:
 		if p.cand.waitErr != nil {
@@ -368,7 +380,9 @@ func (p *pair) wait(ctx context.Context) (e ending, err error) {
 		// The candidate's code ended its own container (killed its agent,
 		// exited at import): nothing is left for the judge to check.
 		e.gone = true
-		d.kill(p.judge.id, "KILL")
+		if p.judge != nil {
+			d.kill(p.judge.id, "KILL")
+		}
 	case <-p.pidsC:
 		// A fork bomb: nothing will come of the run but its time limit.
 		e.pids = true
@@ -394,7 +408,7 @@ func (p *pair) wait(ctx context.Context) (e ending, err error) {
 // time) for its streams to be read to their end.
 func (p *pair) stop(e ending) {
 	d, judge, cand := p.d, p.judge, p.cand
-	if e.overflow || e.outerTimeout || p.job.PublicOnly {
+	if (e.overflow || e.outerTimeout) && judge != nil {
 		d.kill(judge.id, "KILL")
 	}
 	// The agent writes its status line on SIGTERM; give it a moment.
@@ -422,7 +436,11 @@ func (p *pair) stop(e ending) {
 // candidate's protocol lines into out, and sets its verdict.
 func (p *pair) collect(e ending, out *grader.Outcome) error {
 	ictx, icancel := context.WithTimeout(context.Background(), 10*time.Second)
-	jinsp, jierr := p.d.cli.ContainerInspect(ictx, p.judge.id)
+	var jinsp container.InspectResponse
+	var jierr error
+	if p.judge != nil {
+		jinsp, jierr = p.d.cli.ContainerInspect(ictx, p.judge.id)
+	}
 	cinsp, cierr := p.d.cli.ContainerInspect(ictx, p.cand.id)
 	icancel()
 	if jierr != nil || cierr != nil {
@@ -438,10 +456,12 @@ func (p *pair) collect(e ending, out *grader.Outcome) error {
 		candOOM = candOOM || st.OOMKills > 0
 		candPids = candPids || st.PidLimitHits > 0
 	}
-	judgeOOM := jinsp.State != nil && jinsp.State.OOMKilled
-	if p.job.PublicOnly {
+	if p.judge == nil {
 		return p.collectPublic(e, out, cinsp, candOOM, candPids)
 	}
+	// (An InspectResponse's State is behind an embedded pointer: read only
+	// what was inspected.)
+	judgeOOM := jinsp.State != nil && jinsp.State.OOMKilled
 	env, perr := p.jout.envelope(p.nonce)
 	if env != nil {
 		out.JudgeExit = env.ExitCode
@@ -480,8 +500,8 @@ func (p *pair) collect(e ending, out *grader.Outcome) error {
 	return nil
 }
 
-// collectPublic sets the verdict of a public-tests run, whose candidate
-// container ends once it has reported its tests.
+// collectPublic sets the verdict of a public-tests run: the candidate's
+// container alone, which ends once it has reported its tests.
 func (p *pair) collectPublic(e ending, out *grader.Outcome, cinsp container.InspectResponse, oom, pids bool) error {
 	switch {
 	case e.overflow:

@@ -16,9 +16,6 @@ network but the loopback it shares with the candidate's container). It
   2b. starts Redis on 127.0.0.1:6379 when the exercise asks for it
      (services: [redis]): a broker the app publishes to as the user "app"
      (data commands only) and the judge observes as the user "judge";
-     for a run of the candidate's public tests only, the job line says
-     idle: no workspace follows, and the judge serves its database and
-     Redis until the sandbox is removed;
   3. runs pytest over djgrade_hidden/ with the djgrade_judge plugin, which
      drives the candidate's container over HTTP (see djgrade_agent.py);
   4. writes one line of JSON, the envelope, as the last line of its stdout.
@@ -318,13 +315,6 @@ def main():
         if "redis" in services:
             rd = Redis()
             rd.start(password)
-        if cfg.get("idle"):
-            # A run of the candidate's public tests only: they use this
-            # container's PostgreSQL (and services); nothing is checked
-            # here. The sandbox is removed when the tests are done.
-            common.drain_stdin()
-            while True:
-                time.sleep(3600)
         t = time.monotonic()
         try:
             common.extract(stdin)
