@@ -297,6 +297,11 @@ func (d *Docker) container(labels map[string]string, role string, lim grader.Lim
 			CpusetCpus: d.opts.CPUSet,
 		},
 	}
+	if labels[LabelPool] != "" {
+		// Started ahead of demand: it takes only CPU that runs leave idle
+		// until a run takes it (see promote).
+		host.Resources.CPUShares = poolCPUShares
+	}
 	if role == RoleJudge {
 		cfg.User = judgeUser
 		cfg.Entrypoint = []string{"python3", judgeEntry}

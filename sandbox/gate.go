@@ -168,6 +168,12 @@ func (g *gate) ContainerList(ctx context.Context, options container.ListOptions)
 	return g.eng.ContainerList(mctx, options)
 }
 
+func (g *gate) ContainerUpdate(ctx context.Context, containerID string, updateConfig container.UpdateConfig) (container.UpdateResponse, error) {
+	mctx, stop := g.merge(ctx)
+	defer stop()
+	return g.eng.ContainerUpdate(mctx, containerID, updateConfig)
+}
+
 func (g *gate) ContainerStatsOneShot(ctx context.Context, containerID string) (container.StatsResponseReader, error) {
 	mctx, stop := g.merge(ctx)
 	r, err := g.eng.ContainerStatsOneShot(mctx, containerID)

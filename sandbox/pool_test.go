@@ -113,6 +113,9 @@ def test_clean(app):
     assert not os.path.exists("/tmp/left-by-judge")
     # The checks run in the pytest process started while the pair waited.
     assert b"djgrade_warm_pytest" in open("/proc/self/cmdline", "rb").read()
+    # Taken from the pool, the pair runs with a run's CPU weight (cgroup v1).
+    if os.path.exists("/sys/fs/cgroup/cpu/cpu.shares"):
+        assert open("/sys/fs/cgroup/cpu/cpu.shares").read().strip() == "1024"
 `
 	before := d.PoolStats()
 	out = run(t, d, miniJob(t, d, look, lookChecks))
@@ -137,8 +140,15 @@ func TestPoolRefillAndRecycle(t *testing.T) {
 		t.Fatalf("first run on an empty pool: %+v", st)
 	}
 	waitFor(t, "a sandbox waiting", func() bool { return d.PoolStats().Waiting == 1 })
-	if n := len(instanceContainers(t, d, "djgrade-test-pool")); n != 2 {
-		t.Errorf("a waiting pair is %d containers, want 2 (Size 1)", n)
+	waiting := instanceContainers(t, d, "djgrade-test-pool")
+	if len(waiting) != 2 {
+		t.Errorf("a waiting pair is %d containers, want 2 (Size 1)", len(waiting))
+	}
+	// Waiting, it yields the CPU to runs.
+	for _, c := range waiting {
+		if insp, err := d.Client().ContainerInspect(context.Background(), c.ID); err != nil || insp.HostConfig.CPUShares != 2 {
+			t.Errorf("a waiting container's CPU shares: %v, %v", insp.HostConfig, err)
+		}
 	}
 	// Unused, it is recycled after MaxIdle and not replaced.
 	waitFor(t, "the waiting sandbox recycled", func() bool {

@@ -205,6 +205,24 @@ func (d *Docker) startSandbox(setup context.Context, k kind, labels map[string]s
 	return sb, err
 }
 
+// poolCPUShares is the CPU weight (cgroup cpu.shares, 1024 by default) of
+// a sandbox started ahead of demand: its start-up (PostgreSQL, the warm
+// interpreters' imports) yields to the runs in flight instead of slowing
+// them. promote gives it the default weight when a run takes it.
+const (
+	poolCPUShares = 2
+	runCPUShares  = 1024
+)
+
+// promote gives a sandbox taken from the pool the CPU weight of a run. A
+// failed update only leaves it slower, so it is not an error; an engine
+// that does not answer fails the run's next step anyway.
+func (p *pair) promote(ctx context.Context) {
+	for _, s := range p.sides {
+		p.d.cli.ContainerUpdate(ctx, s.id, container.UpdateConfig{Resources: container.Resources{CPUShares: runCPUShares}})
+	}
+}
+
 // alive reports whether every container of the sandbox is still running.
 func (p *pair) alive() bool {
 	for _, s := range p.sides {
@@ -261,6 +279,7 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	defer d.pool.release(k)
 	if p != nil {
 		timings["pool_wait"] = 0
+		p.promote(setup)
 	} else {
 		if p, err = d.startSandbox(setup, k, d.labels(job.ID)); err != nil {
 			return out, err

@@ -108,6 +108,15 @@ type benchFast struct {
 	RunsSeconds []float64 `json:"runs_seconds"`
 	P50Seconds  float64   `json:"p50_seconds"`
 	P95Seconds  float64   `json:"p95_seconds"`
+	// Warm are the runs that found a pre-started sandbox (timings_ms has
+	// pool_wait), Cold those that started their own; WarmP50Seconds is
+	// the median of the warm ones.
+	Warm           int     `json:"warm"`
+	Cold           int     `json:"cold"`
+	WarmP50Seconds float64 `json:"warm_p50_seconds"`
+	// GapSeconds is the pause each client took between its runs
+	// (--public-gap).
+	GapSeconds float64 `json:"gap_seconds"`
 	// Verdict is the last run's ("passed" for a correct solution).
 	Verdict string `json:"verdict"`
 }
@@ -121,7 +130,7 @@ type benchPlain struct {
 	MedianSeconds float64   `json:"median_seconds"`
 }
 
-const benchSynopsis = "bench [--exercise ID]... [-n N] [-c C] [--solution NAME] [--pool P] [--plain-runs K] [--plain-postgres] [--json]"
+const benchSynopsis = "bench [--exercise ID]... [-n N] [-c C] [--solution NAME] [--pool P] [--public-gap D] [--plain-runs K] [--plain-postgres] [--json]"
 
 // runBench grades N submissions of each exercise through the real service
 // (in this process, on a loopback port, over a bbolt store in a temporary
@@ -138,6 +147,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	solution := fs.String("solution", "", "the solution (solutions/NAME, or a variant: variants/NAME) to submit; default: the exercise's first solution")
 	plainRuns := 3
 	fs.Var(positiveInt{&plainRuns}, "plain-runs", "cold plain docker runs of pytest per exercise")
+	publicGap := fs.Duration("public-gap", 0, "pause between a client's public-tests runs (a live session's runs come seconds apart; 0: back to back)")
 	pool := fs.Int("pool", -1, "the service's pre-started sandboxes, as serve --pool (-1: as many as -c; 0: every run starts cold)")
 	plainPG := fs.Bool("plain-postgres", false, "run the plain pytest on PostgreSQL started in its container even where the exercise's starter uses SQLite")
 	asJSON := fs.Bool("json", false, "print one JSON object for programs")
@@ -238,7 +248,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 		progress("%s: %d public-tests runs (the fast path) at concurrency %d", ex.ID, n, c)
-		be.Public = benchPublic(ctx, base, secrets, ex.ID, zipped.Bytes(), n, &be.Errors, progress)
+		be.Public = benchPublic(ctx, base, secrets, ex.ID, zipped.Bytes(), n, *publicGap, &be.Errors, progress)
 		pg := *plainPG || ex.Database == grader.DatabasePostgres
 		be.Plain = benchPlain{Tests: "public", Database: grader.DatabaseSQLite}
 		if pg {
@@ -291,7 +301,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // benchPublic runs the project's public tests n times through the API's
 // fast path, from one client per secret, and times each POST to its answer.
-func benchPublic(ctx context.Context, base string, secrets []string, exercise string, zipped []byte, n int, errs *[]string, progress func(string, ...any)) benchFast {
+func benchPublic(ctx context.Context, base string, secrets []string, exercise string, zipped []byte, n int, gap time.Duration, errs *[]string, progress func(string, ...any)) benchFast {
 	next := make(chan int, n)
 	for i := range n {
 		next <- i
@@ -299,13 +309,21 @@ func benchPublic(ctx context.Context, base string, secrets []string, exercise st
 	close(next)
 	client := &http.Client{}
 	var mu sync.Mutex
-	var f benchFast
+	f := benchFast{GapSeconds: gap.Seconds()}
+	var warm []float64
 	var wg sync.WaitGroup
 	for _, secret := range secrets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				if gap > 0 && i >= len(secrets) {
+					select {
+					case <-time.After(gap):
+					case <-ctx.Done():
+						return
+					}
+				}
 				var body bytes.Buffer
 				mw := multipart.NewWriter(&body)
 				fw, _ := mw.CreateFormFile("archive", "project.zip")
@@ -325,7 +343,15 @@ func benchPublic(ctx context.Context, base string, secrets []string, exercise st
 				} else {
 					f.RunsSeconds = append(f.RunsSeconds, took)
 					f.Verdict = run.Verdict
-					progress("%s: public run %d: %s (%s) in %.2fs", exercise, i+1, run.Verdict, run.Reason, took)
+					how := "cold"
+					if _, ok := run.Timings["pool_wait"]; ok {
+						how = "warm"
+						f.Warm++
+						warm = append(warm, took)
+					} else {
+						f.Cold++
+					}
+					progress("%s: public run %d: %s (%s) in %.2fs, %s", exercise, i+1, run.Verdict, run.Reason, took, how)
 				}
 				mu.Unlock()
 			}
@@ -334,6 +360,7 @@ func benchPublic(ctx context.Context, base string, secrets []string, exercise st
 	wg.Wait()
 	sorted := slices.Sorted(slices.Values(f.RunsSeconds))
 	f.P50Seconds, f.P95Seconds = quantile(sorted, 0.5), quantile(sorted, 0.95)
+	f.WarmP50Seconds = quantile(slices.Sorted(slices.Values(warm)), 0.5)
 	return f
 }
 
@@ -551,7 +578,9 @@ type benchSubmission struct {
 	MaxScore float64         `json:"max_score"`
 	Error    json.RawMessage `json:"error"`
 	Reason   string          `json:"reason"`
-	raw      string
+	// Timings are a public run's (timings_ms).
+	Timings map[string]int64 `json:"timings_ms"`
+	raw     string
 }
 
 func benchCall(ctx context.Context, client *http.Client, method, url, secret, contentType string, body io.Reader, out *benchSubmission) (int, error) {
@@ -774,16 +803,17 @@ func printBench(w io.Writer, r benchReport) {
 		if ok > 0 {
 			perGrade = e.Grade.CPUSeconds / float64(ok)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.2fs\t%.2fs\t%.1f\t%.2f of %d\t%.1f\t%d MiB\t%.2fs\t%.2f\t%.2fs\t%.2f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.2fs\t%.2fs\t%.1f\t%.2f of %d\t%.1f\t%d MiB\t%.2fs\t%.2f\t%.2fs (%d warm: %.2fs)\t%.2f\t\n",
 			e.Exercise, e.Solution, ok, len(e.Results), e.Grade.P50Seconds, e.Grade.P95Seconds, e.Grade.PerMinute,
 			e.Grade.CoresBusy, r.Machine.Cores, perGrade, e.Grade.MemoryPeakBytes>>20, e.Plain.MedianSeconds, e.Ratio,
-			e.Public.P50Seconds, e.PublicRatio)
+			e.Public.P50Seconds, e.Public.Warm, e.Public.WarmP50Seconds, e.PublicRatio)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nP50/P95: submit to result through the service's HTTP API. PER MIN: results per minute.")
 	fmt.Fprintln(w, "CORES BUSY: host CPU time during the grading over its wall time. MEM PEAK: largest drop of MemAvailable.")
 	fmt.Fprintln(w, "RATIO: P50 / PLAIN MEDIAN (a cold `docker run --rm` of pytest over the same project's public tests, in the same image).")
-	fmt.Fprintln(w, "PUBLIC P50: the fast path (POST .../public-run, the public tests only); PUBLIC RATIO: it over PLAIN MEDIAN.")
+	fmt.Fprintln(w, "PUBLIC P50: the fast path (POST .../public-run, the public tests only), and of the runs that found a pre-started sandbox;")
+	fmt.Fprintln(w, "PUBLIC RATIO: PUBLIC P50 over PLAIN MEDIAN.")
 	for _, e := range r.Exercises {
 		keys := slices.Sorted(maps.Keys(e.Grade.PhasesP50MS))
 		var parts []string
