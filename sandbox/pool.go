@@ -24,7 +24,8 @@ import (
 // it keeps as many waiting as are running now, plus one, and never more
 // than Size in all, which bounds its memory (a waiting pair holds an idle
 // PostgreSQL and two idle interpreters); when demand is more than Size,
-// the kinds used most recently come first. When it is empty, Run starts a
+// every kind in use keeps one and the most recently used get the rest.
+// When it is empty, Run starts a
 // sandbox itself (a cold start). A sandbox that has waited MaxIdle is
 // recycled. The containers carry the instance's labels, so the sweep at
 // start-up removes what a crash left; Close removes the rest.
@@ -119,7 +120,9 @@ func (pl *pool) take(k kind) *pair {
 	for len(pl.idle[k]) > 0 {
 		p := pl.idle[k][0]
 		pl.idle[k] = pl.idle[k][1:]
-		if p.alive() {
+		// Past MaxIdle its inits may be about to end it themselves (their
+		// warm lifetime): never hand it to a run.
+		if p.alive() && time.Since(p.born) < pl.opts.MaxIdle {
 			pl.stats.Hits++
 			return p
 		}
@@ -177,8 +180,9 @@ func (pl *pool) loop() {
 // refill recycles sandboxes that waited too long and starts the ones
 // demand calls for, within Size and Starts. Demand is per kind: as many
 // waiting as are running now, plus one, for each kind used within
-// MaxIdle. When that is more than Size, the kinds used most recently come
-// first, and waiting sandboxes of the others are recycled to make room.
+// MaxIdle. When that is more than Size, every kind in use gets one first
+// (the most recently used first), then the rest of demand in the same
+// order, and waiting sandboxes past their kind's share are recycled.
 func (pl *pool) refill() {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
@@ -207,12 +211,21 @@ func (pl *pool) refill() {
 		kinds = append(kinds, k)
 	}
 	slices.SortFunc(kinds, func(a, b kind) int { return pl.lastUse[b].Compare(pl.lastUse[a]) })
-	// Each kind's share of Size, most recently used first.
+	// Each kind's share of Size: one for every kind in use, most recently
+	// used first, then the rest of its demand in the same order, so that
+	// grades and public-tests runs do not evict each other's sandboxes.
 	share := map[kind]int{}
 	left := pl.opts.Size
 	for _, k := range kinds {
-		n := min(pl.inUse[k]+1, left)
-		share[k], left = n, left-n
+		if left > 0 {
+			share[k], left = 1, left-1
+		}
+	}
+	for _, k := range kinds {
+		n := min(pl.inUse[k]+1-share[k], left)
+		if n > 0 {
+			share[k], left = share[k]+n, left-n
+		}
 	}
 	total, starts := 0, 0
 	for k, ps := range pl.idle {

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -256,25 +257,35 @@ func pytestPublic(tb testing.TB, out grader.Outcome) map[string]string {
 	return outcomes
 }
 
-// When the kinds in use want more than Size, the one used last comes
-// first: with Size 1, a public-tests run after a grade has its single
-// kept waiting in place of the grade's pair.
+// When the kinds in use want more than Size, every kind keeps one, the
+// one used last first: with Size 1, a public-tests run after a grade has
+// its single kept waiting in place of the grade's pair; with Size 2 both
+// wait (TestPoolKindsShareSize2).
 func TestPoolKindsShareSize(t *testing.T) {
-	d := openPooled(t, sandbox.PoolOptions{Size: 1})
+	testPoolKindsShare(t, 1, 1, 1)
+}
+
+func TestPoolKindsShareSize2(t *testing.T) {
+	testPoolKindsShare(t, 2, 2, 3)
+}
+
+func testPoolKindsShare(t *testing.T, size, waiting, containers int) {
+	d := openPooled(t, sandbox.PoolOptions{Size: size})
 	out := run(t, d, miniJob(t, d, "", "import pytest\n\n@pytest.mark.check(\"x\")\ndef test_x(app):\n    assert app.get('/probe/').status == 200\n"))
 	mustPass(t, out, "x")
 	waitFor(t, "a pair waiting", func() bool {
-		return d.PoolStats().Waiting == 1 && len(instanceContainers(t, d, "djgrade-test-pool")) == 2
+		return d.PoolStats().Waiting >= 1 && len(instanceContainers(t, d, "djgrade-test-pool")) >= 2
 	})
 	job := miniJob(t, d, "", "", grader.File{Path: "tests/test_public.py", Data: []byte("def test_ok():\n    assert 1\n")})
 	job.PublicOnly, job.JudgeWorkspace = true, nil
 	if out := run(t, d, job); out.Verdict != grader.RunOK {
 		t.Fatalf("public run: %s\n%s", out.Verdict, out.CandidateLog)
 	}
-	waitFor(t, "a single waiting in place of the pair", func() bool {
-		return d.PoolStats().Waiting == 1 && len(instanceContainers(t, d, "djgrade-test-pool")) == 1
+	waitFor(t, fmt.Sprintf("%d waiting in %d containers", waiting, containers), func() bool {
+		st := d.PoolStats()
+		return st.Waiting == waiting && st.Starting == 0 && len(instanceContainers(t, d, "djgrade-test-pool")) == containers
 	})
-	if st := d.PoolStats(); st.Recycled < 1 {
+	if st := d.PoolStats(); size == 1 && st.Recycled < 1 {
 		t.Errorf("the pair was not recycled: %+v", st)
 	}
 }

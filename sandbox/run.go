@@ -214,13 +214,16 @@ const (
 	runCPUShares  = 1024
 )
 
-// promote gives a sandbox taken from the pool the CPU weight of a run. A
-// failed update only leaves it slower, so it is not an error; an engine
-// that does not answer fails the run's next step anyway.
-func (p *pair) promote(ctx context.Context) {
+// promote gives a sandbox taken from the pool the CPU weight of a run; a
+// run left with the pool's weight could be slowed into its time limit, so
+// a failed update fails the run (EUNAVAILABLE: it is retried).
+func (p *pair) promote(ctx context.Context) error {
 	for _, s := range p.sides {
-		p.d.cli.ContainerUpdate(ctx, s.id, container.UpdateConfig{Resources: container.Resources{CPUShares: runCPUShares}})
+		if _, err := p.d.cli.ContainerUpdate(ctx, s.id, container.UpdateConfig{Resources: container.Resources{CPUShares: runCPUShares}}); err != nil {
+			return unavailable(err, "give a pre-started sandbox a run's CPU shares")
+		}
 	}
+	return nil
 }
 
 // alive reports whether every container of the sandbox is still running.
@@ -279,7 +282,6 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 	defer d.pool.release(k)
 	if p != nil {
 		timings["pool_wait"] = 0
-		p.promote(setup)
 	} else {
 		if p, err = d.startSandbox(setup, k, d.labels(job.ID)); err != nil {
 			return out, err
@@ -291,6 +293,11 @@ func (d *Docker) Run(ctx context.Context, job grader.Job) (out grader.Outcome, e
 			err = rerr
 		}
 	}()
+	if _, warm := timings["pool_wait"]; warm {
+		if err := p.promote(setup); err != nil {
+			return out, err
+		}
+	}
 	p.job, p.lim, p.timings, p.phase = job, lim, timings, time.Now()
 	if err := p.begin(); err != nil {
 		return out, err
@@ -334,7 +341,9 @@ func (p *pair) begin() error {
 		LifetimeS: (lim.Timeout + d.opts.Grace + d.opts.PostgresGrace + time.Minute).Seconds(),
 	}
 	if job.PublicOnly {
-		cj.PublicOnly, cj.PublicTimeoutS = true, lim.Timeout.Seconds()
+		// The public tests get the time a grade gives them, so that the
+		// fast path passes only what a grade's public tests would.
+		cj.PublicOnly = true
 	} else {
 		cj.RedisURL = redisURL(job.Services, p.password)
 	}
