@@ -44,16 +44,19 @@ func (s *Server) runPublicTests(c echo.Context) error {
 	if !ok {
 		return grader.Errorf(grader.EUNAVAILABLE, "this server does not run public tests")
 	}
+	// An upload slot while the body is read, not while the tests run:
+	// runs waiting for the sandbox must not hold up submissions.
 	release, err := s.limits.Upload(tok.ID)
 	if err != nil {
 		return err
 	}
-	defer release()
 	form, err := upload.Read(c.Request(), publicRunSpec)
 	if err != nil {
+		release()
 		return uploadError(err)
 	}
 	files, err := readArchive(bytes.NewReader(form.File), s.cfg.ArchiveLimits)
+	release()
 	if err != nil {
 		return archiveError(err)
 	}

@@ -23,9 +23,16 @@ func (s *Service) maxQueued() int {
 const DefaultMaxQueuedPerOwner = 5
 
 // MaxAttempts is how many times a submission is started before the grader
-// gives up on it (each attempt ended with the server stopping mid-grade, or
-// with the sandbox unavailable).
+// gives up on it when each attempt ended with the server stopping
+// mid-grade.
 const MaxAttempts = 3
+
+// MaxUnavailableAttempts is how many times a submission is started before
+// the grader gives up on it when the sandbox kept answering unavailable:
+// with the doubling backoff (1 s up to 30 s) that rides out an engine that
+// is gone for about a minute and a half (a daemon restart, every engine
+// drained) instead of failing the whole queue within seconds.
+const MaxUnavailableAttempts = 8
 
 // DefaultRetryBackoff is the first wait before a submission the sandbox
 // could not take is tried again, when Service.RetryBackoff is zero; each

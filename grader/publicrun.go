@@ -33,7 +33,8 @@ type PublicRun struct {
 // PublicRun runs the public tests of the candidate's files (which may be
 // wrapped in one folder) against the exercise with the id; see RunPublic.
 // At most Concurrency public runs go at once (besides the workers'
-// grades); the others wait their turn, as long as ctx allows.
+// grades); the others wait their turn, up to Config.PublicWait, then get
+// EUNAVAILABLE.
 func (s *Service) PublicRun(ctx context.Context, exercise string, files []File) (*PublicRun, error) {
 	ex, err := s.Catalog.Exercise(exercise)
 	if err != nil {
@@ -42,9 +43,13 @@ func (s *Service) PublicRun(ctx context.Context, exercise string, files []File) 
 	if len(files) == 0 {
 		return nil, Errorf(EINVALID, "no files to run")
 	}
+	wait := time.NewTimer(s.PublicWait)
+	defer wait.Stop()
 	select {
 	case s.publicSlots <- struct{}{}:
 		defer func() { <-s.publicSlots }()
+	case <-wait.C:
+		return nil, Errorf(EUNAVAILABLE, "every public-tests slot stayed busy for %s; try again", s.PublicWait)
 	case <-ctx.Done():
 		return nil, Wrap(ctx.Err(), EUNAVAILABLE, "every public-tests slot stayed busy; try again")
 	}

@@ -2,6 +2,7 @@ package grader_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -82,7 +83,7 @@ func TestUnavailableSandboxIsRetried(t *testing.T) {
 	}
 }
 
-// After MaxAttempts unavailable answers the submission ends as an
+// After MaxUnavailableAttempts unavailable answers the submission ends as an
 // infrastructure error, no points held against the candidate.
 func TestUnavailableSandboxGivesUp(t *testing.T) {
 	sb := &flakySandbox{fails: 1000}
@@ -95,14 +96,14 @@ func TestUnavailableSandboxGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitFinal(t, svc, sub.ID)
-	if got.Status != grader.StatusError || got.Attempts != grader.MaxAttempts || got.Result == nil ||
-		got.Result.Verdict != grader.VerdictInfraError || got.Result.Score != 0 || !strings.Contains(got.Error, "gave up after 3 attempts") {
+	if got.Status != grader.StatusError || got.Attempts != grader.MaxUnavailableAttempts || got.Result == nil ||
+		got.Result.Verdict != grader.VerdictInfraError || got.Result.Score != 0 || !strings.Contains(got.Error, fmt.Sprintf("gave up after %d attempts", grader.MaxUnavailableAttempts)) {
 		t.Fatalf("got %+v %+v", got, got.Result)
 	}
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	if len(sb.runs) != grader.MaxAttempts {
-		t.Fatalf("%d runs, want %d", len(sb.runs), grader.MaxAttempts)
+	if len(sb.runs) != grader.MaxUnavailableAttempts {
+		t.Fatalf("%d runs, want %d", len(sb.runs), grader.MaxUnavailableAttempts)
 	}
 }
 

@@ -116,7 +116,6 @@ func Score(ex *Exercise, out Outcome) (*Result, error) {
 	return res, nil
 }
 
-// fail gives the result a verdict that scores nothing.
 // stopped maps a run that ended at a limit (or with the candidate's
 // container gone before what was being run was done) to its verdict and
 // reason; "" for a run that ended as it should.
@@ -137,6 +136,7 @@ func stopped(ex *Exercise, v RunVerdict, what string) (Verdict, string) {
 	return "", ""
 }
 
+// fail gives the result a verdict that scores nothing.
 func (r *Result) fail(v Verdict, reason string) *Result {
 	r.Verdict, r.Reason, r.Score = v, reason, 0
 	r.Tests = nil

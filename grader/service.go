@@ -45,6 +45,9 @@ type Config struct {
 	// DefaultMaxQueuedPerOwner, negative no cap. Staff trying an exercise
 	// are not capped.
 	MaxQueuedPerOwner int
+	// PublicWait bounds how long PublicRun waits for one of its
+	// Concurrency slots; default 20 s.
+	PublicWait time.Duration
 	// Seed, when not zero, is the data seed of every grading instead of a
 	// random one: a result records its seed, and grading again with it
 	// replays the same hidden data.
@@ -52,7 +55,7 @@ type Config struct {
 	// RetryBackoff is how long a submission waits before it is graded
 	// again after the sandbox answered EUNAVAILABLE (the engine cannot
 	// take work now); it doubles with each attempt up to MaxRetryBackoff,
-	// and after MaxAttempts the submission ends as an infrastructure
+	// and after MaxUnavailableAttempts the submission ends as an infrastructure
 	// error. Zero means DefaultRetryBackoff.
 	RetryBackoff time.Duration
 }
@@ -83,6 +86,9 @@ func NewService(c Config) *Service {
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = runtime.NumCPU()
+	}
+	if c.PublicWait <= 0 {
+		c.PublicWait = 20 * time.Second
 	}
 	return &Service{Config: c, wake: make(chan struct{}, 1), draining: make(chan struct{}), publicSlots: make(chan struct{}, c.Concurrency)}
 }
@@ -279,8 +285,8 @@ func (s *Service) process(ctx context.Context, sub *Submission) {
 	if ErrorCode(err) == EUNAVAILABLE {
 		// The sandbox cannot take work now: not the candidate's doing and
 		// not a result. Put it back, to be tried after a backoff, until
-		// MaxAttempts have been made.
-		if sub.Attempts < MaxAttempts {
+		// MaxUnavailableAttempts have been made.
+		if sub.Attempts < MaxUnavailableAttempts {
 			delay := s.retryDelay(sub.Attempts)
 			rerr := s.Store.RetryLater(fctx, sub.ID, time.Now().Add(delay))
 			if rerr == nil {

@@ -100,3 +100,25 @@ func TestServiceCancelledGradingIsRequeuedAtNextStart(t *testing.T) {
 		t.Fatalf("requeued grading: %+v", got)
 	}
 }
+
+// Public-tests runs take at most Concurrency slots; one that finds them
+// all busy past PublicWait is refused as unavailable, not queued forever.
+func TestPublicRunWaitsBounded(t *testing.T) {
+	sb := &gateSandbox{started: make(chan string, 4), release: make(chan struct{})}
+	svc, _ := newService(t, sb)
+	svc = grader.NewService(grader.Config{Sandbox: sb, Catalog: svc.Catalog, Image: "img", Concurrency: 1, PublicWait: 100 * time.Millisecond})
+	files := []grader.File{{Path: "app/views.py", Data: []byte("fast")}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := svc.PublicRun(context.Background(), "demo", files)
+		done <- err
+	}()
+	<-sb.started
+	if _, err := svc.PublicRun(context.Background(), "demo", files); grader.ErrorCode(err) != grader.EUNAVAILABLE {
+		t.Fatalf("a second run with the one slot busy: %v, want %s", err, grader.EUNAVAILABLE)
+	}
+	close(sb.release)
+	if err := <-done; err != nil {
+		t.Fatalf("the first run: %v", err)
+	}
+}
