@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
@@ -504,26 +505,45 @@ func TestFleetCPUSet(t *testing.T) {
 		out, err := f.Run(t.Context(), job)
 		done <- res{out, err}
 	}()
-	var ids []string
+	// Every container the run makes is inspected while it exists; a run
+	// that ends before both were seen fails with its own error, not with
+	// the engine's "no such container".
+	seen := map[string]string{}
+	var r res
+	finished := false
 	waitFor(t, "the run's two containers", func() bool {
-		ids = ids[:0]
+		select {
+		case r = <-done:
+			finished = true
+			return true
+		default:
+		}
 		for _, c := range containersOn(t, f, "main", app, job.ID) {
-			ids = append(ids, c.ID)
+			if _, ok := seen[c.ID]; ok {
+				continue
+			}
+			insp, err := cli.ContainerInspect(t.Context(), c.ID)
+			if errdefs.IsNotFound(err) {
+				continue // removed between the list and now
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[c.ID] = insp.HostConfig.CpusetCpus
+			if got := insp.HostConfig.CpusetCpus; got != "0" {
+				t.Errorf("container %.12s (%s): cpuset %q, want \"0\"", c.ID, insp.Config.Labels[sandbox.LabelRole], got)
+			}
 		}
-		return len(ids) == 2
+		return len(seen) >= 2
 	})
-	for _, id := range ids {
-		insp, err := cli.ContainerInspect(t.Context(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := insp.HostConfig.CpusetCpus; got != "0" {
-			t.Errorf("container %.12s (%s): cpuset %q, want \"0\"", id, insp.Config.Labels[sandbox.LabelRole], got)
-		}
+	if !finished {
+		r = <-done
 	}
-	r := <-done
 	if r.err != nil {
-		t.Fatal(r.err)
+		t.Fatalf("run: %v (containers seen: %d)", r.err, len(seen))
+	}
+	if len(seen) < 2 {
+		t.Errorf("saw %d of the run's containers, want 2 (judge and candidate)", len(seen))
 	}
 	mustPass(t, r.out, "probe")
 }
