@@ -359,9 +359,9 @@ with open("/proc/1/fd/1", "wb", buffering=0) as f:
 	if len(out.CandidateLog) > 256<<10 {
 		t.Errorf("kept %d bytes of log, cap 256 KiB", len(out.CandidateLog))
 	}
-	if el := time.Since(start); el > 40*time.Second {
-		t.Errorf("took %s to stop a flood", el)
-	}
+	// An unstopped flood would have run into the job's time limit: the
+	// verdict above, not the wall clock, is the proof.
+	t.Logf("flood stopped after %s", time.Since(start).Round(time.Millisecond))
 }
 
 // A judge that runs past the time limit is a timeout, however slow the
@@ -377,7 +377,9 @@ func TestRunTimeout(t *testing.T) {
 	if out.Verdict != grader.RunTimeout {
 		t.Fatalf("verdict %s, want timeout", out.Verdict)
 	}
-	if el := time.Since(start); el > 60*time.Second {
+	// Without the limit the checks would wait 10 × 60 s; the bound is far
+	// from both, so a slow machine does not fail it.
+	if el := time.Since(start); el > 5*time.Minute {
 		t.Errorf("took %s", el)
 	}
 }
@@ -483,7 +485,10 @@ func TestRunPublicTests(t *testing.T) {
 
 func TestRunCancel(t *testing.T) {
 	d := MustOpen(t)
-	job := miniJob(t, d, "", "import pytest, time\n\n@pytest.mark.check(\"x\")\ndef test_x():\n    time.sleep(60)\n")
+	// The check would sleep 15 minutes: a cancel that is not honoured
+	// shows as minutes, far past the bound below, on any machine.
+	job := miniJob(t, d, "", "import pytest, time\n\n@pytest.mark.check(\"x\")\ndef test_x():\n    time.sleep(900)\n")
+	job.Limits.Timeout = 20 * time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for range 100 {
@@ -500,7 +505,7 @@ func TestRunCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
-	if el := time.Since(start); el > 30*time.Second {
+	if el := time.Since(start); el > 5*time.Minute {
 		t.Errorf("cancel took %s", el)
 	}
 	if n := countJobContainers(t, d, job.ID); n != 0 {
@@ -707,13 +712,16 @@ def test_counted(app, app_queries):
 func TestRunCandidateEndsItsContainer(t *testing.T) {
 	d := MustOpen(t)
 	views := "import os, signal\nfrom django.http import HttpResponse\n\ndef probe(request):\n    os.kill(-1, signal.SIGKILL)\n    return HttpResponse('gone')\n"
-	checks := "import pytest, time\n\n@pytest.mark.check(\"x\")\ndef test_x(app):\n    try:\n        app.get('/probe/')\n    except AssertionError:\n        pass\n    time.sleep(60)\n"
+	// The judge would sleep 15 minutes after the candidate is gone.
+	checks := "import pytest, time\n\n@pytest.mark.check(\"x\")\ndef test_x(app):\n    try:\n        app.get('/probe/')\n    except AssertionError:\n        pass\n    time.sleep(900)\n"
+	job := miniJob(t, d, views, checks)
+	job.Limits.Timeout = 20 * time.Minute
 	start := time.Now()
-	out := run(t, d, miniJob(t, d, views, checks))
+	out := run(t, d, job)
 	if out.Verdict != grader.RunCandidateExited {
 		t.Fatalf("verdict %s, want %s", out.Verdict, grader.RunCandidateExited)
 	}
-	if el := time.Since(start); el > 45*time.Second {
+	if el := time.Since(start); el > 5*time.Minute {
 		t.Errorf("took %s", el)
 	}
 }
