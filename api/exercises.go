@@ -122,7 +122,7 @@ func (s *Server) starterFiles(c echo.Context) (*grader.Exercise, []grader.File, 
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := grader.StarterFiles(e)
+	files, err := grader.StarterDownload(e)
 	if err != nil {
 		return nil, nil, grader.Wrap(err, grader.EINTERNAL, "cannot read the starter")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -144,5 +145,40 @@ func TestBootstrap(t *testing.T) {
 	stdcopy.StdCopy(&out, io.Discard, logs)
 	if v := strings.TrimSpace(out.String()); !strings.HasPrefix(v, "13") && !strings.HasPrefix(v, "trixie") {
 		t.Errorf("debian_version %q, want trixie (13)", v)
+	}
+}
+
+// grader.Runtimes, which a starter's README gives candidates, are the
+// versions the sandbox image holds.
+func TestRuntimeVersions(t *testing.T) {
+	MustOpen(t)
+	script := "import sys, importlib\nprint('Python', '.'.join(map(str, sys.version_info[:2])))\n" +
+		"for m in sys.argv[1:]:\n    mod = importlib.import_module(m)\n    v = getattr(mod, '__version__', None) or getattr(mod, 'VERSION', None)\n" +
+		"    v = v if isinstance(v, str) else '.'.join(map(str, v[:3]))\n    print(m, '.'.join(v.split('.')[:2]))\n"
+	args := []string{"run", "--rm", "--network", "none", "--entrypoint", "python3", testImage, "-c", script}
+	want := map[string]string{}
+	for _, r := range grader.Runtimes {
+		key := r.Module
+		if key == "" {
+			key = r.Name
+		} else {
+			args = append(args, r.Module)
+		}
+		want[key] = r.Version
+	}
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok {
+			got[k] = v
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: the image has %q, grader.Runtimes says %q", k, got[k], v)
+		}
 	}
 }

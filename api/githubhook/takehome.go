@@ -24,18 +24,18 @@ type TakeHome struct {
 }
 
 // TakeHomeFiles returns what a candidate's repository starts with: the
-// exercise's starter project (which holds the public tests), the prompt as
-// README.md and ConfigFile. Nothing of hidden/, solutions/ or variants/.
+// exercise's starter download (the starter project, which holds the public
+// tests, and its README with the prompt) and ConfigFile. Nothing of hidden/, solutions/ or variants/.
 func TakeHomeFiles(ex *grader.Exercise) ([]grader.File, error) {
-	files, err := grader.StarterFiles(ex)
+	files, err := grader.StarterDownload(ex)
 	if err != nil {
 		return nil, grader.Wrap(err, grader.EINTERNAL, "cannot read the exercise's starter")
 	}
-	readme := "# " + ex.Title + "\n\n" + ex.Prompt + "\n\n---\nPush your work and open a pull request: djgrade grades every push and answers on the pull request.\n"
-	files = append(files,
-		grader.File{Path: ConfigFile, Data: []byte("exercise: " + ex.ID + "\n")},
-		grader.File{Path: "README.md", Data: []byte(readme)},
-	)
+	// StarterDownload's README is last: the take-home's way of handing in
+	// goes at its end.
+	readme := &files[len(files)-1]
+	readme.Data = append(readme.Data, "\n## Handing in\n\nPush your work and open a pull request: djgrade grades every push and answers on the pull request.\n"...)
+	files = append(files, grader.File{Path: ConfigFile, Data: []byte("exercise: " + ex.ID + "\n")})
 	return files, nil
 }
 

@@ -115,7 +115,7 @@ func (h *Handler) starter(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := grader.StarterFiles(ex)
+	files, err := grader.StarterDownload(ex)
 	if err != nil {
 		h.fail(w, r, grader.Wrap(err, grader.EINTERNAL, "read the starter"))
 		return
