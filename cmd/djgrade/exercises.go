@@ -13,20 +13,6 @@ import (
 	"github.com/djgrade/djgrade/sandbox"
 )
 
-// runExercises lists or validates the catalog.
-func runExercises(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return &exitError{2, "exercises needs a sub-command: list or validate"}
-	}
-	switch args[0] {
-	case "list":
-		return runExercisesList(args[1:], stdout, stderr)
-	case "validate":
-		return runExercisesValidate(ctx, args[1:], stdout, stderr)
-	}
-	return &exitError{2, fmt.Sprintf("unknown exercises sub-command %q (list, validate)", args[0])}
-}
-
 // exerciseSummary is the JSON shape of `exercises list --json`.
 type exerciseSummary struct {
 	ID         string            `json:"id"`
@@ -40,11 +26,14 @@ type exerciseSummary struct {
 	Categories []grader.Category `json:"categories"`
 }
 
-func runExercisesList(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("exercises list", "exercises list [--json]", stderr)
+func runExercisesList(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("exercises list", stderr)
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	dir := catalogFlag(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	catalog, err := loadCatalog(*dir)
@@ -74,7 +63,7 @@ func shortDuration(d time.Duration) string {
 }
 
 func runExercisesValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("exercises validate", "exercises validate [--repeat N] [--parallel N] [--json] [ID...]", stderr)
+	fs := newFlagSet("exercises validate", stderr)
 	repeat := 1
 	parallel := 2
 	fs.Var(positiveInt{&repeat}, "repeat", "grade each answer N times; any difference between runs fails")
