@@ -66,7 +66,7 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	step(fmt.Sprintf("done in %s", time.Since(start).Round(100*time.Millisecond)))
 
-	if err := writeResult(stdout, res, *asJSON, *details); err != nil {
+	if err := writeResult(stdout, ex.ID, res, *asJSON, *details); err != nil {
 		return err
 	}
 	if res.Verdict != grader.VerdictPassed {
@@ -133,10 +133,17 @@ func exerciseIDs(c grader.Catalog) string {
 	return strings.Join(ids, ", ")
 }
 
+// gradeJSON is what `grade --json` prints: the exercise and the result in
+// the one schema of a result (grader.ResultJSON), as the API shows them.
+type gradeJSON struct {
+	Exercise string `json:"exercise"`
+	grader.ResultJSON
+}
+
 // writeResult prints what the CLI's audience may see of res, as JSON or as
 // a table: without details, no hidden check's message or node id, no judge
 // log and only the candidate log's last lines.
-func writeResult(w io.Writer, res *grader.Result, asJSON, details bool) error {
+func writeResult(w io.Writer, exercise string, res *grader.Result, asJSON, details bool) error {
 	aud := grader.AudienceCLI
 	if details {
 		aud = grader.AudienceCLIDetails
@@ -146,9 +153,7 @@ func writeResult(w io.Writer, res *grader.Result, asJSON, details bool) error {
 		printResult(w, view)
 		return nil
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(view)
+	return writeJSON(w, gradeJSON{Exercise: exercise, ResultJSON: view.JSON()})
 }
 
 // printResult renders a view of a result as a table for people; the view
