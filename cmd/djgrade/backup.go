@@ -28,15 +28,15 @@ const pathBackup = api.PathAdmin + "/backup"
 // the copy is fetched from the server's backup route with an admin token.
 // Either way the copy is opened as a store before it is put in place.
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("backup", "backup [--data ./data] [--server URL] FILE", stderr)
-	data := fs.String("data", "./data", "folder of the store ("+DBName+")")
-	server := fs.String("server", "http://127.0.0.1:8080", "the running server to ask when the store is in use")
-	token := fs.String("token", "", "an admin token for the server (default: $DJGRADE_ADMIN_TOKEN)")
+	fs := newFlagSet("backup", stderr)
+	data := fs.String("data", "./data", "`DIR` of the store ("+DBName+")")
+	server := fs.String("server", "http://127.0.0.1:8080", "the running server to ask when the store is in use (a `URL`)")
+	token := fs.String("token", "", "an admin `TOKEN` for the server (default: $DJGRADE_ADMIN_TOKEN)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return &exitError{2, "usage: djgrade backup [--data ./data] [--server URL] FILE"}
+		return usageError(fs, "backup needs exactly one FILE")
 	}
 	dest := fs.Arg(0)
 	if *token == "" {

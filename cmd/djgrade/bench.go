@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/archive"
@@ -137,14 +138,14 @@ const benchSynopsis = "bench [--exercise ID]... [-n N] [-c C] [--solution NAME] 
 // folder) at concurrency C, and times, in the same run, a cold plain
 // `docker run --rm` of pytest over the same project in the same image.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", benchSynopsis, stderr)
+	fs := newFlagSet("bench", stderr)
 	var ids stringList
-	fs.Var(&ids, "exercise", "exercise to bench (repeatable; default: every exercise of the catalog)")
+	fs.Var(&ids, "exercise", "exercise `ID` to bench (repeatable; default: every exercise of the catalog)")
 	n := 10
-	fs.Var(positiveInt{&n}, "n", "submissions graded per exercise")
+	fs.VarP(positiveInt{&n}, "n", "n", "submissions graded per exercise")
 	c := runtime.NumCPU()
-	fs.Var(positiveInt{&c}, "c", "concurrency: the service's workers, and the clients submitting at once (default here: one per CPU)")
-	solution := fs.String("solution", "", "the solution (solutions/NAME, or a variant: variants/NAME) to submit; default: the exercise's first solution")
+	fs.VarP(positiveInt{&c}, "c", "c", "concurrency: the service's workers, and the clients submitting at once (default here: one per CPU)")
+	solution := fs.String("solution", "", "the solution `NAME` (solutions/NAME, or a variant: variants/NAME) to submit; default: the exercise's first solution")
 	plainRuns := 3
 	fs.Var(positiveInt{&plainRuns}, "plain-runs", "cold plain docker runs of pytest per exercise")
 	publicGap := fs.Duration("public-gap", 0, "pause between a client's public-tests runs (a live session's runs come seconds apart; 0: back to back)")
@@ -155,9 +156,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return &exitError{2, "bench takes no arguments, only flags"}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	if n == 0 {
 		n = 10
@@ -373,12 +373,17 @@ var errBenchInterrupted = &exitError{1, "bench interrupted: no figures printed"}
 type stringList []string
 
 func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+// Type names the value in help.
+func (s *stringList) Type() string { return "string" }
+
+func (s *stringList) repeatable() {}
 func (s *stringList) Set(v string) error {
 	*s = append(*s, v)
 	return nil
 }
 
-var _ flag.Value = (*stringList)(nil)
+var _ pflag.Value = (*stringList)(nil)
 
 // benchProject is the project a candidate would upload: the starter with
 // the solution (or variant) laid over it.

@@ -287,12 +287,12 @@ func TestGradeCommand(t *testing.T) {
 	if code := run(ctx, []string{"grade", "--exercise", "n-plus-one", "--json", dir}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
-	var res grader.Result
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+	var res gradeJSON
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || res.Score == nil || res.MaxScore == nil || res.Verdict == nil {
 		t.Fatalf("--json output: %v\n%s", err, stdout.String())
 	}
-	if res.Score != res.MaxScore || res.Verdict != grader.VerdictPassed {
-		t.Fatalf("reference: %s", res.Describe())
+	if *res.Score != *res.MaxScore || *res.Verdict != string(grader.VerdictPassed) || res.Exercise != "n-plus-one" {
+		t.Fatalf("reference: %s", stdout.String())
 	}
 	if !strings.Contains(stderr.String(), "running the judge and the candidate's project in the sandbox") {
 		t.Fatalf("no progress on stderr: %s", stderr.String())
@@ -308,7 +308,7 @@ func TestGradeCommand(t *testing.T) {
 	if code != 3 || !strings.Contains(stdout.String(), "Score: ") || !strings.Contains(stdout.String(), "QUERIES") {
 		t.Fatalf("starter: exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
-	if strings.Contains(stdout.String(), "Score: "+strconv.Itoa(res.MaxScore)+"/") {
+	if strings.Contains(stdout.String(), "Score: "+strconv.Itoa(*res.MaxScore)+"/") {
 		t.Fatalf("starter scored full marks:\n%s", stdout.String())
 	}
 }

@@ -7,44 +7,19 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/sandbox"
 )
 
-// runExercises lists or validates the catalog.
-func runExercises(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return &exitError{2, "exercises needs a sub-command: list or validate"}
-	}
-	switch args[0] {
-	case "list":
-		return runExercisesList(args[1:], stdout, stderr)
-	case "validate":
-		return runExercisesValidate(ctx, args[1:], stdout, stderr)
-	}
-	return &exitError{2, fmt.Sprintf("unknown exercises sub-command %q (list, validate)", args[0])}
-}
-
-// exerciseSummary is the JSON shape of `exercises list --json`.
-type exerciseSummary struct {
-	ID         string            `json:"id"`
-	Title      string            `json:"title"`
-	Summary    string            `json:"summary"`
-	Difficulty string            `json:"difficulty"`
-	Topics     []string          `json:"topics"`
-	TimeBudget string            `json:"time_budget"`
-	Database   string            `json:"database"`
-	MaxScore   int               `json:"max_score"`
-	Categories []grader.Category `json:"categories"`
-}
-
-func runExercisesList(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("exercises list", "exercises list [--json]", stderr)
+func runExercisesList(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("exercises list", stderr)
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	dir := catalogFlag(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	catalog, err := loadCatalog(*dir)
@@ -52,29 +27,22 @@ func runExercisesList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		list := []exerciseSummary{}
+		list := grader.ExerciseListJSON{Exercises: []grader.ExerciseJSON{}}
 		for _, ex := range catalog.Exercises() {
-			list = append(list, exerciseSummary{ex.ID, ex.Title, ex.Summary, ex.Difficulty, ex.Topics,
-				ex.TimeBudget.String(), ex.Database, ex.MaxScore(), ex.Categories})
+			list.Exercises = append(list.Exercises, grader.ExerciseSummaryJSON(ex))
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
+		return writeJSON(stdout, list)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTITLE\tDIFFICULTY\tTIME\tDATABASE\tPOINTS")
 	for _, ex := range catalog.Exercises() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", ex.ID, ex.Title, ex.Difficulty, shortDuration(ex.TimeBudget), ex.Database, ex.MaxScore())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", ex.ID, ex.Title, ex.Difficulty, grader.FormatBudget(ex.TimeBudget), ex.Database, ex.MaxScore())
 	}
 	return tw.Flush()
 }
 
-func shortDuration(d time.Duration) string {
-	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
-}
-
 func runExercisesValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("exercises validate", "exercises validate [--repeat N] [--parallel N] [--json] [ID...]", stderr)
+	fs := newFlagSet("exercises validate", stderr)
 	repeat := 1
 	parallel := 2
 	fs.Var(positiveInt{&repeat}, "repeat", "grade each answer N times; any difference between runs fails")

@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"log/slog"
 	"net/url"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/api/githubhook"
@@ -24,11 +25,11 @@ type githubConfig struct {
 }
 
 // addGitHubFlags adds the GitHub flags to fs (each also DJGRADE_<FLAG>).
-func addGitHubFlags(fs *flag.FlagSet, cfg *githubConfig) {
-	fs.StringVar(&cfg.APIURL, "github-api-url", githubhook.DefaultAPIURL, "GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3/)")
-	fs.StringVar(&cfg.Token, "github-token", "", "GitHub token that reads repositories and writes statuses, checks and comments (prefer DJGRADE_GITHUB_TOKEN: flags show in ps)")
-	fs.StringVar(&cfg.WebhookSecret, "github-webhook-secret", "", "secret of the GitHub webhook; POST /webhooks/github is refused until it is set (prefer DJGRADE_GITHUB_WEBHOOK_SECRET)")
-	fs.StringVar(&cfg.LinkURL, "github-link-url", "", "base URL of this server for links from GitHub to results (default http://ADDR)")
+func addGitHubFlags(fs *pflag.FlagSet, cfg *githubConfig) {
+	fs.StringVar(&cfg.APIURL, "github-api-url", githubhook.DefaultAPIURL, "GitHub REST API base `URL` (GitHub Enterprise: https://HOST/api/v3/)")
+	fs.StringVar(&cfg.Token, "github-token", "", "GitHub `TOKEN` that reads repositories and writes statuses, checks and comments (prefer DJGRADE_GITHUB_TOKEN: flags show in ps)")
+	fs.StringVar(&cfg.WebhookSecret, "github-webhook-secret", "", "`SECRET` of the GitHub webhook; POST /webhooks/github is refused until it is set (prefer DJGRADE_GITHUB_WEBHOOK_SECRET)")
+	fs.StringVar(&cfg.LinkURL, "github-link-url", "", "base `URL` of this server for links from GitHub to results (default http://ADDR)")
 }
 
 // githubClient checks the API URL and token and returns a client for them.

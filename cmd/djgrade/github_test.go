@@ -46,7 +46,7 @@ func TestGitHubFlagsFromEnv(t *testing.T) {
 	t.Setenv("DJGRADE_GITHUB_TOKEN", "ghp_env")
 	t.Setenv("DJGRADE_GITHUB_WEBHOOK_SECRET", "from-the-environment")
 	var cfg githubConfig
-	fs := newFlagSet("serve", "serve", io.Discard)
+	fs := newFlagSet("serve", io.Discard)
 	addGitHubFlags(fs, &cfg)
 	if err := parse(fs, []string{"--github-token", "ghp_flag"}); err != nil {
 		t.Fatal(err)

@@ -18,13 +18,14 @@ import (
 // runGrade grades a folder or an archive locally, through the same sandbox
 // and scoring as the service.
 func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("grade --exercise ID [--public] [--json] PATH", "grade --exercise ID [--public] [--json] PATH", stderr)
-	exercise := fs.String("exercise", "", "the exercise id (see: djgrade exercises list)")
+	fs := newFlagSet("grade", stderr)
+	exercise := fs.String("exercise", "", "the exercise `ID` (see: djgrade exercises list)")
 	asJSON := fs.Bool("json", false, "print the result as JSON for programs")
 	public := fs.Bool("public", false, "run only the exercise's public tests (the fast path: no hidden checks, no score)")
 	details := fs.Bool("details", false, "also print hidden checks' failure messages (for exercise authors)")
-	seed := fs.Int64("seed", 0, "the hidden checks' data seed (a result's \"seed\"), to replay a run; 0 draws a new one")
+	seed := fs.Int64("seed", 0, "the hidden checks' data `SEED` (a result's \"seed\"), to replay a run; 0 draws a new one")
 	dir := catalogFlag(fs)
+	required(fs, "exercise")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -32,8 +33,7 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &exitError{2, "--seed must be a positive number (a result's \"seed\")"}
 	}
 	if *exercise == "" || fs.NArg() != 1 {
-		fs.Usage()
-		return &exitError{2, "grade needs --exercise ID and exactly one PATH"}
+		return usageError(fs, "grade needs --exercise ID and exactly one PATH")
 	}
 	catalog, err := loadCatalog(*dir)
 	if err != nil {
@@ -66,7 +66,7 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	step(fmt.Sprintf("done in %s", time.Since(start).Round(100*time.Millisecond)))
 
-	if err := writeResult(stdout, res, *asJSON, *details); err != nil {
+	if err := writeResult(stdout, ex.ID, res, *asJSON, *details); err != nil {
 		return err
 	}
 	if res.Verdict != grader.VerdictPassed {
@@ -133,10 +133,17 @@ func exerciseIDs(c grader.Catalog) string {
 	return strings.Join(ids, ", ")
 }
 
+// gradeJSON is what `grade --json` prints: the exercise and the result in
+// the one schema of a result (grader.ResultJSON), as the API shows them.
+type gradeJSON struct {
+	Exercise string `json:"exercise"`
+	grader.ResultJSON
+}
+
 // writeResult prints what the CLI's audience may see of res, as JSON or as
 // a table: without details, no hidden check's message or node id, no judge
 // log and only the candidate log's last lines.
-func writeResult(w io.Writer, res *grader.Result, asJSON, details bool) error {
+func writeResult(w io.Writer, exercise string, res *grader.Result, asJSON, details bool) error {
 	aud := grader.AudienceCLI
 	if details {
 		aud = grader.AudienceCLIDetails
@@ -146,9 +153,7 @@ func writeResult(w io.Writer, res *grader.Result, asJSON, details bool) error {
 		printResult(w, view)
 		return nil
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(view)
+	return writeJSON(w, gradeJSON{Exercise: exercise, ResultJSON: view.JSON()})
 }
 
 // printResult renders a view of a result as a table for people; the view

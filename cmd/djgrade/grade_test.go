@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,13 +23,13 @@ func TestWriteResultDetails(t *testing.T) {
 	for _, asJSON := range []bool{true, false} {
 		for _, details := range []bool{false, true} {
 			var b bytes.Buffer
-			if err := writeResult(&b, res, asJSON, details); err != nil {
+			if err := writeResult(&b, "n-plus-one", res, asJSON, details); err != nil {
 				t.Fatal(err)
 			}
 			out := b.String()
 			if asJSON {
-				var back grader.Result
-				if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.MaxScore != 6 || len(back.Tests) != 1 {
+				var back gradeJSON
+				if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.MaxScore == nil || *back.MaxScore != 6 || len(back.Tests) != 1 || back.Exercise != "n-plus-one" {
 					t.Errorf("json=%v details=%v: %v %s", asJSON, details, err, out)
 				}
 				if !strings.Contains(out, "LOG-TAIL") {
@@ -54,5 +55,42 @@ func TestWriteResultDetails(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestGradeJSONSchema: `grade --json` prints the one schema of a result
+// (grader.ResultJSON, the API's field names): "duration" in seconds, never
+// "duration_s"; lists are never null; the exercise is named.
+func TestGradeJSONSchema(t *testing.T) {
+	res := &grader.Result{Score: 2, MaxScore: 6, Verdict: grader.VerdictFailed, Reason: "1 failed",
+		Categories: []grader.CategoryScore{{Name: "performance", Score: 2, MaxScore: 6}},
+		Tests: []grader.TestResult{{Name: "tests/test_api.py::test_list", NodeID: "tests/test_api.py::test_list",
+			Category: "correctness", Outcome: grader.OutcomePassed, Queries: 3, Duration: 0.25}},
+		Timings: map[string]int64{"total": 1200}, ExitCode: 1}
+	var b bytes.Buffer
+	if err := writeResult(&b, "n-plus-one", res, true, false); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"exercise", "score", "max_score", "verdict", "reason", "categories", "tests", "refused", "timings_ms", "exit_code"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("no %q in %s", k, b.String())
+		}
+	}
+	if doc["refused"] == nil {
+		t.Errorf("refused is null: %s", b.String())
+	}
+	test := doc["tests"].([]any)[0].(map[string]any)
+	var keys []string
+	for k := range test {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	want := []string{"category", "duration", "hidden", "max_points", "message", "name", "node_id", "outcome", "points", "queries"}
+	if !slices.Equal(keys, want) || test["duration"] != 0.25 {
+		t.Errorf("a test's keys %q, want %q: %s", keys, want, b.String())
 	}
 }

@@ -9,18 +9,18 @@ import (
 	"github.com/djgrade/djgrade/sandbox"
 )
 
-// runImage builds the sandbox image.
-func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "build" {
-		return &exitError{2, "usage: djgrade image build [--rebuild] [--no-pull] [--service [--tag T]]"}
-	}
-	fs := newFlagSet("image build", "image build [--rebuild] [--no-pull]", stderr)
+// runImageBuild builds the sandbox image (or, with --service, the service's).
+func runImageBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("image build", stderr)
 	rebuild := fs.Bool("rebuild", false, "build even if the image for these inputs exists")
 	noPull := fs.Bool("no-pull", false, "do not try to pull debian:trixie-slim; bootstrap the base locally")
 	service := fs.Bool("service", false, "build the image of the djgrade service itself (this binary and ./Dockerfile) instead")
-	serviceTag := fs.String("tag", DefaultServiceImage, "with --service: the tag of the service image")
-	dockerfile := fs.String("dockerfile", "Dockerfile", "with --service: the service's Dockerfile")
-	if err := parse(fs, args[1:]); err != nil {
+	serviceTag := fs.String("tag", DefaultServiceImage, "with --service: the `TAG` of the service image")
+	dockerfile := fs.String("dockerfile", "Dockerfile", "with --service: the service's Dockerfile (a `FILE`)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	sb, err := sandbox.New(sandbox.Options{})

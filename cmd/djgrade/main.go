@@ -10,38 +10,19 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/spf13/pflag"
 
 	"github.com/djgrade/djgrade/exercises"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/sandbox"
 )
-
-const usage = `djgrade grades Django and DRF exercises in throwaway Docker containers.
-
-Usage:
-  djgrade serve      [--addr 127.0.0.1:8080] [--data ./data] [--concurrency N]
-  djgrade grade      --exercise ID [--json] PATH      (PATH: a project folder, .zip, .tar.gz or .tgz)
-  djgrade exercises  list [--json]
-  djgrade exercises  validate [--repeat N] [--parallel N] [--json] [ID...]
-  djgrade token      create --role admin|interviewer|candidate [--name N] [--data DIR | --server URL --token T]
-  djgrade token      list|revoke ID [--data DIR | --server URL --token T]
-  djgrade image      build [--rebuild] [--no-pull]
-  djgrade takehome   create --exercise ID --candidate-login LOGIN --repo OWNER/NAME [--deadline RFC3339]
-  djgrade backup     [--data ./data] [--server URL] FILE
-  djgrade bench      [--exercise ID]... [-n N] [-c C] [--solution NAME] [--plain-runs K] [--plain-postgres] [--json]
-
-Run "djgrade COMMAND -h" for a command's flags. Every flag can also be set
-with an environment variable named DJGRADE_ and the flag in capitals
-(--data: DJGRADE_DATA).
-`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,42 +40,17 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 // run executes one command line and returns the process exit code: 0 on
-// success, 1 on an error, 2 on a usage mistake, 3 when grading or validation
-// found a wrong result.
+// success (and for --help), 1 when the operation failed, 2 on a usage
+// mistake, 3 when grading or validation found a wrong result.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "serve":
-		err = runServe(ctx, rest, stdout, stderr)
-	case "grade":
-		err = runGrade(ctx, rest, stdout, stderr)
-	case "exercises":
-		err = runExercises(ctx, rest, stdout, stderr)
-	case "takehome":
-		err = runTakeHome(ctx, rest, stdout, stderr)
-	case "image":
-		err = runImage(ctx, rest, stdout, stderr)
-	case "backup":
-		err = runBackup(ctx, rest, stdout, stderr)
-	case "token":
-		err = runToken(ctx, rest, stdout, stderr)
-	case "bench":
-		err = runBench(ctx, rest, stdout, stderr)
-	default:
-		err = &exitError{2, fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
-	}
+	err := dispatch(ctx, args, stdout, stderr)
+	var help *helpShown
 	var ee *exitError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &help):
+		fmt.Fprint(stdout, help.text)
 		return 0
 	case errors.As(err, &ee):
 		if ee.msg != "" {
@@ -120,47 +76,10 @@ func describe(err error) string {
 	return err.Error()
 }
 
-// newFlagSet returns a flag set whose flags fall back to DJGRADE_* variables
-// (see applyEnv), printing its usage to stderr.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: djgrade %s\n\nFlags (each also settable as DJGRADE_<FLAG>):\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses args, first taking every flag not given from its
-// DJGRADE_<NAME> environment variable (dashes become underscores).
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{2, ""}
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "DJGRADE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		v, ok := os.LookupEnv(env)
-		if given[f.Name] || !ok || err != nil {
-			return
-		}
-		if e := fs.Set(f.Name, v); e != nil {
-			err = &exitError{2, fmt.Sprintf("%s=%q: %v", env, v, e)}
-		}
-	})
-	return err
-}
-
 // catalogFlag adds --exercises: a folder to load the catalog from instead of
 // the one built into the binary (for exercise authors).
-func catalogFlag(fs *flag.FlagSet) *string {
-	return fs.String("exercises", "", "load exercises from this folder instead of the built-in catalog")
+func catalogFlag(fs *pflag.FlagSet) *string {
+	return fs.String("exercises", "", "load exercises from this `DIR` instead of the built-in catalog")
 }
 
 func loadCatalog(dir string) (*exercises.Catalog, error) {
@@ -200,6 +119,9 @@ func (p positiveInt) String() string {
 	}
 	return strconv.Itoa(*p.n)
 }
+
+// Type names the value in help.
+func (p positiveInt) Type() string { return "int" }
 
 func (p positiveInt) Set(s string) error {
 	n, err := strconv.Atoi(s)

@@ -55,19 +55,22 @@ type serveConfig struct {
 const DBName = "djgrade.db"
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [flags]", stderr)
+	fs := newFlagSet("serve", stderr)
 	cfg := serveConfig{Concurrency: runtime.NumCPU(), Pool: -1}
-	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&cfg.Data, "data", "./data", "folder for the store ("+DBName+")")
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`ADDRESS` to listen on (HOST:PORT)")
+	fs.StringVar(&cfg.Data, "data", "./data", "`DIR` for the store ("+DBName+"), created if missing")
 	fs.Var(positiveInt{&cfg.Concurrency}, "concurrency", "number of submissions graded at once (default here: one per CPU)")
 	fs.IntVar(&cfg.Pool, "pool", -1, "sandboxes kept started ahead of demand, waiting for a submission (-1: as many as --concurrency; 0: none, every run starts its own)")
 	fs.DurationVar(&cfg.PoolIdle, "pool-idle", 10*time.Minute, "recycle a pre-started sandbox that waited this long, and stop keeping an exercise's image warm when unused for this long")
-	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text for people, json for programs")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `FORMAT`: text for people, json for programs")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running gradings may take to finish before they are cancelled and left for the next start")
-	fs.Var((*engineList)(&cfg.Engines), "engine", "a Docker engine to grade on, repeatable: unix:///var/run/docker.sock or tcp://HOST:PORT, then ,capacity=N (runs at once, default 1) ,tls=DIR (ca.pem, cert.pem, key.pem as DOCKER_CERT_PATH) ,tls-verify=true|false ,cpuset=LIST; several may be given in one value, separated by spaces or ';' (DJGRADE_ENGINE). Without it: the engine of DOCKER_HOST with capacity --concurrency; with it, the workers are the sum of the capacities")
+	fs.Var((*engineList)(&cfg.Engines), "engine", "an `ENGINE` (Docker engine) to grade on, repeatable: unix:///var/run/docker.sock or tcp://HOST:PORT, then ,capacity=N (runs at once, default 1) ,tls=DIR (ca.pem, cert.pem, key.pem as DOCKER_CERT_PATH) ,tls-verify=true|false ,cpuset=LIST; several may be given in one value, separated by spaces or ';' (DJGRADE_ENGINE). Without it: the engine of DOCKER_HOST with capacity --concurrency; with it, the workers are the sum of the capacities")
 	addGitHubFlags(fs, &cfg.GitHub)
 	exDir := catalogFlag(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	cfg.Exercises = *exDir
@@ -350,6 +353,11 @@ func validCPUSet(s string) bool {
 // engineList is the --engine flag: each value adds one or more specs
 // (separated by spaces or ';', so that DJGRADE_ENGINE can hold several).
 type engineList []engineSpec
+
+// Type names the value in help.
+func (l *engineList) Type() string { return "engine" }
+
+func (l *engineList) repeatable() {}
 
 func (l *engineList) String() string {
 	if l == nil {

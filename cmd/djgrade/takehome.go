@@ -5,35 +5,29 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/djgrade/djgrade/api/githubhook"
-	"github.com/djgrade/djgrade/grader/bolt"
 )
 
-const takehomeUsage = "takehome create --exercise ID --candidate-login LOGIN --repo OWNER/NAME [--deadline RFC3339] [--data ./data]"
-
-// runTakeHome prepares a candidate's GitHub repository for a take-home.
-func runTakeHome(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return &exitError{2, "usage: djgrade " + takehomeUsage}
-	}
-	fs := newFlagSet("takehome create", takehomeUsage, stderr)
-	exercise := fs.String("exercise", "", "exercise id")
-	login := fs.String("candidate-login", "", "the candidate's GitHub login, invited with push access")
-	repo := fs.String("repo", "", "repository to create, OWNER/NAME (OWNER: the token's user or an organisation)")
-	deadline := fs.String("deadline", "", "deadline, RFC 3339 (2030-05-01T17:00:00Z); later pushes are graded and marked late")
-	data := fs.String("data", "./data", "folder of the store ("+DBName+") the server grades with")
+// runTakeHomeCreate prepares a candidate's GitHub repository for a take-home.
+func runTakeHomeCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("takehome create", stderr)
+	exercise := fs.String("exercise", "", "exercise `ID`")
+	login := fs.String("candidate-login", "", "the candidate's GitHub `LOGIN`, invited with push access")
+	repo := fs.String("repo", "", "repository to create, `OWNER/NAME` (OWNER: the token's user or an organisation)")
+	deadline := fs.String("deadline", "", "deadline, `RFC3339` (2030-05-01T17:00:00Z); later pushes are graded and marked late")
+	data := fs.String("data", "./data", "`DIR` of the store ("+DBName+") the server grades with")
 	var gh githubConfig
-	fs.StringVar(&gh.APIURL, "github-api-url", githubhook.DefaultAPIURL, "GitHub REST API base URL")
-	fs.StringVar(&gh.Token, "github-token", "", "GitHub token that may create repositories and invite (prefer DJGRADE_GITHUB_TOKEN)")
+	fs.StringVar(&gh.APIURL, "github-api-url", githubhook.DefaultAPIURL, "GitHub REST API base `URL`")
+	fs.StringVar(&gh.Token, "github-token", "", "GitHub `TOKEN` that may create repositories and invite (prefer DJGRADE_GITHUB_TOKEN)")
 	exDir := catalogFlag(fs)
-	if err := parse(fs, args[1:]); err != nil {
+	required(fs, "exercise", "candidate-login", "repo")
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *exercise == "" || *login == "" || *repo == "" || fs.NArg() > 0 {
-		return &exitError{2, "usage: djgrade " + takehomeUsage}
+		return usageError(fs, "takehome create needs --exercise, --candidate-login and --repo, and no arguments")
 	}
 	var due time.Time
 	if *deadline != "" {
@@ -58,7 +52,7 @@ func runTakeHome(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	// The store file is locked by a running server: bbolt has one writer
 	// process. Open fails after a short wait, saying so.
-	store, err := bolt.Open(filepath.Join(*data, DBName))
+	store, err := openStore(*data, false, stderr)
 	if err != nil {
 		return err
 	}

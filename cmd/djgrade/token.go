@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
@@ -54,88 +59,204 @@ func bootstrapAdmin(ctx context.Context, store *bolt.Store, secret string, log *
 	return err
 }
 
-const tokenUsage = `token create --role admin|interviewer|candidate [--name N] [--data DIR | --server URL --token T]
-       djgrade token list [--data DIR | --server URL --token T]
-       djgrade token revoke ID [--data DIR | --server URL --token T]
-
-With --data (the default) the command opens the store directly, which
+const tokenAbout = `Without --server the command opens the store in --data directly, which
 bbolt allows to one process at a time: stop the server first, or pass
---server and an admin --token to go through the running server's API.`
+--server URL and an admin --token to go through the running server's API.
+Either way the output is the same.`
 
-// runToken manages API tokens. A new token's secret is printed once, on
-// stdout, and never stored.
-func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" && args[0] != "list" && args[0] != "revoke" {
-		return &exitError{2, "usage: djgrade " + tokenUsage}
+// storeFlags are the flags of the token commands that say where the store
+// is: a folder (--data) or a running server (--server, --token).
+type storeFlags struct{ data, server, token *string }
+
+func addStoreFlags(fs *pflag.FlagSet) storeFlags {
+	return storeFlags{
+		data:   fs.String("data", "./data", "`DIR` of the store ("+DBName+")"),
+		server: fs.String("server", "", "`URL` of a running djgrade to go through (instead of --data)"),
+		token:  fs.String("token", "", "an admin `TOKEN` for --server"),
 	}
-	sub, args := args[0], args[1:]
-	fs := newFlagSet("token "+sub, tokenUsage, stderr)
-	role := fs.String("role", "", "role of the new token: admin, interviewer or candidate")
-	name := fs.String("name", "", "a name to recognise the token by")
-	data := fs.String("data", "./data", "folder of the store ("+DBName+")")
-	server := fs.String("server", "", "URL of a running djgrade (instead of --data)")
-	adminToken := fs.String("token", "", "an admin token for --server")
-	var id string
-	if sub == "revoke" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
+}
+
+// openStore opens the store of the token and take-home commands. Without
+// create, a store that does not exist is an error that says how to make
+// one, rather than a new empty store in a mistyped folder.
+func openStore(data string, create bool, stderr io.Writer) (*bolt.Store, error) {
+	path := filepath.Join(data, DBName)
+	_, statErr := os.Stat(path)
+	if errors.Is(statErr, os.ErrNotExist) && !create {
+		return nil, &exitError{1, fmt.Sprintf("there is no store at %s: start the server once to create it (djgrade serve --data %s), pass --data DIR for the folder of an existing store, or --server URL --token ADMIN_TOKEN for a running server", path, data)}
 	}
+	store, err := bolt.Open(path)
+	if err != nil {
+		if grader.ErrorCode(err) == grader.EUNAVAILABLE {
+			return nil, fmt.Errorf("%s: stop the server, or use --server URL --token ADMIN_TOKEN", describe(err))
+		}
+		return nil, err
+	}
+	if statErr != nil {
+		fmt.Fprintf(stderr, "djgrade: created a new store at %s\n", path)
+	}
+	return store, nil
+}
+
+// runTokenCreate issues a token. Its secret is printed once, on stdout, and
+// never stored. It creates the store when there is none (to make the first
+// admin token before the first serve).
+func runTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("token create", stderr)
+	role := fs.String("role", "", "`ROLE` of the new token: admin, interviewer or candidate")
+	name := fs.String("name", "", "a `NAME` to recognise the token by")
+	at := addStoreFlags(fs)
+	asJSON := fs.Bool("json", false, "print the new token as JSON (the API's shape, secret in \"token\")")
+	required(fs, "role")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if sub == "revoke" && id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
-	}
-	if sub == "revoke" && id == "" {
-		return &exitError{2, "usage: djgrade token revoke ID"}
-	}
-	if sub == "create" && !grader.Role(*role).Valid() {
-		return &exitError{2, "--role must be admin, interviewer or candidate"}
-	}
-	if *server != "" {
-		return tokenViaAPI(ctx, sub, *server, *adminToken, grader.Role(*role), *name, id, stdout)
-	}
-	store, err := bolt.Open(filepath.Join(*data, DBName))
-	if err != nil {
-		if grader.ErrorCode(err) == grader.EUNAVAILABLE {
-			return fmt.Errorf("%s: stop the server, or use --server URL --token ADMIN_TOKEN", describe(err))
-		}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
-	defer store.Close()
-	switch sub {
-	case "create":
+	if !grader.Role(*role).Valid() {
+		return usageError(fs, "--role must be admin, interviewer or candidate")
+	}
+	var tok tokenJSON
+	if *at.server != "" {
+		body, _ := json.Marshal(map[string]string{"role": *role, "name": *name})
+		if err := tokenViaAPI(ctx, http.MethodPost, "", body, at, &tok); err != nil {
+			return err
+		}
+	} else {
 		n, err := grader.CleanTokenName(*name)
 		if err != nil {
 			return err
 		}
-		secret := grader.NewSecret()
-		tok := &grader.Token{Name: n, Role: grader.Role(*role), Hash: grader.HashSecret(secret)}
-		if err := store.CreateToken(ctx, tok); err != nil {
+		store, err := openStore(*at.data, true, stderr)
+		if err != nil {
 			return err
 		}
-		return printCreated(stdout, tok.ID, string(tok.Role), secret)
-	case "list":
+		defer store.Close()
+		secret := grader.NewSecret()
+		t := &grader.Token{Name: n, Role: grader.Role(*role), Hash: grader.HashSecret(secret)}
+		if err := store.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		tok = tokenView(t)
+		tok.Secret = secret
+	}
+	if *asJSON {
+		return writeJSON(stdout, tok)
+	}
+	return printCreated(stdout, tok.ID, tok.Role, tok.Secret)
+}
+
+// runTokenList lists the tokens, from the store or through a server.
+func runTokenList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("token list", stderr)
+	at := addStoreFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON for programs (the API's shape: {\"tokens\": [...]})")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	out := tokenListJSON{Tokens: []tokenJSON{}}
+	if *at.server != "" {
+		if err := tokenViaAPI(ctx, http.MethodGet, "", nil, at, &out); err != nil {
+			return err
+		}
+	} else {
+		store, err := openStore(*at.data, false, stderr)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
 		list, err := store.Tokens(ctx)
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tROLE\tNAME\tCREATED\tREVOKED")
 		for _, t := range list {
-			revoked := "-"
-			if t.Revoked() {
-				revoked = t.RevokedAt.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Name, t.CreatedAt.Format(time.RFC3339), revoked)
+			out.Tokens = append(out.Tokens, tokenView(t))
 		}
-		return tw.Flush()
-	default:
-		if _, err := store.RevokeToken(ctx, id); err != nil {
+	}
+	if *asJSON {
+		return writeJSON(stdout, out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tROLE\tNAME\tCREATED\tREVOKED")
+	for _, t := range out.Tokens {
+		revoked := "-"
+		if t.RevokedAt != nil {
+			revoked = t.RevokedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Name, t.CreatedAt.Format(time.RFC3339), revoked)
+	}
+	return tw.Flush()
+}
+
+// runTokenRevoke revokes a token, in the store or through a server.
+func runTokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("token revoke", stderr)
+	at := addStoreFlags(fs)
+	asJSON := fs.Bool("json", false, "print the revoked token as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError(fs, "token revoke needs exactly one token ID")
+	}
+	id := fs.Arg(0)
+	var tok tokenJSON
+	if *at.server != "" {
+		if err := tokenViaAPI(ctx, http.MethodDelete, "/"+url.PathEscape(id), nil, at, &tok); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked %s\n", id)
-		return nil
+	} else {
+		store, err := openStore(*at.data, false, stderr)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		t, err := store.RevokeToken(ctx, id)
+		if err != nil {
+			return err
+		}
+		tok = tokenView(t)
 	}
+	if *asJSON {
+		return writeJSON(stdout, tok)
+	}
+	fmt.Fprintf(stdout, "revoked %s\n", tok.ID)
+	return nil
+}
+
+// tokenJSON is a token as the API shows it (api/tokens.go): never its
+// hash; Secret only in the answer that created it. The CLI prints the same
+// shape whether it read the store or asked a server.
+type tokenJSON struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+	Secret    string     `json:"token,omitempty"`
+}
+
+type tokenListJSON struct {
+	Tokens []tokenJSON `json:"tokens"`
+}
+
+func tokenView(t *grader.Token) tokenJSON {
+	v := tokenJSON{ID: t.ID, Name: t.Name, Role: string(t.Role), CreatedAt: t.CreatedAt.UTC()}
+	if t.Revoked() {
+		r := t.RevokedAt.UTC()
+		v.RevokedAt = &r
+	}
+	return v
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func printCreated(w io.Writer, id, role, secret string) error {
@@ -143,30 +264,21 @@ func printCreated(w io.Writer, id, role, secret string) error {
 	return err
 }
 
-// tokenViaAPI does the same through a running server's admin routes.
-func tokenViaAPI(ctx context.Context, sub, server, admin string, role grader.Role, name, id string, stdout io.Writer) error {
-	if admin == "" {
+// tokenViaAPI does the same through a running server's admin routes,
+// decoding the answer into out.
+func tokenViaAPI(ctx context.Context, method, suffix string, body []byte, at storeFlags, out any) error {
+	if *at.token == "" {
 		return &exitError{2, "--server needs --token (an admin token)"}
 	}
-	base := strings.TrimRight(server, "/") + "/api/v1/tokens"
-	var req *http.Request
-	var err error
-	switch sub {
-	case "create":
-		body, _ := json.Marshal(map[string]string{"role": string(role), "name": name})
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base, bytes.NewReader(body))
-		if req != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-	case "list":
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, base, nil)
-	default:
-		req, err = http.NewRequestWithContext(ctx, http.MethodDelete, base+"/"+id, nil)
-	}
+	base := strings.TrimRight(*at.server, "/") + "/api/v1/tokens" + suffix
+	req, err := http.NewRequestWithContext(ctx, method, base, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return &exitError{2, fmt.Sprintf("bad --server %q: %v", *at.server, err)}
 	}
-	req.Header.Set("Authorization", "Bearer "+admin)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+*at.token)
 	client := &http.Client{Timeout: 30 * time.Second}
 	res, err := client.Do(req)
 	if err != nil {
@@ -184,13 +296,8 @@ func tokenViaAPI(ctx context.Context, sub, server, admin string, role grader.Rol
 		_ = json.Unmarshal(data, &e)
 		return fmt.Errorf("server answered %s: %s (%s)", res.Status, e.Error.Message, e.Error.Code)
 	}
-	if sub == "create" {
-		var t struct{ ID, Role, Token string }
-		if err := json.Unmarshal(data, &t); err != nil {
-			return err
-		}
-		return printCreated(stdout, t.ID, t.Role, t.Token)
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("the server's answer is not the expected JSON: %v", err)
 	}
-	_, err = stdout.Write(append(data, '\n'))
-	return err
+	return nil
 }

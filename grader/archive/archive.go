@@ -182,7 +182,7 @@ func (c *collector) readZip(data []byte) error {
 		mode := zf.Mode()
 		switch {
 		case mode.IsDir() || strings.HasSuffix(zf.Name, "/"):
-			if _, err := CleanPath(zf.Name); err != nil {
+			if err := checkDir(zf.Name); err != nil {
 				return err
 			}
 			continue
@@ -237,7 +237,7 @@ func (c *collector) readTar(r io.Reader) error {
 				return err
 			}
 		case tar.TypeDir:
-			if _, err := CleanPath(h.Name); err != nil {
+			if err := checkDir(h.Name); err != nil {
 				return err
 			}
 		case tar.TypeXGlobalHeader, tar.TypeXHeader, tar.TypeGNULongName, tar.TypeGNULongLink:
@@ -258,6 +258,23 @@ func (c *collector) readTar(r io.Reader) error {
 			return Errorf(Invalid, "%q is a device, fifo or other special file", text.Printable(h.Name))
 		}
 	}
+}
+
+// checkDir checks a directory entry. The archive's own root, as
+// `tar czf attempt.tgz .` writes it ("./", or "." and ".//"), names no file
+// and is ignored; any other directory must be a usable path.
+func checkDir(name string) error {
+	if isRoot(name) {
+		return nil
+	}
+	_, err := CleanPath(name)
+	return err
+}
+
+// isRoot reports a name made of "." and "/" only that starts with "." and
+// climbs nowhere: the folder the archive was made from.
+func isRoot(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Trim(name, "./") == "" && !strings.Contains(name, "..")
 }
 
 // link checks a symbolic link entry: one whose target is absolute or climbs
@@ -323,7 +340,8 @@ func (c *collector) finish() ([]File, error) {
 }
 
 // CleanPath validates a path from outside and returns it clean and
-// slash-separated. It refuses absolute paths, "..", backslashes, control
+// slash-separated: a leading "./" (as `tar czf a.tgz .` writes every
+// entry) is dropped, "./app/views.py" is "app/views.py". It refuses absolute paths, "..", backslashes, control
 // characters, invalid UTF-8 and overlong names with an Invalid error.
 func CleanPath(name string) (string, error) {
 	shown := text.Printable(name)

@@ -276,3 +276,45 @@ func TestReadArchiveEntryCount(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestReadArchiveDotPrefix: `tar czf attempt.tgz .` and `zip -r a.zip .`
+// name the folder itself "./" and every entry "./...": accepted, the prefix
+// dropped and the root entry ignored, while climbing out stays refused.
+func TestReadArchiveDotPrefix(t *testing.T) {
+	entries := []entry{
+		{name: "./", typeflag: tar.TypeDir},
+		{name: "./app/", typeflag: tar.TypeDir},
+		{name: "./app/views.py", body: "x = 1\n"},
+		{name: "./manage.py", body: "m\n"},
+	}
+	zipEntries := []entry{{name: "./"}, {name: "./app/"}, {name: "./app/views.py", body: "x = 1\n"}, {name: "./manage.py", body: "m\n"}}
+	for name, data := range map[string][]byte{
+		"tar.gz": makeTar(t, true, entries...),
+		"tar":    makeTar(t, false, entries...),
+		"zip":    makeZip(t, zipEntries...),
+		"tar .":  makeTar(t, true, append([]entry{{name: ".", typeflag: tar.TypeDir}}, entries[1:]...)...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			files, err := read(t, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files) != 2 || files[0].Path != "app/views.py" || files[1].Path != "manage.py" || string(files[0].Data) != "x = 1\n" {
+				t.Fatalf("got %+v", files)
+			}
+		})
+	}
+	for name, data := range map[string][]byte{
+		"./.. dir":   makeTar(t, true, entry{name: "./../", typeflag: tar.TypeDir}, entry{name: "./a.py", body: "x"}),
+		"./../ file": makeTar(t, true, entry{name: "./../evil.py", body: "x"}),
+		"/./ dir":    makeTar(t, true, entry{name: "/./", typeflag: tar.TypeDir}, entry{name: "./a.py", body: "x"}),
+		"zip ./../":  makeZip(t, entry{name: "./"}, entry{name: "./../evil.py", body: "x"}),
+		"only root":  makeTar(t, true, entry{name: "./", typeflag: tar.TypeDir}),
+	} {
+		t.Run("refused "+name, func(t *testing.T) {
+			if files, err := read(t, data); err == nil || grader.ErrorCode(err) != grader.EINVALID {
+				t.Fatalf("got %+v, %v; want an invalid archive", files, err)
+			}
+		})
+	}
+}
