@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -188,10 +189,21 @@ func randomID() string {
 // Instance returns the instance id this sandbox labels its containers with.
 func (d *Docker) Instance() string { return d.opts.Instance }
 
-// Close removes the sandboxes waiting in the pool and releases the
-// client's connections.
+// Close removes the sandboxes waiting in the pool and whatever else of
+// this instance no run is tracking, and releases the client's connections.
 func (d *Docker) Close() error {
 	d.pool.close()
+	// A create cut short by the shutdown (a pool refill, a run's cold
+	// start) can still leave a container on the engine that no one knows
+	// the id of; the next start of another instance would never sweep it.
+	// Runs still in flight keep theirs: Tidy leaves tracked ones alone.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	if n, err := d.Tidy(ctx); err != nil {
+		slog.Default().Warn("remove leftover containers at close", "component", "sandbox", "instance", d.opts.Instance, "err", err)
+	} else if n > 0 {
+		slog.Default().Info("removed leftover containers at close", "component", "sandbox", "instance", d.opts.Instance, "count", n)
+	}
+	cancel()
 	return d.cli.Close()
 }
 

@@ -857,3 +857,59 @@ def test_broker(app):
 		mustPass(t, out, "broker")
 	}
 }
+
+// A failed check's message is its own words first and pytest's comparison
+// as details: never the hidden test's source or its module's name. An
+// exception that is not an assertion says its type.
+func TestRunCheckMessages(t *testing.T) {
+	d := MustOpen(t)
+	checks := `import pytest
+
+@pytest.mark.check("worded")
+def test_worded(app):
+    status = app.get('/probe/').status
+    assert status == 418, "GET /probe/ answered %d, expected 418 (I'm a teapot)" % status
+
+@pytest.mark.check("bare")
+def test_bare(app):
+    secret_local_name = [1, 2, 3]
+    assert len(secret_local_name) == 4
+
+@pytest.mark.check("crash")
+def test_crash(app):
+    {}["no-such-key"]
+
+@pytest.mark.check("json")
+def test_json(app):
+    from djgrade_judge import first_difference
+    saw, want = {"count": 2, "results": [{"id": 1}, {"id": 2}]}, {"count": 2, "results": [{"id": 9}, {"id": 2}]}
+    assert saw == want, first_difference(saw, want, "page 1 of /books/")
+`
+	r := reportOf(t, run(t, d, miniJob(t, d, "", checks)))
+	worded := check(t, r, "worded")
+	if !strings.HasPrefix(worded.Message, "GET /probe/ answered 200, expected 418 (I'm a teapot)") || !strings.Contains(worded.Message, "Details:") {
+		t.Errorf("worded check's message:\n%s", worded.Message)
+	}
+	bare := check(t, r, "bare")
+	if !strings.HasPrefix(bare.Message, "the check's condition did not hold") || !strings.Contains(bare.Message, "assert 3 == 4") {
+		t.Errorf("bare check's message:\n%s", bare.Message)
+	}
+	crash := check(t, r, "crash")
+	if !strings.HasPrefix(crash.Message, "KeyError: ") {
+		t.Errorf("crashing check's message:\n%s", crash.Message)
+	}
+	js := check(t, r, "json")
+	if !strings.HasPrefix(js.Message, "page 1 of /books/: results[0].id is 1, expected 9") {
+		t.Errorf("json check's message:\n%s", js.Message)
+	}
+	for _, c := range []pytest.Check{worded, bare, crash, js} {
+		if c.Outcome != grader.OutcomeFailed {
+			t.Errorf("%s: outcome %s, want failed", c.ID, c.Outcome)
+		}
+		for _, leak := range []string{"def test_", "djgrade_hidden", ".py:", "@pytest.mark"} {
+			if strings.Contains(c.Message, leak) {
+				t.Errorf("%s: message holds %q:\n%s", c.ID, leak, c.Message)
+			}
+		}
+	}
+}

@@ -375,24 +375,8 @@ func TestCrashedServerGradesEveryAcceptedSubmissionOnce(t *testing.T) {
 	}
 
 	// No container of this store is left behind.
-	storeID, err := store.ID()
-	if err != nil || storeID == "" {
-		t.Fatalf("store id %q: %v", storeID, err)
-	}
-	instance := "store-" + storeID
-	// Asked of the engine directly, not through a sandbox.
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	left, err := cli.ContainerList(ctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", sandbox.LabelInstance+"="+instance))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(left) != 0 {
-		t.Fatalf("%d containers left behind", len(left))
+	if n := containersOfStore(t, store); n != 0 {
+		t.Fatalf("%d containers left behind", n)
 	}
 	logText, _ := os.ReadFile(logPath)
 	if !strings.Contains(string(logText), "requeued interrupted submissions") && twice > 0 {
@@ -484,10 +468,37 @@ func TestSIGTERMDrainsOrRequeues(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer store.Close()
+			// A stop that cut a refill or a cold start short leaves
+			// nothing on the engine either.
+			if n := containersOfStore(t, store); n != 0 {
+				t.Fatalf("%d containers of the store left after a graceful stop", n)
+			}
 			first, _ = store.Submission(context.Background(), ids[0])
 			if want := map[bool]int{true: 1, false: 2}[tc.finished]; first.Attempts != want || len(first.History) != 0 {
 				t.Fatalf("first submission: %d attempts (want %d), %d earlier results", first.Attempts, want, len(first.History))
 			}
 		})
 	}
+}
+
+// containersOfStore counts the containers on the engine labelled with the
+// instance of store (the server that used it), asked of the engine
+// directly, not through a sandbox.
+func containersOfStore(t *testing.T, store *bolt.Store) int {
+	t.Helper()
+	storeID, err := store.ID()
+	if err != nil || storeID == "" {
+		t.Fatalf("store id %q: %v", storeID, err)
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	left, err := cli.ContainerList(context.Background(), container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", sandbox.LabelInstance+"=store-"+storeID))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(left)
 }

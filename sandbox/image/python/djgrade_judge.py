@@ -561,6 +561,77 @@ def make_user(transactional_db):
 
 # The report.
 
+def _short(value, cap=160):
+    text = json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) else repr(value)
+    return text if len(text) <= cap else text[:cap] + "..."
+
+
+def first_difference(saw, expected, where="the answer"):
+    """first_difference says in words where saw first differs from expected.
+
+    For JSON-like values (dicts, lists, scalars): None when they are equal,
+    else e.g. ``the answer: results[0].id is 1, expected 9`` or
+    ``the answer: results has 3 items, expected 4``. Checks use it as
+    their assertion's message: ``assert saw == want, first_difference(saw, want, "page 1")``.
+    """
+    def walk(a, b, path):
+        label = path or "the value"
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                p = "%s.%s" % (path, k) if path else str(k)
+                if k not in a:
+                    return "%s is missing, expected %s" % (p, _short(b[k]))
+                if k not in b:
+                    return "%s is there but should not be (%s)" % (p, _short(a[k]))
+                d = walk(a[k], b[k], p)
+                if d:
+                    return d
+            return None
+        if isinstance(a, list) and isinstance(b, list):
+            for i, (x, y) in enumerate(zip(a, b)):
+                d = walk(x, y, "%s[%d]" % (path, i))
+                if d:
+                    return d
+            if len(a) != len(b):
+                return "%s has %d items, expected %d" % (label, len(a), len(b))
+            return None
+        if a != b or type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
+            return "%s is %s, expected %s" % (label, _short(a), _short(b))
+        return None
+
+    d = walk(saw, expected, "")
+    return None if d is None else "%s: %s" % (where, d)
+
+
+def describe_failure(excinfo):
+    """describe_failure is what a failed check says to the interviewer.
+
+    The check's own words come first: an assertion's message (``assert
+    cond, "expected ..., saw ..."``) or the message of the error the judge's
+    helpers raise (app_queries, App). pytest's comparison of the two sides
+    follows as details, never the hidden test's source or its module's
+    generated name. An exception that is not an assertion is an error in
+    the check or in the app it drove: its type and message.
+    """
+    e = excinfo.value
+    if not isinstance(e, AssertionError):
+        return ("%s: %s" % (type(e).__name__, e))[:MESSAGE_CAP]
+    lines = str(e).strip().split("\n")
+    words, details = [], []
+    for line in lines:
+        if details or line.startswith("assert "):
+            details.append(line)
+        else:
+            words.append(line)
+    words = "\n".join(words).strip()
+    details = [d for d in details if "use -v" not in d.lower()]
+    if not words:
+        words = "the check's condition did not hold"
+    if details:
+        words += "\n\nDetails:\n" + "\n".join(details[:24])
+    return words[:MESSAGE_CAP]
+
+
 class Recorder:
     def __init__(self, path):
         self.path = path
@@ -579,6 +650,13 @@ class Recorder:
         yield
         _current.nodeid = None
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.failed and call.excinfo is not None:
+            report.djgrade_message = describe_failure(call.excinfo)
+
     def pytest_collectreport(self, report):
         if report.failed:
             self.errors.append("collecting %s failed: %s" % (report.nodeid, str(report.longreprtext)[-MESSAGE_CAP:]))
@@ -594,7 +672,7 @@ class Recorder:
             if c["outcome"] == "passed" or (c["outcome"] == "error" and outcome == "failed"):
                 c["outcome"] = outcome
             if not c["message"]:
-                c["message"] = str(report.longreprtext)[-MESSAGE_CAP:]
+                c["message"] = getattr(report, "djgrade_message", None) or str(report.longreprtext)[-MESSAGE_CAP:]
         elif report.skipped and c["outcome"] == "passed":
             c["outcome"] = "skipped"
             c["message"] = str(report.longreprtext)[-MESSAGE_CAP:]
