@@ -22,6 +22,7 @@ var wantFlags = map[string][]string{
 	"grade":              {"exercise", "json", "public", "details", "seed", "exercises"},
 	"exercises list":     {"json", "exercises"},
 	"exercises validate": {"repeat", "parallel", "json", "exercises"},
+	"exercises new":      {"dir"},
 	"token create":       {"role", "name", "data", "server", "token", "json"},
 	"token list":         {"data", "server", "token", "json"},
 	"token revoke":       {"data", "server", "token", "json"},
