@@ -39,6 +39,8 @@ func init() {
 		{name: "serve", summary: "serve the HTTP API, the dashboard and the graders (creates the store if there is none)", run: runServe},
 		{name: "grade", args: "PATH", summary: "grade a project folder, .zip, .tar.gz or .tgz locally, for practice and for exercise authors",
 			about: "The built-in catalog is public: its hidden checks are in this binary. Exit 3 when the\nanswer did not pass.", run: runGrade},
+		{name: "submit", args: "PATH", summary: "send a project folder, .zip, .tar.gz or .tgz to a djgrade server and wait for its result",
+			about: "For candidates: the hidden checks stay on the server. Exit 0 when every hidden check\npassed, 3 when the answer was graded and did not pass, 1 when the server refused it\nor grading failed.", run: runSubmit},
 		{name: "exercises", summary: "list, validate and create exercises", subs: []*command{
 			{name: "exercises list", summary: "list the exercises: a table, or JSON with --json", run: runExercisesList},
 			{name: "exercises validate", args: "[ID...]", summary: "grade every exercise's solutions and wrong answers and check their scores (exit 3 on a miss)", run: runExercisesValidate},

@@ -20,6 +20,7 @@ var wantFlags = map[string][]string{
 	"serve": {"addr", "data", "concurrency", "pool", "pool-idle", "log-format", "shutdown-grace", "engine",
 		"github-api-url", "github-token", "github-webhook-secret", "github-link-url", "exercises"},
 	"grade":              {"exercise", "json", "public", "details", "seed", "exercises"},
+	"submit":             {"server", "token", "exercise", "candidate", "wait", "json"},
 	"exercises list":     {"json", "exercises"},
 	"exercises validate": {"repeat", "parallel", "json", "exercises"},
 	"exercises new":      {"dir"},
