@@ -128,6 +128,14 @@ type variant struct {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
+// IDRule says in words what idPattern accepts.
+const IDRule = "lowercase letters, digits and dashes"
+
+// ValidID reports whether id is a valid exercise id (and check, category,
+// solution or variant name): lowercase letters and digits in words joined by
+// single dashes. The loader and `djgrade exercises new` use this one rule.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
 // fieldError names the file and field of a mistake in an exercise.
 type fieldError struct {
 	file, field, msg string
@@ -164,8 +172,8 @@ func LoadExercise(fsys fs.FS, dir string) (*grader.Exercise, error) {
 		Editable: m.Editable, Categories: m.Categories, Solutions: m.Solutions, FS: fsys,
 	}
 	switch {
-	case !idPattern.MatchString(m.ID):
-		return nil, bad("id", "%q must be lowercase letters, digits and dashes", m.ID)
+	case !ValidID(m.ID):
+		return nil, bad("id", "%q must be "+IDRule, m.ID)
 	case m.ID != dir:
 		return nil, bad("id", "%q must equal the folder name %q", m.ID, dir)
 	case ex.Title == "":

@@ -39,9 +39,13 @@ func init() {
 		{name: "serve", summary: "serve the HTTP API, the dashboard and the graders (creates the store if there is none)", run: runServe},
 		{name: "grade", args: "PATH", summary: "grade a project folder, .zip, .tar.gz or .tgz locally, for practice and for exercise authors",
 			about: "The built-in catalog is public: its hidden checks are in this binary. Exit 3 when the\nanswer did not pass.", run: runGrade},
-		{name: "exercises", summary: "list and validate the exercise catalog", subs: []*command{
+		{name: "submit", args: "PATH", summary: "send a project folder, .zip, .tar.gz or .tgz to a djgrade server and wait for its result",
+			about: "For candidates: the hidden checks stay on the server. Exit 0 when every hidden check\npassed, 3 when the answer was graded and did not pass, 1 when the server refused it\nor grading failed.", run: runSubmit},
+		{name: "exercises", summary: "list, validate and create exercises", subs: []*command{
 			{name: "exercises list", summary: "list the exercises: a table, or JSON with --json", run: runExercisesList},
 			{name: "exercises validate", args: "[ID...]", summary: "grade every exercise's solutions and wrong answers and check their scores (exit 3 on a miss)", run: runExercisesValidate},
+			{name: "exercises new", args: "ID", summary: "scaffold a small, valid exercise in DIR/ID for authors to change into theirs",
+				about: "It loads with --exercises DIR and passes \"djgrade exercises validate --exercises DIR ID\".\nThe built-in catalog is public; interviews use a private one (serve --exercises DIR).", run: runExercisesNew},
 		}},
 		{name: "token", summary: "create, list and revoke API tokens", about: tokenAbout, subs: []*command{
 			{name: "token create", summary: "create a token and print its secret once (creates the store if there is none)", about: tokenAbout, run: runTokenCreate},

@@ -148,17 +148,18 @@ func writeResult(w io.Writer, exercise string, res *grader.Result, asJSON, detai
 	if details {
 		aud = grader.AudienceCLIDetails
 	}
-	view := res.View(aud)
+	view := res.View(aud).JSON()
 	if !asJSON {
 		printResult(w, view)
 		return nil
 	}
-	return writeJSON(w, gradeJSON{Exercise: exercise, ResultJSON: view.JSON()})
+	return writeJSON(w, gradeJSON{Exercise: exercise, ResultJSON: view})
 }
 
-// printResult renders a view of a result as a table for people; the view
-// holds only what its CLI audience may see.
-func printResult(w io.Writer, res *grader.ResultView) {
+// printResult renders a result in the one JSON schema of a result (a CLI
+// view of a local run, or the API's answer to `submit`) as a table for
+// people; it shows only what its audience was given.
+func printResult(w io.Writer, res grader.ResultJSON) {
 	fmt.Fprintln(w)
 	if len(res.Tests) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -173,7 +174,11 @@ func printResult(w io.Writer, res *grader.ResultView) {
 		tw.Flush()
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Score: %d/%d  %s: %s\n", res.Score, res.MaxScore, strings.ToUpper(string(res.Verdict)), res.Reason)
+	score, maxScore, verdict := 0, 0, ""
+	if res.Score != nil && res.MaxScore != nil && res.Verdict != nil {
+		score, maxScore, verdict = *res.Score, *res.MaxScore, *res.Verdict
+	}
+	fmt.Fprintf(w, "Score: %d/%d  %s: %s\n", score, maxScore, strings.ToUpper(verdict), res.Reason)
 	var cats []string
 	for _, c := range res.Categories {
 		cats = append(cats, fmt.Sprintf("%s %d/%d", c.Name, c.Score, c.MaxScore))
@@ -182,7 +187,10 @@ func printResult(w io.Writer, res *grader.ResultView) {
 	for _, r := range res.Refused {
 		fmt.Fprintf(w, "Refused: %s (%s)\n", r.Path, r.Reason)
 	}
-	if res.Verdict != grader.VerdictPassed {
+	if len(res.FailedChecks) > 0 && len(res.Tests) == 0 {
+		fmt.Fprintf(w, "Failed checks: %s\n", strings.Join(res.FailedChecks, "; "))
+	}
+	if verdict != string(grader.VerdictPassed) {
 		for _, t := range res.Tests {
 			if t.Outcome != grader.OutcomePassed && t.Message != "" {
 				fmt.Fprintf(w, "\n--- %s (%s)\n%s\n", t.Name, t.Outcome, clipLines(t.Message, 25))
