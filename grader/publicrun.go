@@ -61,11 +61,10 @@ func (s *Service) PublicRun(ctx context.Context, exercise string, files []File) 
 // run itself could not be done.
 func (s *Service) RunPublic(ctx context.Context, ex *Exercise, files []File, id string) (*PublicRun, error) {
 	start := time.Now()
-	job, ws, err := s.job(ex, files, id)
+	job, ws, err := s.job(ex, files, id, true)
 	if err != nil {
 		return nil, err
 	}
-	job.PublicOnly, job.JudgeWorkspace = true, nil
 	out, err := s.run(ctx, job)
 	if err != nil {
 		return nil, err

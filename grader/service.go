@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -343,7 +344,7 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 	}
 	start := time.Now()
 	progress("assembling the workspace")
-	job, ws, err := s.job(ex, files, id)
+	job, ws, err := s.job(ex, files, id, false)
 	if err != nil {
 		return nil, err
 	}
@@ -368,17 +369,23 @@ func (s *Service) Grade(ctx context.Context, ex *Exercise, files []File, id stri
 
 // job assembles the sandbox job that grades the candidate's files: both
 // workspaces, packed, and a data seed.
-func (s *Service) job(ex *Exercise, files []File, id string) (Job, *Workspace, error) {
+func (s *Service) job(ex *Exercise, files []File, id string, publicOnly bool) (Job, *Workspace, error) {
 	ws, err := NewWorkspace(ex, files)
 	if err != nil {
 		return Job{}, nil, Wrap(err, EINTERNAL, "cannot assemble the workspace")
 	}
-	var tarball, judgeTar bytes.Buffer
+	var tarball bytes.Buffer
 	if err := archive.WriteTar(&tarball, ws.Files); err != nil {
 		return Job{}, nil, Wrap(err, EINTERNAL, "cannot pack the workspace")
 	}
-	if err := archive.WriteTar(&judgeTar, ws.Judge); err != nil {
-		return Job{}, nil, Wrap(err, EINTERNAL, "cannot pack the hidden checks")
+	// A public-tests run has no judge: the hidden checks are not packed.
+	var judgeWorkspace io.Reader
+	if !publicOnly {
+		var judgeTar bytes.Buffer
+		if err := archive.WriteTar(&judgeTar, ws.Judge); err != nil {
+			return Job{}, nil, Wrap(err, EINTERNAL, "cannot pack the hidden checks")
+		}
+		judgeWorkspace = &judgeTar
 	}
 	// Data is randomised per run from a seed the result records.
 	seed := s.Seed
@@ -392,8 +399,9 @@ func (s *Service) job(ex *Exercise, files []File, id string) (Job, *Workspace, e
 	return Job{
 		ID:             id,
 		Image:          s.Image,
-		JudgeWorkspace: &judgeTar,
+		JudgeWorkspace: judgeWorkspace,
 		Workspace:      &tarball,
+		PublicOnly:     publicOnly,
 		Settings:       ex.Settings,
 		Services:       ex.Services,
 		Seed:           seed,

@@ -122,3 +122,19 @@ func TestPublicRunWaitsBounded(t *testing.T) {
 		t.Fatalf("the first run: %v", err)
 	}
 }
+
+// A public-tests run sends the sandbox the candidate's workspace only: no
+// judge, so no hidden checks packed or sent.
+func TestPublicRunSendsNoHiddenChecks(t *testing.T) {
+	sb := &fakeSandbox{}
+	svc, _ := newService(t, sb)
+	if _, err := svc.PublicRun(context.Background(), "demo", []grader.File{{Path: "app/views.py", Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sb.jobs) != 1 {
+		t.Fatalf("%d jobs", len(sb.jobs))
+	}
+	if j := sb.jobs[0]; !j.PublicOnly || j.JudgeWorkspace != nil || j.Workspace == nil {
+		t.Fatalf("public run's job: PublicOnly %v, JudgeWorkspace %v, Workspace %v", j.PublicOnly, j.JudgeWorkspace, j.Workspace)
+	}
+}
