@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -95,6 +96,7 @@ func (s *Server) createAssignment(c echo.Context) error {
 	}
 	out := assignmentView(a)
 	out.TokenSecret = secret
+	c.Response().Header().Set(echo.HeaderLocation, pathAssignments+"/"+url.PathEscape(a.ID))
 	return c.JSON(http.StatusCreated, out)
 }
 

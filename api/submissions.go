@@ -383,6 +383,7 @@ func (s *Server) regradeSubmission(c echo.Context) error {
 	if sub, err = s.cfg.Grader.Regrade(c.Request().Context(), sub.ID); err != nil {
 		return err
 	}
+	c.Response().Header().Set(echo.HeaderLocation, pathSubmissions+"/"+url.PathEscape(sub.ID))
 	return c.JSON(http.StatusAccepted, s.view(c, sub))
 }
 
@@ -393,6 +394,11 @@ func (s *Server) submissionEvents(c echo.Context) error {
 	sub, err := s.visible(c)
 	if err != nil {
 		return err
+	}
+	if c.Request().Method == http.MethodHead {
+		// The stream's headers, at once: a HEAD has no body to wait for.
+		c.Response().Header().Set(echo.HeaderContentType, "text/event-stream")
+		return c.NoContent(http.StatusOK)
 	}
 	ctx := c.Request().Context()
 	events, stop := s.cfg.Grader.Subscribe(sub.ID)
