@@ -21,7 +21,8 @@ type Grader interface {
 	// Create validates and stores a submission (status queued) and returns
 	// it; errors are *grader.Error (EINVALID unknown exercise or bad files,
 	// ETOOLARGE, EUNAVAILABLE queue full). A repeated idempotency key
-	// returns the first submission.
+	// returns the first submission, or EKEYREUSED (422) when the request
+	// differs from the first (see grader.RequestFingerprint).
 	Create(ctx context.Context, req grader.SubmitRequest) (*grader.Submission, error)
 	// Submission returns the submission with the id, or an ENOTFOUND error.
 	Submission(ctx context.Context, id string) (*grader.Submission, error)

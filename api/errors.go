@@ -24,6 +24,9 @@ var statusOf = map[string]int{
 	grader.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	grader.EINTERNAL:     http.StatusInternalServerError,
 	grader.ENOTIMPL:      http.StatusNotImplemented,
+	// As Stripe and the IETF Idempotency-Key draft answer a key reused
+	// with another payload.
+	grader.EKEYREUSED: http.StatusUnprocessableEntity,
 }
 
 // API-level codes for HTTP failures that no grader code describes; they

@@ -16,8 +16,10 @@ type Store interface {
 	// with the candidate's files and enqueues it, all in one transaction.
 	CreateSubmission(ctx context.Context, sub *Submission, files []File) error
 	// CreateSubmissionWith is CreateSubmission with options. When the
-	// options' idempotency key was already used by the same owner it stores
-	// nothing, sets *sub to the first submission and returns false. A queue
+	// options' idempotency key was already used by the same owner, for the
+	// same request (CreateOptions.Fingerprint), it stores nothing, sets *sub
+	// to the first submission and returns false; for another request it
+	// stores nothing and fails with EKEYREUSED. A queue
 	// holding MaxQueued submissions or more refuses with EUNAVAILABLE.
 	CreateSubmissionWith(ctx context.Context, sub *Submission, files []File, opts CreateOptions) (created bool, err error)
 	// CancelSubmission moves a queued submission to cancelled and returns
@@ -79,6 +81,11 @@ type CreateOptions struct {
 	// IdempotencyKey, if not empty, makes a repeated create by the same
 	// Owner return the first submission instead of storing a new one.
 	IdempotencyKey string
+	// Fingerprint identifies the request the key was used for (see
+	// RequestFingerprint). It is stored with the key; a repeated create
+	// with the key and another fingerprint stores nothing and fails with
+	// EKEYREUSED. A key stored without one matches any request.
+	Fingerprint []byte
 	// MaxQueued, if positive, refuses a new submission while that many wait.
 	MaxQueued int
 	// MaxQueuedPerOwner, if positive, refuses (ERATELIMIT) a new submission

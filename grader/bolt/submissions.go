@@ -71,8 +71,14 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 				return err
 			}
 			idemKey = append(fieldPrefix(rec.Owner), opts.IdempotencyKey...)
-			if first := idem.Get(idemKey); first != nil {
-				prev, err := load(b, first)
+			if first := idem.Get(idemKey); len(first) >= len(id{}) {
+				// The first request's fingerprint follows its id; keys
+				// stored before fingerprints match any request.
+				if fp := first[len(id{}):]; len(fp) > 0 && len(opts.Fingerprint) > 0 && !bytes.Equal(fp, opts.Fingerprint) {
+					return grader.Errorf(grader.EKEYREUSED,
+						"this Idempotency-Key was already used for a different request (another exercise, candidate or archive); use a new key for a new submission")
+				}
+				prev, err := load(b, first[:len(id{})])
 				if err != nil {
 					return err
 				}
@@ -124,7 +130,7 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 			}
 		}
 		if idem != nil {
-			return idem.Put(idemKey, key[:])
+			return idem.Put(idemKey, append(key[:], opts.Fingerprint...))
 		}
 		return nil
 	})
