@@ -280,11 +280,12 @@ var verdicts = []grader.Verdict{
 func (s *Server) listSubmissions(c echo.Context) error {
 	q := c.QueryParams()
 	f := grader.SubmissionFilter{
-		Exercise:  q.Get("exercise"),
-		Candidate: q.Get("candidate"),
-		Status:    grader.Status(q.Get("status")),
-		Verdict:   grader.Verdict(q.Get("verdict")),
-		Limit:     50,
+		Exercise: q.Get("exercise"),
+		// Part of the name, any case: the dashboard's filter too.
+		CandidateContains: q.Get("candidate"),
+		Status:            grader.Status(q.Get("status")),
+		Verdict:           grader.Verdict(q.Get("verdict")),
+		Limit:             50,
 	}
 	if f.Verdict != "" && !slices.Contains(verdicts, f.Verdict) {
 		return grader.Errorf(grader.EINVALID, "unknown verdict %q", truncate(string(f.Verdict), 32))

@@ -2,6 +2,7 @@ package grader
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -59,8 +60,13 @@ type Store interface {
 
 // SubmissionFilter selects submissions. Zero fields match everything.
 type SubmissionFilter struct {
-	Exercise  string
+	Exercise string
+	// Candidate keeps only submissions of exactly that candidate name.
 	Candidate string
+	// CandidateContains keeps only submissions whose candidate name holds
+	// it, ignoring case (see CandidateMatches): the filter people type,
+	// in the API's ?candidate= and the dashboard's alike.
+	CandidateContains string
 	Status    Status
 	// Verdict keeps only done submissions with that verdict.
 	Verdict Verdict
@@ -74,6 +80,15 @@ type SubmissionFilter struct {
 	Before string
 	// Limit caps the number returned (default and maximum 100).
 	Limit int
+}
+
+// CandidateMatches reports whether the candidate name holds query as a
+// substring, ignoring case and the query's surrounding spaces; an empty
+// query matches every name. It is the one candidate filter that people use
+// (SubmissionFilter.CandidateContains): part of a name, as remembered.
+func CandidateMatches(name, query string) bool {
+	query = strings.TrimSpace(query)
+	return query == "" || strings.Contains(strings.ToLower(name), strings.ToLower(query))
 }
 
 // CreateOptions are the options of CreateSubmissionWith.

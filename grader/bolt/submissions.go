@@ -611,7 +611,7 @@ func keyMillis(key []byte) int64 {
 // decodes only the fields the filter looks at: most records a filtered walk
 // reads fail it, and a full decode includes the result and its log.
 func matches(data []byte, filter grader.SubmissionFilter) (bool, error) {
-	if filter.Exercise == "" && filter.Candidate == "" && filter.Status == "" && filter.Owner == "" &&
+	if filter.Exercise == "" && filter.Candidate == "" && filter.CandidateContains == "" && filter.Status == "" && filter.Owner == "" &&
 		filter.Verdict == "" && filter.Since.IsZero() && filter.Until.IsZero() {
 		return true, nil
 	}
@@ -632,6 +632,7 @@ func matches(data []byte, filter grader.SubmissionFilter) (bool, error) {
 		head.Status == grader.StatusDone && head.Result != nil && head.Result.Verdict == filter.Verdict
 	return (filter.Exercise == "" || head.Exercise == filter.Exercise) &&
 		(filter.Candidate == "" || head.Candidate == filter.Candidate) &&
+		grader.CandidateMatches(head.Candidate, filter.CandidateContains) &&
 		(filter.Status == "" || head.Status == filter.Status) &&
 		(filter.Owner == "" || head.Owner == filter.Owner) &&
 		(filter.Since.IsZero() || !head.CreatedAt.Before(filter.Since)) &&

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -64,4 +65,26 @@ func jsonID(body []byte) string {
 	var v struct{ ID string }
 	json.Unmarshal(body, &v)
 	return v.ID
+}
+
+// TestListCandidateFilter: ?candidate= is part of the name in any case, the
+// dashboard's filter (grader.CandidateMatches), not an exact match.
+func TestListCandidateFilter(t *testing.T) {
+	w := newWorld(t, &gateSandbox{}, false, nil)
+	for _, name := range []string{"Ada Lovelace", "Grace Hopper", "adam smith"} {
+		body, ctype := multipartBody(t,
+			part{name: "exercise", data: []byte("n-plus-one")},
+			part{name: "candidate", data: []byte(name)},
+			part{name: "archive", filename: "a.tar.gz", data: tarGzArchive(t, map[string]string{"library/serializers.py": "# " + name + "\n"})})
+		if res, data := w.do(t, "interviewer", http.MethodPost, "/api/v1/submissions", ctype, body, nil); res.StatusCode != http.StatusAccepted {
+			t.Fatalf("submit %s: %d %s", name, res.StatusCode, data)
+		}
+	}
+	for q, want := range map[string]int{"ADA": 2, " lovelace ": 1, "Grace Hopper": 1, "nobody": 0} {
+		res, data := w.do(t, "interviewer", http.MethodGet, "/api/v1/submissions?candidate="+url.QueryEscape(q), "", nil, nil)
+		var list listJSON
+		if json.Unmarshal(data, &list); res.StatusCode != http.StatusOK || len(list.Submissions) != want {
+			t.Errorf("candidate=%q: %d, %d submissions, want %d", q, res.StatusCode, len(list.Submissions), want)
+		}
+	}
 }
