@@ -67,7 +67,7 @@ type SubmissionFilter struct {
 	// it, ignoring case (see CandidateMatches): the filter people type,
 	// in the API's ?candidate= and the dashboard's alike.
 	CandidateContains string
-	Status    Status
+	Status            Status
 	// Verdict keeps only done submissions with that verdict.
 	Verdict Verdict
 	// Owner keeps only submissions made with that token id.
