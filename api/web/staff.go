@@ -442,6 +442,10 @@ func (h *Handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 			bad("The deadline must be a date and time.")
 			return
 		}
+		if err := grader.CheckDeadline(t, time.Now()); err != nil {
+			bad("The deadline is in the past; choose a later date and time.")
+			return
+		}
 		a.Deadline = t.UTC()
 	}
 	secret := grader.NewSecret()
