@@ -21,7 +21,8 @@ type Grader interface {
 	// Create validates and stores a submission (status queued) and returns
 	// it; errors are *grader.Error (EINVALID unknown exercise or bad files,
 	// ETOOLARGE, EUNAVAILABLE queue full). A repeated idempotency key
-	// returns the first submission.
+	// returns the first submission, or EKEYREUSED (422) when the request
+	// differs from the first (see grader.RequestFingerprint).
 	Create(ctx context.Context, req grader.SubmitRequest) (*grader.Submission, error)
 	// Submission returns the submission with the id, or an ENOTFOUND error.
 	Submission(ctx context.Context, id string) (*grader.Submission, error)
@@ -170,11 +171,9 @@ func New(cfg Config) *Server {
 	e.Use(skipGroups(s.limitBody))
 	e.Use(s.timeout())
 
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	// Load balancers often probe with HEAD.
-	e.HEAD("/healthz", s.healthz)
-	e.HEAD("/readyz", s.readyz)
+	// Load balancers often probe with HEAD; GET answers it everywhere.
+	GET(e, "/healthz", s.healthz)
+	GET(e, "/readyz", s.readyz)
 	s.routes()
 
 	s.http = &http.Server{
@@ -270,7 +269,18 @@ const PathAdmin = "/api/v1/admin"
 // authentication (bearer token, per-token rate limit) and role check as the
 // API's own admin routes, so that no route has an admin check of its own.
 func (s *Server) AdminGET(path string, h echo.HandlerFunc) *echo.Route {
-	return s.echo.GET(PathAdmin+path, h, s.authenticate, require(grader.RoleAdmin))
+	return GET(s.echo, PathAdmin+path, h, s.authenticate, require(grader.RoleAdmin))
+}
+
+// GET adds the route for GET and HEAD: Echo does not answer HEAD for a GET
+// route by itself (it answers 405). The handler runs for both; for HEAD,
+// net/http sends the status and headers it sets (Content-Length included,
+// for a body that fits its buffer) and discards the body. It returns the
+// GET route. Every GET route of the API is added through it, and a test
+// checks that every GET route has its HEAD.
+func GET(e *echo.Echo, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	e.HEAD(path, h, m...)
+	return e.GET(path, h, m...)
 }
 
 // routes registers the /api/v1 routes. Every one authenticates a token
@@ -281,29 +291,29 @@ func (s *Server) AdminGET(path string, h echo.HandlerFunc) *echo.Route {
 func (s *Server) routes() {
 	e, authn := s.echo, s.authenticate
 	admin := require(grader.RoleAdmin)
-	e.GET(pathOpenAPI, s.openAPI, authn)
+	GET(e, pathOpenAPI, s.openAPI, authn)
 
 	e.POST(pathSubmissions, s.createSubmission, authn)
-	e.GET(pathSubmissions, s.listSubmissions, authn)
-	e.GET(pathSubmissions+"/:id", s.getSubmission, authn)
-	e.GET(pathEvents, s.submissionEvents, authn)
-	e.GET(pathSubmissions+"/:id/logs", s.submissionLogs, authn, staff)
-	e.GET(pathSubmissions+"/:id/files", s.submissionFiles, authn)
+	GET(e, pathSubmissions, s.listSubmissions, authn)
+	GET(e, pathSubmissions+"/:id", s.getSubmission, authn)
+	GET(e, pathEvents, s.submissionEvents, authn)
+	GET(e, pathSubmissions+"/:id/logs", s.submissionLogs, authn, staff)
+	GET(e, pathSubmissions+"/:id/files", s.submissionFiles, authn)
 	e.POST(pathSubmissions+"/:id/cancel", s.cancelSubmission, authn)
 	e.POST(pathSubmissions+"/:id/regrade", s.regradeSubmission, authn, staff)
 
-	e.GET(pathExercises, s.listExercises, authn)
-	e.GET(pathExercises+"/:id", s.getExercise, authn)
-	e.GET(pathExercises+"/:id/starter.zip", s.starterZip, authn)
-	e.GET(pathExercises+"/:id/starter.tar.gz", s.starterTarGz, authn)
+	GET(e, pathExercises, s.listExercises, authn)
+	GET(e, pathExercises+"/:id", s.getExercise, authn)
+	GET(e, pathExercises+"/:id/starter.zip", s.starterZip, authn)
+	GET(e, pathExercises+"/:id/starter.tar.gz", s.starterTarGz, authn)
 	e.POST(pathPublicRun, s.runPublicTests, authn)
 
 	e.POST(pathAssignments, s.createAssignment, authn, staff)
-	e.GET(pathAssignments, s.listAssignments, authn)
-	e.GET(pathAssignments+"/:id", s.getAssignment, authn)
+	GET(e, pathAssignments, s.listAssignments, authn)
+	GET(e, pathAssignments+"/:id", s.getAssignment, authn)
 
 	e.POST(pathTokens, s.createToken, authn, admin)
-	e.GET(pathTokens, s.listTokens, authn, admin)
+	GET(e, pathTokens, s.listTokens, authn, admin)
 	e.DELETE(pathTokens+"/:id", s.revokeToken, authn, admin)
 }
 
@@ -311,7 +321,13 @@ func (s *Server) routes() {
 // event stream, or a GET of a submission with ?wait (bounded by maxWait).
 func isLongPoll(c echo.Context) bool {
 	return c.Path() == pathEvents ||
-		c.Request().Method == http.MethodGet && c.Path() == pathSubmissions+"/:id" && c.QueryParam("wait") != ""
+		isRead(c) && c.Path() == pathSubmissions+"/:id" && c.QueryParam("wait") != ""
+}
+
+// isRead reports whether c is a GET or a HEAD, which GET answers.
+func isRead(c echo.Context) bool {
+	m := c.Request().Method
+	return m == http.MethodGet || m == http.MethodHead
 }
 
 // isUpload reports whether c is an upload route (a submission, a run of

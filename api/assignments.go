@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -36,11 +37,13 @@ func assignmentView(a *grader.Assignment) assignmentJSON {
 // assignmentRequest creates an assignment. Without token_id a candidate
 // token is created for it and returned once.
 type assignmentRequest struct {
-	Exercise  string     `json:"exercise"`
-	Candidate string     `json:"candidate"`
-	Mode      string     `json:"mode"`
-	Deadline  *time.Time `json:"deadline"`
-	TokenID   string     `json:"token_id"`
+	Exercise  string `json:"exercise"`
+	Candidate string `json:"candidate"`
+	Mode      string `json:"mode"`
+	// Deadline is text so that a wrong one is explained in words, with the
+	// format (grader.ParseDeadline), rather than by Go's layout string.
+	Deadline *string `json:"deadline"`
+	TokenID  string  `json:"token_id"`
 }
 
 func (s *Server) createAssignment(c echo.Context) error {
@@ -67,7 +70,9 @@ func (s *Server) createAssignment(c echo.Context) error {
 	}
 	a := &grader.Assignment{Exercise: ex.ID, Candidate: name, Mode: req.Mode, CreatedBy: caller(c).ID}
 	if req.Deadline != nil {
-		a.Deadline = req.Deadline.UTC()
+		if a.Deadline, err = grader.ParseDeadline(*req.Deadline, time.Now()); err != nil {
+			return err
+		}
 	}
 	ctx := c.Request().Context()
 	secret := ""
@@ -95,6 +100,7 @@ func (s *Server) createAssignment(c echo.Context) error {
 	}
 	out := assignmentView(a)
 	out.TokenSecret = secret
+	c.Response().Header().Set(echo.HeaderLocation, pathAssignments+"/"+url.PathEscape(a.ID))
 	return c.JSON(http.StatusCreated, out)
 }
 

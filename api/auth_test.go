@@ -492,6 +492,9 @@ func TestIdempotencyCancelRegrade(t *testing.T) {
 	if res.StatusCode != 202 || !strings.Contains(string(body), `"status":"queued"`) || !strings.Contains(string(body), `"history":[{"score":4`) {
 		t.Fatalf("regrade: %d %s", res.StatusCode, body)
 	}
+	if loc := res.Header.Get("Location"); loc != "/api/v1/submissions/"+id2 {
+		t.Errorf("regrade Location %q", loc)
+	}
 	res, body = w.do(t, "interviewer", "POST", "/api/v1/submissions/"+id2+"/regrade", "", nil, nil)
 	wantError(t, res, body, 409, grader.ECONFLICT)
 }
@@ -717,7 +720,7 @@ func unpack(t *testing.T, format string, data []byte) map[string][]byte {
 // mountedByServe are documented routes that cmd/djgrade adds to the API's
 // Echo (the store's backup, the GitHub webhook); cmd/djgrade's
 // TestOpenAPIMatchesServedRoutes checks them on the real server.
-var mountedByServe = map[string]bool{"GET /api/v1/admin/backup": true, "POST /webhooks/github": true}
+var mountedByServe = map[string]bool{"GET /api/v1/admin/backup": true, "HEAD /api/v1/admin/backup": true, "POST /webhooks/github": true}
 
 // TestOpenAPIMatchesRoutes checks api/openapi.yaml against the routes the
 // Echo server really has (with the metrics mounted, as serve does), both
@@ -757,6 +760,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	for k := range served {
 		if !documented[k] {
 			t.Errorf("route %s is not in openapi.yaml", k)
+		}
+		// Echo answers 405 to HEAD on a GET route unless both are
+		// added (with GET): clients and load balancers expect HEAD.
+		if path, ok := strings.CutPrefix(k, "GET "); ok && !served["HEAD "+path] {
+			t.Errorf("route %s has no HEAD", k)
 		}
 	}
 	for k := range documented {

@@ -24,6 +24,9 @@ var statusOf = map[string]int{
 	grader.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	grader.EINTERNAL:     http.StatusInternalServerError,
 	grader.ENOTIMPL:      http.StatusNotImplemented,
+	// As Stripe and the IETF Idempotency-Key draft answer a key reused
+	// with another payload.
+	grader.EKEYREUSED: http.StatusUnprocessableEntity,
 }
 
 // API-level codes for HTTP failures that no grader code describes; they
@@ -155,13 +158,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		// quickly; do not keep the connection for another request.
 		c.Response().Header().Set(echo.HeaderConnection, "close")
 	}
-	var werr error
-	if c.Request().Method == http.MethodHead {
-		werr = c.NoContent(status)
-	} else {
-		werr = c.JSON(status, errorBody{Error: errorJSON{Code: code, Message: message, RequestID: rid}})
-	}
-	if werr != nil {
+	// A HEAD gets the same answer: net/http sends GET's headers (type and
+	// length of the error document) and drops the body.
+	if werr := c.JSON(status, errorBody{Error: errorJSON{Code: code, Message: message, RequestID: rid}}); werr != nil {
 		s.log.Warn("write error response", "request_id", rid, "err", werr)
 	}
 }

@@ -116,7 +116,7 @@ func (m *Metrics) Mount(s *Server) {
 	// Echo routes a request before running middleware added with Use, so
 	// c.Path() already names the route here.
 	e.Use(m.measure)
-	e.GET(PathMetrics, echo.WrapHandler(m.Handler()))
+	GET(e, PathMetrics, echo.WrapHandler(m.Handler()))
 }
 
 // measure times a request. It renders a handler's error itself, as

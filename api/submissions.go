@@ -280,11 +280,12 @@ var verdicts = []grader.Verdict{
 func (s *Server) listSubmissions(c echo.Context) error {
 	q := c.QueryParams()
 	f := grader.SubmissionFilter{
-		Exercise:  q.Get("exercise"),
-		Candidate: q.Get("candidate"),
-		Status:    grader.Status(q.Get("status")),
-		Verdict:   grader.Verdict(q.Get("verdict")),
-		Limit:     50,
+		Exercise: q.Get("exercise"),
+		// Part of the name, any case: the dashboard's filter too.
+		CandidateContains: q.Get("candidate"),
+		Status:            grader.Status(q.Get("status")),
+		Verdict:           grader.Verdict(q.Get("verdict")),
+		Limit:             50,
 	}
 	if f.Verdict != "" && !slices.Contains(verdicts, f.Verdict) {
 		return grader.Errorf(grader.EINVALID, "unknown verdict %q", truncate(string(f.Verdict), 32))
@@ -383,6 +384,7 @@ func (s *Server) regradeSubmission(c echo.Context) error {
 	if sub, err = s.cfg.Grader.Regrade(c.Request().Context(), sub.ID); err != nil {
 		return err
 	}
+	c.Response().Header().Set(echo.HeaderLocation, pathSubmissions+"/"+url.PathEscape(sub.ID))
 	return c.JSON(http.StatusAccepted, s.view(c, sub))
 }
 
@@ -393,6 +395,11 @@ func (s *Server) submissionEvents(c echo.Context) error {
 	sub, err := s.visible(c)
 	if err != nil {
 		return err
+	}
+	if c.Request().Method == http.MethodHead {
+		// The stream's headers, at once: a HEAD has no body to wait for.
+		c.Response().Header().Set(echo.HeaderContentType, "text/event-stream")
+		return c.NoContent(http.StatusOK)
 	}
 	ctx := c.Request().Context()
 	events, stop := s.cfg.Grader.Subscribe(sub.ID)

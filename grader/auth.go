@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"time"
+
+	"github.com/djgrade/djgrade/grader/internal/text"
 )
 
 // Role is what an API token may do.
@@ -104,6 +106,38 @@ type Assignment struct {
 // LateAt reports whether a submission made at t is late.
 func (a *Assignment) LateAt(t time.Time) bool {
 	return !a.Deadline.IsZero() && t.After(a.Deadline)
+}
+
+// DeadlineExample is the example of a deadline that errors quote.
+const DeadlineExample = "2026-12-31T17:00:00Z"
+
+// ParseDeadline reads an assignment's deadline given as text: an RFC 3339
+// date and time (DeadlineExample), which must be after now. Anything else is
+// an EINVALID error that says, in words, what was expected.
+func ParseDeadline(s string, now time.Time) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+	if err != nil {
+		return time.Time{}, Errorf(EINVALID, "deadline %q is not a date and time in RFC 3339 format, such as %s (UTC) or 2026-12-31T18:00:00+01:00",
+			text.Printable(clipDeadline(s)), DeadlineExample)
+	}
+	return t.UTC(), CheckDeadline(t, now)
+}
+
+// CheckDeadline refuses (EINVALID) a deadline that is not after now: an
+// assignment whose every submission would be late is a mistake.
+func CheckDeadline(t, now time.Time) error {
+	if !t.After(now) {
+		return Errorf(EINVALID, "deadline %s is in the past; give a date and time after now (%s)",
+			t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func clipDeadline(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 // AuthStore keeps tokens and assignments.

@@ -18,6 +18,9 @@ const (
 	EUNAVAILABLE  = "unavailable"  // a dependency (Docker, the queue) cannot take work now
 	EINTERNAL     = "internal"     // a bug or an infrastructure failure
 	ENOTIMPL      = "not_implemented"
+	// EKEYREUSED: an idempotency key came back with a different request
+	// than the one it was first used for.
+	EKEYREUSED = "idempotency_key_reused"
 )
 
 // Error is djgrade's one application error. Code is machine-readable and

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -158,7 +160,11 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 		Late:       req.Late,
 		Priority:   req.Priority,
 	}
-	created, err := s.Store.CreateSubmissionWith(ctx, sub, files, CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued(), MaxQueuedPerOwner: s.maxQueuedPerOwner(req)})
+	opts := CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued(), MaxQueuedPerOwner: s.maxQueuedPerOwner(req)}
+	if req.IdempotencyKey != "" {
+		opts.Fingerprint = RequestFingerprint(sub, files)
+	}
+	created, err := s.Store.CreateSubmissionWith(ctx, sub, files, opts)
 	if err != nil {
 		return nil, err
 	} else if !created {
@@ -169,6 +175,35 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 	s.emit(Event{Type: EventQueued, Submission: sub})
 	s.Wake()
 	return sub, nil
+}
+
+// RequestFingerprint is the SHA-256 of what identifies a submission request
+// for its idempotency key: the exercise, the candidate, the assignment and
+// the files (paths and contents, in path order, so that the same files packed
+// in another order or format are the same request).
+func RequestFingerprint(sub *Submission, files []File) []byte {
+	h := sha256.New()
+	field := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field(sub.Exercise)
+	field(sub.Candidate)
+	field(sub.Assignment)
+	sorted := slices.Clone(files)
+	slices.SortFunc(sorted, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	for _, f := range sorted {
+		field(f.Path)
+		field(string(f.Data))
+		if f.Exec {
+			h.Write([]byte{1})
+		} else {
+			h.Write([]byte{0})
+		}
+	}
+	return h.Sum(nil)
 }
 
 // Wake tells an idle worker to look at the queue now.

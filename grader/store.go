@@ -2,6 +2,7 @@ package grader
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -16,8 +17,10 @@ type Store interface {
 	// with the candidate's files and enqueues it, all in one transaction.
 	CreateSubmission(ctx context.Context, sub *Submission, files []File) error
 	// CreateSubmissionWith is CreateSubmission with options. When the
-	// options' idempotency key was already used by the same owner it stores
-	// nothing, sets *sub to the first submission and returns false. A queue
+	// options' idempotency key was already used by the same owner, for the
+	// same request (CreateOptions.Fingerprint), it stores nothing, sets *sub
+	// to the first submission and returns false; for another request it
+	// stores nothing and fails with EKEYREUSED. A queue
 	// holding MaxQueued submissions or more refuses with EUNAVAILABLE.
 	CreateSubmissionWith(ctx context.Context, sub *Submission, files []File, opts CreateOptions) (created bool, err error)
 	// CancelSubmission moves a queued submission to cancelled and returns
@@ -57,9 +60,14 @@ type Store interface {
 
 // SubmissionFilter selects submissions. Zero fields match everything.
 type SubmissionFilter struct {
-	Exercise  string
+	Exercise string
+	// Candidate keeps only submissions of exactly that candidate name.
 	Candidate string
-	Status    Status
+	// CandidateContains keeps only submissions whose candidate name holds
+	// it, ignoring case (see CandidateMatches): the filter people type,
+	// in the API's ?candidate= and the dashboard's alike.
+	CandidateContains string
+	Status            Status
 	// Verdict keeps only done submissions with that verdict.
 	Verdict Verdict
 	// Owner keeps only submissions made with that token id.
@@ -74,11 +82,25 @@ type SubmissionFilter struct {
 	Limit int
 }
 
+// CandidateMatches reports whether the candidate name holds query as a
+// substring, ignoring case and the query's surrounding spaces; an empty
+// query matches every name. It is the one candidate filter that people use
+// (SubmissionFilter.CandidateContains): part of a name, as remembered.
+func CandidateMatches(name, query string) bool {
+	query = strings.TrimSpace(query)
+	return query == "" || strings.Contains(strings.ToLower(name), strings.ToLower(query))
+}
+
 // CreateOptions are the options of CreateSubmissionWith.
 type CreateOptions struct {
 	// IdempotencyKey, if not empty, makes a repeated create by the same
 	// Owner return the first submission instead of storing a new one.
 	IdempotencyKey string
+	// Fingerprint identifies the request the key was used for (see
+	// RequestFingerprint). It is stored with the key; a repeated create
+	// with the key and another fingerprint stores nothing and fails with
+	// EKEYREUSED. A key stored without one matches any request.
+	Fingerprint []byte
 	// MaxQueued, if positive, refuses a new submission while that many wait.
 	MaxQueued int
 	// MaxQueuedPerOwner, if positive, refuses (ERATELIMIT) a new submission

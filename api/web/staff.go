@@ -80,7 +80,9 @@ func (h *Handler) submissions(w http.ResponseWriter, r *http.Request) {
 		Exercise: q.Get("exercise"), Candidate: strings.TrimSpace(q.Get("candidate")), Status: q.Get("status"),
 		Verdict: q.Get("verdict"), Since: q.Get("since"), Until: q.Get("until"), Sort: q.Get("sort"), Dir: q.Get("dir"),
 	}
-	f := grader.SubmissionFilter{Exercise: d.Exercise}
+	// The candidate filter is the API's: part of a name, any case
+	// (grader.CandidateMatches), applied by the store before maxScan.
+	f := grader.SubmissionFilter{Exercise: d.Exercise, CandidateContains: d.Candidate}
 	if d.Status != "" {
 		if !slices.Contains(statuses, grader.Status(d.Status)) {
 			h.fail(w, r, grader.Errorf(grader.EINVALID, "unknown status %q", clip(d.Status)))
@@ -123,12 +125,6 @@ func (h *Handler) submissions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Truncated = truncated
-	// The candidate filter is a case-insensitive substring: interviewers
-	// remember part of a name.
-	if d.Candidate != "" {
-		needle := strings.ToLower(d.Candidate)
-		all = slices.DeleteFunc(all, func(s *grader.Submission) bool { return !strings.Contains(strings.ToLower(s.Candidate), needle) })
-	}
 	sortSubmissions(all, d.Sort, d.Dir == "asc")
 	d.Total = len(all)
 	d.Pages = max(1, (len(all)+pageSize-1)/pageSize)
@@ -444,6 +440,10 @@ func (h *Handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 		t, err := time.Parse("2006-01-02T15:04", form.Deadline)
 		if err != nil {
 			bad("The deadline must be a date and time.")
+			return
+		}
+		if err := grader.CheckDeadline(t, time.Now()); err != nil {
+			bad("The deadline is in the past; choose a later date and time.")
 			return
 		}
 		a.Deadline = t.UTC()

@@ -10,6 +10,7 @@ package bolt
 //	token_hashes   first 8 bytes of the SHA-256 -> token id
 //	assignments    assignment id -> JSON of grader.Assignment
 //	idempotency    len(owner) (2 bytes) + owner + key -> submission id (16 bytes)
+//	               + the request's fingerprint (32 bytes; absent in older files)
 //	by_owner       len(owner) (2 bytes) + owner + id -> empty
 
 import (

@@ -71,8 +71,14 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 				return err
 			}
 			idemKey = append(fieldPrefix(rec.Owner), opts.IdempotencyKey...)
-			if first := idem.Get(idemKey); first != nil {
-				prev, err := load(b, first)
+			if first := idem.Get(idemKey); len(first) >= len(id{}) {
+				// The first request's fingerprint follows its id; keys
+				// stored before fingerprints match any request.
+				if fp := first[len(id{}):]; len(fp) > 0 && len(opts.Fingerprint) > 0 && !bytes.Equal(fp, opts.Fingerprint) {
+					return grader.Errorf(grader.EKEYREUSED,
+						"this Idempotency-Key was already used for a different request (another exercise, candidate or archive); use a new key for a new submission")
+				}
+				prev, err := load(b, first[:len(id{})])
 				if err != nil {
 					return err
 				}
@@ -124,7 +130,7 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 			}
 		}
 		if idem != nil {
-			return idem.Put(idemKey, key[:])
+			return idem.Put(idemKey, append(key[:], opts.Fingerprint...))
 		}
 		return nil
 	})
@@ -605,7 +611,7 @@ func keyMillis(key []byte) int64 {
 // decodes only the fields the filter looks at: most records a filtered walk
 // reads fail it, and a full decode includes the result and its log.
 func matches(data []byte, filter grader.SubmissionFilter) (bool, error) {
-	if filter.Exercise == "" && filter.Candidate == "" && filter.Status == "" && filter.Owner == "" &&
+	if filter.Exercise == "" && filter.Candidate == "" && filter.CandidateContains == "" && filter.Status == "" && filter.Owner == "" &&
 		filter.Verdict == "" && filter.Since.IsZero() && filter.Until.IsZero() {
 		return true, nil
 	}
@@ -626,6 +632,7 @@ func matches(data []byte, filter grader.SubmissionFilter) (bool, error) {
 		head.Status == grader.StatusDone && head.Result != nil && head.Result.Verdict == filter.Verdict
 	return (filter.Exercise == "" || head.Exercise == filter.Exercise) &&
 		(filter.Candidate == "" || head.Candidate == filter.Candidate) &&
+		grader.CandidateMatches(head.Candidate, filter.CandidateContains) &&
 		(filter.Status == "" || head.Status == filter.Status) &&
 		(filter.Owner == "" || head.Owner == filter.Owner) &&
 		(filter.Since.IsZero() || !head.CreatedAt.Before(filter.Since)) &&
