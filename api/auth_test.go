@@ -654,8 +654,12 @@ func TestStarterDownloads(t *testing.T) {
 				t.Fatalf("%s %s: %d", ex.ID, format, res.StatusCode)
 			}
 			files := unpack(t, format, body)
-			if len(files) != len(starter) || len(files) == 0 {
-				t.Errorf("%s.%s: %d files, starter has %d", ex.ID, format, len(files), len(starter))
+			// The starter and the download's README (grader.StarterDownload).
+			if len(files) != len(starter)+1 || len(files) == 0 {
+				t.Errorf("%s.%s: %d files, want the starter's %d and a README", ex.ID, format, len(files), len(starter))
+			}
+			if readme := files[grader.StarterReadmeName(starter)]; !strings.Contains(string(readme), "## Running the public tests") {
+				t.Errorf("%s.%s: no README with how to run the public tests", ex.ID, format)
 			}
 			hasTests := false
 			for name, data := range files {
