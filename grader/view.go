@@ -20,8 +20,8 @@ const (
 	// AudienceStaff is an interviewer or admin: everything.
 	AudienceStaff Audience = iota
 	// AudiencePractice is a candidate on a practice assignment: every test;
-	// public tests in full, hidden checks by published name, outcome and
-	// points only.
+	// public tests in full but for the node id (it is the test's name),
+	// hidden checks by published name, outcome and points only.
 	AudiencePractice
 	// AudienceAssessment is a candidate on an assessment (or without an
 	// assignment): categories and the names of failed hidden checks.
@@ -109,7 +109,7 @@ type rules struct {
 
 var audienceRules = map[Audience]rules{
 	AudienceStaff:      {rawReason: true, tests: true, rawNames: true, hiddenDetail: true, hiddenCounts: true, publicDetail: true, nodeIDs: true, log: -1, judgeLog: true, staffOnly: true, timings: true},
-	AudiencePractice:   {tests: true, publicDetail: true, nodeIDs: true},
+	AudiencePractice:   {tests: true, publicDetail: true},
 	AudienceAssessment: {},
 	AudienceGitHub:     {tests: true, nodeIDs: true},
 	AudienceCLI:        {rawReason: true, tests: true, hiddenCounts: true, publicDetail: true, nodeIDs: true, log: CLILogLines, staffOnly: true, timings: true},

@@ -97,6 +97,11 @@ func TestResultViewAudiences(t *testing.T) {
 					if row.Hidden && (row.NodeID != "" || row.Message != "") {
 						t.Errorf("hidden row %+v", row)
 					}
+					// A candidate gets no node id at all: a public
+					// test's is its name already.
+					if tc.aud == AudiencePractice && row.NodeID != "" {
+						t.Errorf("practice row with a node id %+v", row)
+					}
 				}
 			}
 		})
