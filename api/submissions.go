@@ -423,38 +423,26 @@ func (s *Server) submissionEvents(c echo.Context) error {
 	return nil
 }
 
-// submissionJSON is the API's view of a submission. Score fields are null
-// until the submission is done. What a caller sees depends on its role and,
-// for a candidate, the assignment's mode (see view).
+// submissionJSON is the API's view of a submission: its own fields around
+// the one schema of a result (grader.ResultJSON, as `djgrade grade --json`
+// prints it). Score fields are null until the submission is done. What a
+// caller sees of the result depends on its role and, for a candidate, the
+// assignment's mode (see view), and is decided by grader's Result.View.
 type submissionJSON struct {
-	ID         string         `json:"id"`
-	Exercise   string         `json:"exercise"`
-	Candidate  string         `json:"candidate"`
-	Status     string         `json:"status"`
-	Score      *int           `json:"score"`
-	MaxScore   *int           `json:"max_score"`
-	Verdict    *string        `json:"verdict"`
-	Reason     string         `json:"reason,omitempty"`
-	Error      string         `json:"error,omitempty"`
-	CreatedAt  time.Time      `json:"created_at"`
-	StartedAt  *time.Time     `json:"started_at"`
-	FinishedAt *time.Time     `json:"finished_at"`
-	Categories []categoryJSON `json:"categories"`
-	Tests      []testJSON     `json:"tests"`
-	Refused    []refusedJSON  `json:"refused"`
-	Assignment string         `json:"assignment,omitempty"`
-	Mode       string         `json:"mode,omitempty"`
-	Late       bool           `json:"late,omitempty"`
-	// FailedChecks names the failed hidden checks (assessment mode).
-	FailedChecks []string `json:"failed_checks,omitempty"`
+	ID         string     `json:"id"`
+	Exercise   string     `json:"exercise"`
+	Candidate  string     `json:"candidate"`
+	Status     string     `json:"status"`
+	Error      string     `json:"error,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Assignment string     `json:"assignment,omitempty"`
+	Mode       string     `json:"mode,omitempty"`
+	Late       bool       `json:"late,omitempty"`
 	// History summarises the earlier results of a regraded submission.
 	History []historyJSON `json:"history,omitempty"`
-	// Seed is the hidden checks' data seed (staff: replay it with
-	// `djgrade grade --seed`).
-	Seed int64 `json:"seed,omitempty"`
-	// Findings are what the static scan saw in the candidate's files
-	// (staff): a signal for the interviewer, never a grade.
-	Findings []grader.Finding `json:"findings,omitempty"`
+	grader.ResultJSON
 }
 
 type historyJSON struct {
@@ -464,37 +452,12 @@ type historyJSON struct {
 	Reason   string `json:"reason"`
 }
 
-type categoryJSON struct {
-	Name     string `json:"name"`
-	Score    int    `json:"score"`
-	MaxScore int    `json:"max_score"`
-}
-
-type testJSON struct {
-	Name      string  `json:"name"`
-	Category  string  `json:"category"`
-	Outcome   string  `json:"outcome"`
-	Points    int     `json:"points"`
-	MaxPoints int     `json:"max_points"`
-	Message   string  `json:"message"`
-	Queries   int     `json:"queries"`
-	Hidden    bool    `json:"hidden"`
-	Duration  float64 `json:"duration"`
-}
-
-type refusedJSON struct {
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
-}
-
 // errorStatusMessage is shown for a submission in status error: the stored
 // reason is an infrastructure failure whose text is for operators only.
 const errorStatusMessage = "grading failed on the server; this is not the candidate's fault"
 
-// view renders sub for the request's caller. Staff are the grader's users
-// and see everything but logs and node ids; a candidate sees what the mode
-// of the submission's assignment allows (grader.CandidateAudience), never a
-// hidden check's message.
+// view renders sub for the request's caller: staff get the staff audience,
+// a candidate the one of its assignment's mode (grader.CandidateAudience).
 func (s *Server) view(c echo.Context, sub *grader.Submission) submissionJSON {
 	tok := caller(c)
 	aud, mode := grader.AudienceAssessment, ""
@@ -511,8 +474,11 @@ func (s *Server) view(c echo.Context, sub *grader.Submission) submissionJSON {
 	return out
 }
 
-// render turns sub into JSON for aud; what of the result aud may see is
-// decided by grader's Result.View alone.
+// render turns sub into JSON for aud. What of the result aud may see is
+// decided by grader's Result.View alone, and rendered by its JSON: render
+// filters nothing by audience. The run's output (log, judge_log, timings_ms,
+// exit_code) is never part of a submission document, whoever asks: staff
+// read it at /logs.
 func render(sub *grader.Submission, aud grader.Audience) submissionJSON {
 	out := submissionJSON{
 		ID:         sub.ID,
@@ -522,45 +488,26 @@ func render(sub *grader.Submission, aud grader.Audience) submissionJSON {
 		CreatedAt:  sub.CreatedAt.UTC(),
 		StartedAt:  timePtr(sub.StartedAt),
 		FinishedAt: timePtr(sub.FinishedAt),
-		Categories: []categoryJSON{},
-		Tests:      []testJSON{},
-		Refused:    []refusedJSON{},
 		Assignment: sub.Assignment,
 		Late:       sub.Late,
+		// Not final: null scores, empty lists.
+		ResultJSON: (*grader.ResultView)(nil).JSON(),
 	}
 	if sub.Status == grader.StatusError {
 		out.Error = errorStatusMessage
 	}
-	refused := sub.Refused
 	v := sub.Result.View(aud)
 	if v != nil {
 		out.Seed, out.Findings = v.Seed, v.Findings
 	}
 	if v != nil && sub.Status == grader.StatusDone {
-		score, maxScore, verdict := v.Score, v.MaxScore, string(v.Verdict)
-		out.Score, out.MaxScore, out.Verdict = &score, &maxScore, &verdict
-		out.Reason = v.Reason
-		for _, cs := range v.Categories {
-			out.Categories = append(out.Categories, categoryJSON{Name: cs.Name, Score: cs.Score, MaxScore: cs.MaxScore})
-		}
-		if aud == grader.AudienceAssessment {
-			out.FailedChecks = v.FailedChecks
-		}
-		for _, t := range v.Tests {
-			out.Tests = append(out.Tests, testJSON{
-				Name:      t.Name,
-				Category:  t.Category,
-				Outcome:   t.Outcome,
-				Points:    t.Points,
-				MaxPoints: t.MaxPoints,
-				Message:   t.Message,
-				Queries:   t.Queries,
-				Hidden:    t.Hidden,
-				Duration:  t.Duration,
-			})
-		}
-		if len(v.Refused) > 0 {
-			refused = v.Refused
+		out.ResultJSON = v.JSON()
+	}
+	out.Log, out.JudgeLog, out.TimingsMS, out.ExitCode = "", "", nil, nil
+	if len(out.Refused) == 0 {
+		// The files refused at upload, before any result.
+		for _, rf := range sub.Refused {
+			out.Refused = append(out.Refused, grader.RefusedJSON{Path: rf.Path, Reason: rf.Reason})
 		}
 	}
 	if aud == grader.AudienceStaff {
@@ -569,9 +516,6 @@ func render(sub *grader.Submission, aud grader.Audience) submissionJSON {
 				out.History = append(out.History, historyJSON{Score: h.Score, MaxScore: h.MaxScore, Verdict: string(h.Verdict), Reason: h.Reason})
 			}
 		}
-	}
-	for _, rf := range refused {
-		out.Refused = append(out.Refused, refusedJSON{Path: rf.Path, Reason: rf.Reason})
 	}
 	return out
 }
