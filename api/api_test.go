@@ -916,16 +916,6 @@ func TestExercises(t *testing.T) {
 	wantError(t, res, body, http.StatusNotFound, grader.ENOTFOUND)
 }
 
-func TestFormatBudget(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "", 45 * time.Minute: "45m", 90 * time.Minute: "1h30m", 2 * time.Hour: "2h", 90 * time.Second: "1m30s",
-	} {
-		if got := formatBudget(d); got != want {
-			t.Errorf("formatBudget(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 // TestServeShutdown serves on a real listener and checks that Shutdown
 // waits for a request in flight and that Serve then returns nil.
 func TestServeShutdown(t *testing.T) {

@@ -2,50 +2,29 @@ package api
 
 import (
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/djgrade/djgrade/grader"
 )
 
-// exerciseJSON is the API's summary of an exercise. The rubric, solutions,
-// variants and hidden tests are the interviewer's and never appear here.
-type exerciseJSON struct {
-	ID         string             `json:"id"`
-	Title      string             `json:"title"`
-	Summary    string             `json:"summary"`
-	MaxScore   int                `json:"max_score"`
-	Topics     []string           `json:"topics"`
-	Difficulty string             `json:"difficulty"`
-	TimeBudget string             `json:"time_budget"`
-	Database   string             `json:"database"`
-	Categories []exerciseCategory `json:"categories"`
-}
-
-type exerciseCategory struct {
-	Name   string `json:"name"`
-	Points int    `json:"points"`
-}
+// The API's exercises are grader.ExerciseJSON, the one schema `djgrade
+// exercises list --json` prints too. The rubric, solutions, variants and
+// hidden tests are the interviewer's and never appear there.
 
 // exerciseDetailJSON adds what a candidate needs to start: the prompt and
 // the paths they may change.
 type exerciseDetailJSON struct {
-	exerciseJSON
+	grader.ExerciseJSON
 	Version  int      `json:"version"`
 	Editable []string `json:"editable"`
 	Prompt   string   `json:"prompt"`
 }
 
-type exerciseListJSON struct {
-	Exercises []exerciseJSON `json:"exercises"`
-}
-
 func (s *Server) listExercises(c echo.Context) error {
-	list := exerciseListJSON{Exercises: []exerciseJSON{}}
+	list := grader.ExerciseListJSON{Exercises: []grader.ExerciseJSON{}}
 	for _, e := range s.cfg.Catalog.Exercises() {
-		list.Exercises = append(list.Exercises, exerciseSummary(e))
+		list.Exercises = append(list.Exercises, grader.ExerciseSummaryJSON(e))
 	}
 	return c.JSON(http.StatusOK, list)
 }
@@ -60,46 +39,11 @@ func (s *Server) getExercise(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, exerciseDetailJSON{
-		exerciseJSON: exerciseSummary(e),
+		ExerciseJSON: grader.ExerciseSummaryJSON(e),
 		Version:      e.Version,
 		Editable:     nonNil(e.Editable),
 		Prompt:       e.Prompt,
 	})
-}
-
-func exerciseSummary(e *grader.Exercise) exerciseJSON {
-	cats := make([]exerciseCategory, 0, len(e.Categories))
-	for _, c := range e.Categories {
-		cats = append(cats, exerciseCategory{Name: c.Name, Points: c.Points})
-	}
-	return exerciseJSON{
-		ID:         e.ID,
-		Title:      e.Title,
-		Summary:    e.Summary,
-		MaxScore:   e.MaxScore(),
-		Topics:     nonNil(e.Topics),
-		Difficulty: e.Difficulty,
-		TimeBudget: formatBudget(e.TimeBudget),
-		Database:   e.Database,
-		Categories: cats,
-	}
-}
-
-// formatBudget writes a duration as Go's ParseDuration reads it, without
-// the zero tails ("45m", "1h30m" rather than "45m0s", "1h30m0s"); "" when
-// the exercise has no budget.
-func formatBudget(d time.Duration) string {
-	if d <= 0 {
-		return ""
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // nonNil makes a nil list encode as [] rather than null.
