@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -48,6 +49,10 @@ func TestPublicRunRoute(t *testing.T) {
 		var run grader.PublicRun
 		if err := json.Unmarshal(body, &run); err != nil {
 			t.Fatal(err)
+		}
+		// A test is in the one schema of a test: "duration", never "duration_s".
+		if !strings.Contains(string(body), `"duration":`) || strings.Contains(string(body), "duration_s") {
+			t.Errorf("%s: tests not in the result's shape: %s", who, body)
 		}
 		if run.Verdict != grader.VerdictFailed || len(run.Tests) != 2 || run.Tests[1].Message != "11 queries, want 2" {
 			t.Errorf("%s: run %+v", who, run)

@@ -21,8 +21,9 @@ type PublicRun struct {
 	// or its container ended first), or the limit the run was stopped at.
 	Verdict Verdict `json:"verdict"`
 	Reason  string  `json:"reason"`
-	// Tests are the public tests' outcomes, in the order pytest ran them.
-	Tests   []TestResult  `json:"tests"`
+	// Tests are the public tests' outcomes, in the order pytest ran them,
+	// in the one schema of a test (duration in seconds, as in a result).
+	Tests   []TestJSON    `json:"tests"`
 	Refused []RefusedFile `json:"refused,omitempty"`
 	// Log is what the candidate's container wrote, capped.
 	Log string `json:"log,omitempty"`
@@ -70,7 +71,7 @@ func (s *Service) RunPublic(ctx context.Context, ex *Exercise, files []File, id 
 		return nil, err
 	}
 	r := &PublicRun{
-		Exercise: ex.ID, Refused: ws.Refused, Tests: []TestResult{},
+		Exercise: ex.ID, Refused: ws.Refused, Tests: []TestJSON{},
 		Log:     text.Cap(string(out.CandidateLog), MaxLogBytes),
 		Timings: map[string]int64{},
 	}
@@ -89,10 +90,10 @@ func (s *Service) RunPublic(ctx context.Context, ex *Exercise, files []File, id 
 	}
 	failed := 0
 	for _, t := range rep.Tests {
-		r.Tests = append(r.Tests, TestResult{
+		r.Tests = append(r.Tests, testJSON(TestResult{
 			Name: t.NodeID, NodeID: t.NodeID, Category: "public", Outcome: t.Outcome,
 			Message: t.Message, Duration: t.Duration,
-		})
+		}))
 		if t.Outcome == OutcomeFailed || t.Outcome == OutcomeError {
 			failed++
 		}

@@ -58,6 +58,17 @@ type TestJSON struct {
 	Duration  float64 `json:"duration"`
 }
 
+// testJSON renders one test's row in the one schema: all of it, so only a
+// row of a view (or of a public run, which holds no hidden check) should
+// be rendered.
+func testJSON(t TestResult) TestJSON {
+	return TestJSON{
+		Name: t.Name, NodeID: t.NodeID, Category: t.Category, Outcome: t.Outcome,
+		Points: t.Points, MaxPoints: t.MaxPoints, Message: t.Message,
+		Queries: t.Queries, Hidden: t.Hidden, Duration: t.Duration,
+	}
+}
+
 // RefusedJSON is a file of the submission that was not graded, and why.
 type RefusedJSON struct {
 	Path   string `json:"path"`
@@ -78,11 +89,7 @@ func (v *ResultView) JSON() ResultJSON {
 		out.Categories = append(out.Categories, CategoryJSON{Name: c.Name, Score: c.Score, MaxScore: c.MaxScore})
 	}
 	for _, t := range v.Tests {
-		out.Tests = append(out.Tests, TestJSON{
-			Name: t.Name, NodeID: t.NodeID, Category: t.Category, Outcome: t.Outcome,
-			Points: t.Points, MaxPoints: t.MaxPoints, Message: t.Message,
-			Queries: t.Queries, Hidden: t.Hidden, Duration: t.Duration,
-		})
+		out.Tests = append(out.Tests, testJSON(t))
 	}
 	for _, r := range v.Refused {
 		out.Refused = append(out.Refused, RefusedJSON{Path: r.Path, Reason: r.Reason})
