@@ -7,8 +7,8 @@ import (
 
 // The one JSON schema of a graded result and of an exercise, for every
 // program that prints one: `djgrade grade --json` and `djgrade exercises
-// list --json` print these types, and the API's submission and exercise
-// documents are meant to be made of them too (README: "The result JSON").
+// list --json` print these types, and the API's submission, public-run
+// and exercise documents are made of them too (README: "The result JSON").
 // Result itself keeps its own tags: it is also the stored format.
 
 // ResultJSON is a result as one audience may see it (see Result.View).
