@@ -20,7 +20,7 @@ setup:
 
 ## build: a static binary, so that the service image can hold it on any base
 build:
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/djgrade
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -o $(BIN) ./cmd/djgrade
 
 ## image: build the sandbox image if the one for the current inputs is missing
 image: setup build
