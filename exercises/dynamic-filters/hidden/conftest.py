@@ -12,7 +12,7 @@ import os
 import time
 
 import pytest
-from djgrade_judge import freeze_schema
+from djgrade_judge import first_difference, freeze_schema
 
 from catalog.models import Product, Tag, Vendor
 
@@ -149,9 +149,7 @@ def describe(got, want):
     gs = [p.get("sku") for p in got.get("results", [])] if isinstance(got, dict) else got
     ws = [p["sku"] for p in want["results"]]
     if isinstance(got, dict) and gs == ws and got.get("count") == want["count"]:
-        return "same products; a field or a link differs: got %r, expected %r" % (
-            {k: got.get(k) for k in ("count", "next", "previous")} | {"first": (got.get("results") or [None])[0]},
-            {k: want[k] for k in ("count", "next", "previous")} | {"first": (want["results"] or [None])[0]})
+        return "same products; a field or a link differs: %s" % first_difference(got, want, "the page")
     return "got count %r, skus %s; expected count %d, skus %s" % (
         got.get("count") if isinstance(got, dict) else None, gs, want["count"], ws)
 

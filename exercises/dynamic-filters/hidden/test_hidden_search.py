@@ -5,7 +5,7 @@ import datetime
 import pytest
 from djgrade_judge import assert_app_idle
 
-from conftest import app_rows, BRANDS, NAME_A, PRICES, TAG_WORDS, URL, assert_all_pages, assert_search, search
+from conftest import app_rows, BRANDS, NAME_A, PRICES, TAG_WORDS, URL, assert_all_pages, assert_search, describe, search
 
 
 @pytest.mark.check("text-search")
@@ -174,8 +174,10 @@ def test_random_combinations(app, shopper, catalog, rng):
 @pytest.mark.check("anonymous-refused")
 def test_anonymous_refused(app, shopper, catalog):
     catalog.add(3)
-    assert app.post(URL, json={}).status == 401
-    assert app.post(URL, json={}, user=(shopper.username, "not-the-password")).status == 401
+    status = app.post(URL, json={}).status
+    assert status == 401, "an anonymous POST %s answered %d, expected 401" % (URL, status)
+    status = app.post(URL, json={}, user=(shopper.username, "not-the-password")).status
+    assert status == 401, "POST %s with a wrong password answered %d, expected 401" % (URL, status)
 
 
 MAX_QUERIES = 6
@@ -196,9 +198,11 @@ def test_queries_constant(app, app_queries, shopper, catalog):
         got_large = search(app, shopper, body)
     with app_queries() as last:
         got_last = search(app, shopper, body, 4)
-    assert got_small == want_small, "3 products: the body differs from the expected one"
-    assert got_large == catalog.expected(body, 1), "33 products: the body of page 1 differs from the expected one"
-    assert got_last == catalog.expected(body, 4), "33 products: the body of page 4 differs from the expected one"
+    assert got_small == want_small, "search %s over 3 products: %s" % (body, describe(got_small, want_small))
+    want_large = catalog.expected(body, 1)
+    assert got_large == want_large, "search %s page 1 over 33 products: %s" % (body, describe(got_large, want_large))
+    want_last = catalog.expected(body, 4)
+    assert got_last == want_last, "search %s page 4 over 33 products: %s" % (body, describe(got_last, want_last))
     assert small.count == large.count == last.count, (
         "3 results took %d statements, 10 results %d, page 4 (3 results) %d:\n%s"
         % (small.count, large.count, last.count, large.describe()))
@@ -219,7 +223,7 @@ def test_filters_in_database(app, shopper, catalog):
     with app_rows() as rows:
         got = search(app, shopper, body)
     want = catalog.expected(body)
-    assert got == want, "the body differs from the expected one: count %r, expected %d" % (got.get("count"), want["count"])
+    assert got == want, "search %s over 73 products: %s" % (body, describe(got, want))
     # The user's row, the count, the 3 products and their 12 tags: about 17 rows.
     # Reading the 73 products (and their tags) to filter them in Python is far more.
     assert rows.count <= MAX_ROWS, (

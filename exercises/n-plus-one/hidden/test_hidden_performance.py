@@ -7,7 +7,7 @@ pays for less data.
 """
 
 import pytest
-from djgrade_judge import assert_app_idle
+from djgrade_judge import assert_app_idle, first_difference
 
 from conftest import page_url
 
@@ -20,9 +20,10 @@ def measure(app, app_queries, url, user):
     """measure GETs url and returns (JSON body, statements the app ran)."""
     with app_queries() as q:
         response = app.get(url, user=user)
-    assert response.status == 200, (url, response.status)
+    assert response.status == 200, f"GET {url} answered {response.status}, expected 200: {response.body[:300]!r}"
     # A page always needs its rows and the paginator's total.
-    assert q.count >= 2, q.describe()
+    assert q.count >= 2, "GET %s ran %d statement(s) on the app's database, expected at least 2 (the page's rows and the total):\n%s" % (
+        url, q.count, q.describe())
     return response.json(), q
 
 
@@ -31,17 +32,20 @@ def test_list_queries_constant(app, app_queries, reader, library):
     library.add(3)
     assert_app_idle()
     small, small_q = measure(app, app_queries, page_url(1), reader)
-    assert small == library.page(1)
+    want = library.page(1)
+    assert small == want, first_difference(small, want, "page 1 of /api/books/ (3 books)")
 
     library.add(27)
     assert_app_idle()
     large, large_q = measure(app, app_queries, page_url(1), reader)
-    assert large == library.page(1)
+    want = library.page(1)
+    assert large == want, first_difference(large, want, "page 1 of /api/books/ (30 books)")
     last, last_q = measure(app, app_queries, page_url(3), reader)
-    assert last == library.page(3)
+    want = library.page(3)
+    assert last == want, first_difference(last, want, "page 3 of /api/books/ (30 books)")
 
     assert small_q.count == large_q.count == last_q.count, (
-        "3 books took %d statements, 10 books %d, page 3 %d:\n%s"
+        "page 1 with 3 books took %d statements, page 1 with 30 books %d, page 3 %d; expected the same count:\n%s"
         % (small_q.count, large_q.count, last_q.count, large_q.describe())
     )
 
@@ -51,6 +55,7 @@ def test_list_queries_small(app, app_queries, reader, library):
     library.add(30)
     assert_app_idle()
     body, q = measure(app, app_queries, page_url(2), reader)
-    assert body == library.page(2)
+    want = library.page(2)
+    assert body == want, first_difference(body, want, "page 2 of /api/books/ (30 books)")
     assert q.count <= MAX_LIST_QUERIES, "page 2 took %d statements, at most %d allowed:\n%s" % (
         q.count, MAX_LIST_QUERIES, q.describe())

@@ -59,14 +59,15 @@ def test_stranger_cannot_delete(world):
     w = world
     w.refused(w.stranger, "DELETE", f"/api/notes/{w.note.pk}/")
     w.refused(w.stranger, "DELETE", f"/api/notes/{w.staff_note.pk}/")
-    assert Note.objects.filter(pk=w.note.pk).exists()
+    assert Note.objects.filter(pk=w.note.pk).exists(), "note %s is gone after a stranger's refused DELETEs" % w.note.pk
 
 
 @pytest.mark.check("stranger-cannot-archive")
 def test_stranger_cannot_archive(world):
     w = world
     w.refused(w.stranger, "POST", f"/api/notes/{w.note.pk}/archive/", {})
-    assert not Note.objects.get(pk=w.note.pk).is_archived
+    assert not Note.objects.get(pk=w.note.pk).is_archived, (
+        "note %s is archived after a stranger's refused POST archive/" % w.note.pk)
 
 
 @pytest.mark.check("stranger-cannot-share")
@@ -75,7 +76,8 @@ def test_stranger_cannot_share(world):
     # Sharing a note with yourself is how a stranger would gain read access.
     w.refused(w.stranger, "POST", f"/api/notes/{w.note.pk}/share/", {"user": w.stranger.pk})
     w.refused(w.stranger, "POST", f"/api/notes/{w.note.pk}/share/", {"user": w.staff.pk})
-    assert not Note.objects.filter(pk=w.note.pk, shared_with=w.stranger).exists()
+    assert not Note.objects.filter(pk=w.note.pk, shared_with=w.stranger).exists(), (
+        "note %s is shared with the stranger after their refused POST share/" % w.note.pk)
     w.refused(w.stranger, "GET", f"/api/notes/{w.note.pk}/")
 
 
@@ -92,7 +94,9 @@ def test_list_is_scoped(world, h):
             assert not extra, "%s's list (sent as %s) holds notes %s they may not read; allowed %s" % (
                 user.get_username(), guise, extra, sorted(allowed))
             if w.note.pk not in allowed:
-                assert w.secret.encode() not in resp.body
+                assert w.secret.encode() not in resp.body, (
+                    "%s's list (sent as %s) holds the body of note %s, which they may not read"
+                    % (user.get_username(), guise, w.note.pk))
 
 
 @pytest.mark.check("owner-not-spoofable")
@@ -113,7 +117,9 @@ def test_owner_not_spoofable_on_create(world, h):
             assert created.owner_id == attacker.pk, "the note was created owned by user %s, not by the requester %s" % (
                 created.owner_id, attacker.pk)
             assert resp.json().get("owner") == attacker.pk, "the answer says owner %r" % resp.json().get("owner")
-            assert Note.objects.count() == count + 1
+            assert Note.objects.count() == count + 1, (
+                "POST with owner=%s by %s answered 201 but the number of notes went from %d to %d, expected %d"
+                % (victim.pk, attacker.get_username(), count, Note.objects.count(), count + 1))
         else:
             assert Note.objects.count() == count, "the create was refused with 400 but a note was made"
         assert victims() == before, "the victim's notes changed"
@@ -135,7 +141,9 @@ def test_owner_not_transferable_on_update(world):
         if resp.status == 200:
             assert resp.json().get("owner") == w.owner.pk, "the answer says owner %r" % resp.json().get("owner")
     # The stranger's own notes were not touched either.
-    assert not Note.objects.filter(owner=w.stranger).exclude(pk=w.stranger_note.pk).exists()
+    moved = sorted(Note.objects.filter(owner=w.stranger).exclude(pk=w.stranger_note.pk).values_list("pk", flat=True))
+    assert not moved, "after the owner's edits with owner=another user, the stranger owns notes %s besides their own %s" % (
+        moved, w.stranger_note.pk)
 
 
 @pytest.mark.check("reader-cannot-write")
@@ -179,4 +187,5 @@ def test_refused_writes_not_carried_out_later(world):
     assert after == before, (
         "a stranger's refused PATCH and DELETE changed the database a few seconds later:\nbefore %r\nafter  %r"
         % (before, after))
-    assert Note.objects.filter(pk=w.note.pk, title=w.note.title, body=w.secret).exists()
+    assert Note.objects.filter(pk=w.note.pk, title=w.note.title, body=w.secret).exists(), (
+        "note %s lost its title or body a few seconds after a stranger's refused PATCH and DELETE" % w.note.pk)

@@ -1,6 +1,7 @@
 """Hidden checks of on-commit: the task follows the commit, never a rollback; the API is unchanged."""
 
 import pytest
+from djgrade_judge import first_difference
 
 from conftest import BULK_URL, ORDERS_URL, Shop, assert_no_anomaly, assert_sent_after_commit, describe, place
 from orders.models import Batch, Order, OrderLine, Product
@@ -24,7 +25,8 @@ def test_placed_orders_sent_after_commit(app, customer, shop, broker):
         # Each order's message, checked as soon as its request is over.
         assert_sent_after_commit(broker, mark, {oid: placed_entry(shop, lines)}, "POST %s" % ORDERS_URL)
         placed[oid] = placed_entry(shop, lines)
-    assert len(placed) == 4
+    assert len(placed) == 4, "4 orders were placed but their answers named %d distinct ids: %s" % (
+        len(placed), sorted(placed))
 
 
 @pytest.mark.check("rollback-no-task")
@@ -84,9 +86,12 @@ def test_bulk_skipped_orders_send_nothing(app, customer, shop, broker):
     assert r.status == 201, "POST %s answered %d: %r" % (BULK_URL, r.status, r.body[:300])
     body = r.json()
     ids = [o["id"] for o in body["placed"]]
-    assert [f["index"] for f in body["failed"]] == sorted(fail_at), "failed orders reported: %r" % body["failed"]
+    assert [f["index"] for f in body["failed"]] == sorted(fail_at), (
+        "POST %s of %d orders reported failed orders %r, expected the indexes %s (out of stock)"
+        % (BULK_URL, n, body["failed"], sorted(fail_at)))
     ok_lines = [lines for lines, ok in zip(orders, plan) if ok]
-    assert len(ids) == len(ok_lines)
+    assert len(ids) == len(ok_lines), "POST %s of %d orders reported %d placed, expected %d" % (
+        BULK_URL, n, len(ids), len(ok_lines))
     broker.drain(settle=0.5)
     placed = {oid: placed_entry(shop, lines) for oid, lines in zip(ids, ok_lines)}
     assert_sent_after_commit(
@@ -101,30 +106,39 @@ def test_responses_unchanged(app, customer, shop, broker):
 
     lines = shop.lines(skus, 3)
     r = place(app, customer, Shop.payload(lines))
-    assert r.status == 201, r.body[:300]
+    assert r.status == 201, "POST %s of an order in stock answered %d, expected 201: %r" % (
+        ORDERS_URL, r.status, r.body[:300])
     got = r.json()
     got_id = got.get("id")
-    assert got == shop.body(got.get("id"), lines), "POST %s answered %r" % (ORDERS_URL, got)
-    assert Order.objects.filter(pk=got["id"]).exists()
+    want = shop.body(got.get("id"), lines)
+    assert got == want, first_difference(got, want, "the answer to POST %s" % ORDERS_URL)
+    assert Order.objects.filter(pk=got["id"]).exists(), (
+        "POST %s answered order %r, which is not in the database" % (ORDERS_URL, got["id"]))
 
     r = place(app, customer, Shop.payload([(skus[1], 1), (scarce, shop.stock[scarce] + 1)]))
-    assert (r.status, r.json()) == (409, {"detail": "Not enough stock for %s." % scarce}), (r.status, r.body[:300])
+    want = {"detail": "Not enough stock for %s." % scarce}
+    assert (r.status, r.json()) == (409, want), "an order out of stock answered %d %r, expected 409 %r" % (
+        r.status, r.body[:300], want)
 
     r = place(app, customer, Shop.payload([("NOPE-1", 1)]))
-    assert (r.status, r.json()) == (400, {"lines": ["Unknown product: NOPE-1."]}), (r.status, r.body[:300])
+    want = {"lines": ["Unknown product: NOPE-1."]}
+    assert (r.status, r.json()) == (400, want), "an order for an unknown product answered %d %r, expected 400 %r" % (
+        r.status, r.body[:300], want)
     r = place(app, customer, {"lines": []})
-    assert r.status == 400, r.status
+    assert r.status == 400, "an order without lines answered %d, expected 400: %r" % (r.status, r.body[:300])
     r = app.post(ORDERS_URL, json=Shop.payload(lines))
     assert r.status == 401, "an anonymous order answered %d, expected 401" % r.status
 
     good1, good2 = shop.lines(skus, 2), shop.lines(skus, 1)
     bad = [(scarce, shop.stock[scarce] + 2)]
     r = place(app, customer, {"orders": [Shop.payload(good1), Shop.payload(bad), Shop.payload(good2)]}, url=BULK_URL)
-    assert r.status == 201, r.body[:300]
+    assert r.status == 201, "POST %s of 3 orders (1 out of stock) answered %d, expected 201: %r" % (
+        BULK_URL, r.status, r.body[:300])
     got = r.json()
     batch = Batch.objects.get()
     ids = [o.get("id") for o in got.get("placed", [])]
-    assert len(ids) == 2, got
+    assert len(ids) == 2, "POST %s of 3 orders (1 out of stock) reported %d placed, expected 2: %r" % (
+        BULK_URL, len(ids), got)
     want = {
         "batch": batch.id,
         "placed": [shop.body(ids[0], good1), shop.body(ids[1], good2)],
@@ -133,7 +147,7 @@ def test_responses_unchanged(app, customer, shop, broker):
     broker.drain()
     # The task checks judge the messages: here they are only the session's count of them.
     broker.done([got_id] + ids, "the check of the responses")
-    assert got == want, "POST %s answered %r, expected %r" % (BULK_URL, got, want)
+    assert got == want, first_difference(got, want, "the answer to POST %s" % BULK_URL)
 
 
 @pytest.mark.check("orders-stored")
@@ -144,14 +158,16 @@ def test_orders_stored(app, customer, shop, broker):
 
     lines = shop.lines(skus)
     r = place(app, customer, Shop.payload(lines))
-    assert r.status == 201
+    assert r.status == 201, "POST %s of an order in stock answered %d, expected 201: %r" % (
+        ORDERS_URL, r.status, r.body[:300])
     expected[r.json()["id"]] = (shop.body(r.json()["id"], lines), None)
     r = place(app, customer, Shop.payload(shop.failing(skus, scarce)))
-    assert r.status == 409
+    assert r.status == 409, "an order out of stock answered %d, expected 409: %r" % (r.status, r.body[:300])
 
     orders = [shop.lines(skus), shop.failing(skus, scarce), shop.lines(skus)]
     r = place(app, customer, {"orders": [Shop.payload(o) for o in orders]}, url=BULK_URL)
-    assert r.status == 201
+    assert r.status == 201, "POST %s of 3 orders (1 out of stock) answered %d, expected 201: %r" % (
+        BULK_URL, r.status, r.body[:300])
     body = r.json()
     batch_id = body["batch"]
     for o, lines in zip(body["placed"], [orders[0], orders[2]]):
@@ -166,10 +182,16 @@ def test_orders_stored(app, customer, shop, broker):
             "lines": [{"sku": l.product.sku, "quantity": l.quantity, "unit_price_cents": l.unit_price_cents}
                       for l in order.lines.all()],
         }, order.batch_id)
-        assert order.customer_id == customer.id
+        assert order.customer_id == customer.id, "order %d is stored for customer %s, expected %s (who placed it)" % (
+            order.id, order.customer_id, customer.id)
     assert stored == expected, "orders in the database: %r, expected %r" % (stored, expected)
-    assert OrderLine.objects.count() == sum(len(b["lines"]) for b, _ in expected.values())
+    n_lines = OrderLine.objects.count()
+    assert n_lines == sum(len(b["lines"]) for b, _ in expected.values()), (
+        "the database holds %d order lines, expected %d (the lines of the placed orders)"
+        % (n_lines, sum(len(b["lines"]) for b, _ in expected.values())))
     stock = dict(Product.objects.values_list("sku", "stock"))
     assert stock == shop.stock, "stock left: %r, expected %r" % (stock, shop.stock)
     batch = Batch.objects.get()
-    assert (batch.id, batch.placed, batch.failed) == (batch_id, 2, 1)
+    assert (batch.id, batch.placed, batch.failed) == (batch_id, 2, 1), (
+        "the batch is stored as id %s, placed %s, failed %s; expected id %s (the answer's), placed 2, failed 1"
+        % (batch.id, batch.placed, batch.failed, batch_id))

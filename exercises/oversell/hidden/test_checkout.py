@@ -64,9 +64,12 @@ def test_purchase_response(app, make_user, rng):
     response = app.post(URL, json=cart((last.pk, left[last.pk])), user=buyer)
     assert response.status == 201, "buying the %d units left of a product answered %d: %r" % (
         left[last.pk], response.status, response.body[:300])
-    left[last.pk] = 0
-    assert stocks(products) == left
-    assert Order.objects.count() == len(carts) + 1
+    left_before, left[last.pk] = left[last.pk], 0
+    assert stocks(products) == left, "after buying the last %d units of product %d the stock is %r, expected %r" % (
+        left_before, last.pk, stocks(products), left)
+    orders = Order.objects.count()
+    assert orders == len(carts) + 1, "after %d successful purchases the database holds %d orders, expected %d" % (
+        len(carts) + 1, orders, len(carts) + 1)
 
 
 @pytest.mark.check("sold-out-refused")

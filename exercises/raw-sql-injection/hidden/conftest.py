@@ -22,7 +22,7 @@ import string
 import urllib.parse
 
 import pytest
-from djgrade_judge import app_queries, freeze_schema
+from djgrade_judge import app_queries, first_difference, freeze_schema
 
 from reports.models import ApiToken, Order
 
@@ -168,8 +168,9 @@ class Shop:
         if body != want:
             got = [r.get("reference") for r in body.get("results", [])] if isinstance(body, dict) else body
             raise AssertionError(
-                "GET %s (parameters %r) answered the wrong report:\nexpected %d orders %r\ngot      %r"
-                % (url, params, want["count"], [r["reference"] for r in want["results"]], got))
+                "GET %s (parameters %r) answered the wrong report: %s\nexpected %d orders %r\ngot      %r"
+                % (url, params, first_difference(body, want, "the report"), want["count"],
+                   [r["reference"] for r in want["results"]], got))
         return body
 
     def refused(self, params):
@@ -212,7 +213,8 @@ class Shop:
                 # may be refused (refusing is safe, and costs elsewhere).
                 assert resp.status == 200 or (i > 0 and resp.status == 400), (
                     "GET with %s=%r answered %d, expected 200" % (name, value, resp.status))
-                assert not any(text.startswith("(") for _, text in q.statements), q.describe()
+                assert not any(text.startswith("(") for _, text in q.statements), (
+                    "GET with the harmless %s=%r made a statement fail in the database:\n%s" % (name, value, q.describe()))
                 twins[name] |= {normalised(text) for _, text in q.statements}
         before = self.state()
         params = {name: payload}

@@ -453,6 +453,24 @@ def rollout(candidate, db):
     return Rollout(candidate, db)
 
 
+def rows_changed(before, after):
+    """rows_changed says in words how the orders (old_rows(), by id) differ from before."""
+    if after is None:
+        return "the orders table is gone"
+    b, a = {r[0]: r for r in before}, {r[0]: r for r in after}
+    parts = []
+    lost, new = sorted(set(b) - set(a)), sorted(set(a) - set(b))
+    changed = [i for i in sorted(set(a) & set(b)) if a[i] != b[i]]
+    if lost:
+        parts.append("%d of %d orders are gone (e.g. id %s)" % (len(lost), len(b), lost[0]))
+    if new:
+        parts.append("%d orders appeared (e.g. id %s)" % (len(new), new[0]))
+    if changed:
+        parts.append("%d orders changed, e.g. %r was %r" % (
+            len(changed), dict(zip(OLD_COLUMNS, a[changed[0]])), dict(zip(OLD_COLUMNS, b[changed[0]]))))
+    return "; ".join(parts) or "the same orders, read back in another order"
+
+
 def need(cond, msg):
     """need fails a check whose scenario could not even be set up by the candidate's migrations."""
     if not cond:

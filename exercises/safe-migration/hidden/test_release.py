@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import NEW, TABLE, expected, need, random_email, rng_for
+from conftest import NEW, TABLE, expected, need, random_email, rng_for, rows_changed
 
 MOVED = """
 import orders.models as m
@@ -69,7 +69,9 @@ def release(rollout, db, candidate):
 @pytest.mark.check("historical-model")
 def test_historical_model(release):
     need(NEW in release["moved_cols"], "the migrations never add normalized_email:\n%s" % release["moved"].output[-1500:])
-    assert release["moved_rows"] == release["before"]
+    assert release["moved_rows"] == release["before"], (
+        "with today's Order model pointing elsewhere the migrations changed the old release's columns: %s"
+        % rows_changed(release["before"], release["moved_rows"]))
     nulls = release["moved_nulls"]
     assert nulls == 0, (
         "with today's Order model pointing elsewhere the backfill left %d of %d orders empty: the data migration "

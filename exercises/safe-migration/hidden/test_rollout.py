@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import NEW, OLD, OLD_COLUMNS, TABLE, OldRelease, need, rng_for
+from conftest import NEW, OLD, OLD_COLUMNS, TABLE, OldRelease, need, rng_for, rows_changed
 
 ROWS = 6_000
 # The prompt asks for at most 1,000 rows per UPDATE, in bold: that is the
@@ -66,7 +66,8 @@ def _migrated(obs):
 def test_backfill_values(run):
     _migrated(run)
     assert not run["cols"][NEW], "normalized_email is still nullable once every migration has run (it must be NOT NULL)"
-    assert run["old_rows"] == run["before"], "the old release's columns changed while migrating"
+    assert run["old_rows"] == run["before"], "the old release's columns changed while migrating: %s" % rows_changed(
+        run["before"], run["old_rows"])
     wrong = run["wrong"]
     assert not wrong, "%d of %d orders have a wrong normalized_email, e.g. %r" % (len(wrong), len(run["before"]), wrong[:3])
 
@@ -112,7 +113,8 @@ def test_reverse_to_old_release(run):
         assert fp[part] == pristine[part], (
             "after migrating back the table's %s differ from the old release's: %r, expected %r"
             % (part, fp[part], pristine[part]))
-    assert run["rows_back"] == run["before_back"], "migrating back lost or changed existing orders"
+    assert run["rows_back"] == run["before_back"], "migrating back lost or changed existing orders: %s" % rows_changed(
+        run["before_back"], run["rows_back"])
     assert not run["old_problems"], "after migrating back the old release cannot write orders: %s" % run["old_problems"][0]
 
 
@@ -125,7 +127,8 @@ def test_forward_again(run):
     cols = run["cols_again"]
     assert NEW in cols and not cols[NEW], (
         "migrating forward again did not leave a NOT NULL normalized_email:\n%s" % run["again"].output[-1500:])
-    assert run["rows_again"] == run["before_again"], "migrating forward again lost or changed orders"
+    assert run["rows_again"] == run["before_again"], "migrating forward again lost or changed orders: %s" % (
+        rows_changed(run["before_again"], run["rows_again"]) if run["before_again"] is not None else "the orders table is gone")
     wrong = run["wrong_again"]
     assert not wrong, "%d orders have a wrong normalized_email after re-applying the migrations, e.g. %r" % (
         len(wrong), wrong[:3])
