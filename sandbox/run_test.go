@@ -879,6 +879,10 @@ def test_bare(app):
 def test_crash(app):
     {}["no-such-key"]
 
+@pytest.mark.check("failed")
+def test_failed(app):
+    pytest.fail("the backfill left 3 orders without an email", pytrace=False)
+
 @pytest.mark.check("json")
 def test_json(app):
     from djgrade_judge import first_difference
@@ -902,7 +906,11 @@ def test_json(app):
 	if !strings.HasPrefix(js.Message, "page 1 of /books/: results[0].id is 1, expected 9") {
 		t.Errorf("json check's message:\n%s", js.Message)
 	}
-	for _, c := range []pytest.Check{worded, bare, crash, js} {
+	failed := check(t, r, "failed")
+	if failed.Message != "the backfill left 3 orders without an email" {
+		t.Errorf("pytest.fail check's message:\n%s", failed.Message)
+	}
+	for _, c := range []pytest.Check{worded, bare, crash, js, failed} {
 		if c.Outcome != grader.OutcomeFailed {
 			t.Errorf("%s: outcome %s, want failed", c.ID, c.Outcome)
 		}

@@ -614,6 +614,9 @@ def describe_failure(excinfo):
     the check or in the app it drove: its type and message.
     """
     e = excinfo.value
+    if isinstance(e, pytest.fail.Exception):
+        # pytest.fail(msg): the check's own words, like an assertion's.
+        return str(getattr(e, "msg", e) or "the check failed")[:MESSAGE_CAP]
     if not isinstance(e, AssertionError):
         return ("%s: %s" % (type(e).__name__, e))[:MESSAGE_CAP]
     lines = str(e).strip().split("\n")
