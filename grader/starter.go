@@ -11,17 +11,19 @@ import (
 // TestRuntimeVersions checks the list against the image, so it cannot
 // drift from what graded runs use.
 type Runtime struct {
-	Name, Version, Module string
+	// Module is what Python imports ("" for Python itself), Package what
+	// pip installs.
+	Name, Version, Module, Package string
 }
 
 // Runtimes are the versions of the sandbox image, major.minor: what a
 // starter's README asks a candidate to install.
 var Runtimes = []Runtime{
-	{"Python", "3.13", ""},
-	{"Django", "4.2", "django"},
-	{"Django REST framework", "3.16", "rest_framework"},
-	{"pytest", "8.3", "pytest"},
-	{"pytest-django", "4.5", "pytest_django"},
+	{"Python", "3.13", "", ""},
+	{"Django", "4.2", "django", "Django"},
+	{"Django REST framework", "3.16", "rest_framework", "djangorestframework"},
+	{"pytest", "8.3", "pytest", "pytest"},
+	{"pytest-django", "4.5", "pytest_django", "pytest-django"},
 }
 
 // StarterReadmeName is the file a starter download carries its README in:
@@ -70,7 +72,12 @@ func StarterReadme(ex *Exercise, files []File) string {
 		fmt.Fprintf(&b, "- %s %s\n", r.Name, r.Version)
 	}
 	b.WriteString("\nFor example, in a virtual environment:\n\n```\npython3 -m venv .venv && . .venv/bin/activate\npip install ")
-	pins := []string{"'Django>=4.2,<4.3'", "'djangorestframework>=3.16,<3.17'", "'pytest>=8.3,<8.4'", "'pytest-django>=4.5,<4.6'"}
+	var pins []string
+	for _, r := range Runtimes {
+		if r.Package != "" {
+			pins = append(pins, fmt.Sprintf("'%s==%s.*'", r.Package, r.Version))
+		}
+	}
 	b.WriteString(strings.Join(pins, " "))
 	b.WriteString("\n```\n\n")
 	b.WriteString("## Running the public tests\n\nFrom this folder:\n\n```\n")

@@ -40,7 +40,7 @@ func TestStarterDownload(t *testing.T) {
 				t.Fatal("no README.md in the download")
 			}
 			firstPromptLine := strings.TrimLeft(strings.SplitN(strings.TrimSpace(ex.Prompt), "\n", 2)[0], "# ")
-			for _, want := range append([]string{firstPromptLine, "pytest", "Django 4.2", "Python 3.13", "## Running the public tests"}, ex.Editable...) {
+			for _, want := range append([]string{firstPromptLine, "pytest", "Django 4.2", "Python 3.13", "'Django==4.2.*'", "## Running the public tests"}, ex.Editable...) {
 				if !strings.Contains(readme, want) {
 					t.Errorf("README lacks %q:\n%s", want, readme)
 				}

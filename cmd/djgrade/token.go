@@ -270,34 +270,11 @@ func tokenViaAPI(ctx context.Context, method, suffix string, body []byte, at sto
 	if *at.token == "" {
 		return &exitError{2, "--server needs --token (an admin token)"}
 	}
-	base := strings.TrimRight(*at.server, "/") + "/api/v1/tokens" + suffix
-	req, err := http.NewRequestWithContext(ctx, method, base, bytes.NewReader(body))
-	if err != nil {
-		return &exitError{2, fmt.Sprintf("bad --server %q: %v", *at.server, err)}
-	}
+	c := &apiClient{base: strings.TrimRight(*at.server, "/"), token: *at.token, http: http.DefaultClient}
+	var rd io.Reader
+	contentType := ""
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		rd, contentType = bytes.NewReader(body), "application/json"
 	}
-	req.Header.Set("Authorization", "Bearer "+*at.token)
-	client := &http.Client{Timeout: 30 * time.Second}
-	res, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
-	if err != nil {
-		return err
-	}
-	if res.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		_ = json.Unmarshal(data, &e)
-		return fmt.Errorf("server answered %s: %s (%s)", res.Status, e.Error.Message, e.Error.Code)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("the server's answer is not the expected JSON: %v", err)
-	}
-	return nil
+	return c.do(ctx, method, "/api/v1/tokens"+suffix, contentType, rd, 30*time.Second, out)
 }
