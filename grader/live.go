@@ -1,0 +1,230 @@
+package grader
+
+import (
+	"context"
+	"time"
+)
+
+// A live session is a live-coding interview inside djgrade: an interviewer
+// starts one for an exercise and a candidate, the candidate edits the
+// exercise's editable files in the browser, runs the public tests on the
+// fast path (PublicRun) and submits once to the hidden judge; the
+// interviewer watches every save and run as it happens, keeps private
+// notes and, afterwards, plays the session back.
+//
+// A session is built on an assignment (LiveSession.Assignment, mode
+// practice or assessment), so that its submission is made, scheduled and
+// shown by the same rules as any other: what the candidate sees of the
+// grade is the assignment's mode, decided by View.
+//
+// This file is the contract between the service (live_service.go), the
+// store (grader/bolt) and the pages and routes (api, api/web).
+
+// Live session states.
+const (
+	LiveActive = "active" // the candidate may edit, run and submit
+	LiveEnded  = "ended"  // ended by the interviewer, by the submit or by the time limit
+)
+
+// Limits of a live session; the service enforces them, the store stores
+// what the service has checked.
+const (
+	// LiveMaxLimit is the longest time limit a session may have.
+	LiveMaxLimit = 4 * time.Hour
+	// LiveDefaultLimit is the time limit when none is given.
+	LiveDefaultLimit = 60 * time.Minute
+	// LiveMaxSnapshots is how many snapshots one session may store; a save
+	// past it is refused with ELIMIT (the candidate's page says so).
+	LiveMaxSnapshots = 2000
+	// LiveMaxSnapshotBytes caps the editable files of one snapshot, all
+	// files together (the same cap as an upload's unpacked files, or lower).
+	LiveMaxSnapshotBytes = 512 << 10
+	// LiveMaxNoteBytes caps one interviewer note.
+	LiveMaxNoteBytes = 8 << 10
+	// LiveRunEvery is the least time between two runs of one session's
+	// public tests; one run at a time per session besides.
+	LiveRunEvery = 3 * time.Second
+)
+
+// LiveSession is a live-coding session as stored.
+type LiveSession struct {
+	ID       string `json:"id"` // "live_…"
+	Exercise string `json:"exercise"`
+	// Candidate is the candidate's name; CandidateToken the id of the
+	// candidate token that may open the session (the only one).
+	Candidate      string `json:"candidate"`
+	CandidateToken string `json:"candidate_token"`
+	// Assignment is the id of the assignment the session made for itself.
+	Assignment string        `json:"assignment"`
+	Mode       string        `json:"mode"` // the assignment's: ModePractice or ModeAssessment
+	Limit      time.Duration `json:"-"`
+	CreatedBy  string        `json:"created_by"` // the interviewer's token id
+	CreatedAt  time.Time     `json:"created_at"`
+	// StartedAt is when the candidate first opened it: the countdown
+	// starts then. Zero until then; EndsAt is StartedAt+Limit.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	EndsAt    time.Time `json:"ends_at,omitzero"`
+	// EndedAt and EndedBy are set when it ended: by a token id, "submit"
+	// or "time".
+	EndedAt time.Time `json:"ended_at,omitzero"`
+	EndedBy string    `json:"ended_by,omitempty"`
+	// Submission is the id of the submission its submit made ("" before).
+	Submission string `json:"submission,omitempty"`
+	// Snapshots and Runs count what is stored.
+	Snapshots int `json:"snapshots"`
+	Runs      int `json:"runs"`
+}
+
+// State is LiveActive or LiveEnded at now (a session past EndsAt has
+// ended even if nothing has recorded it yet).
+func (l *LiveSession) State(now time.Time) string {
+	if !l.EndedAt.IsZero() || (!l.EndsAt.IsZero() && !now.Before(l.EndsAt)) {
+		return LiveEnded
+	}
+	return LiveActive
+}
+
+// LiveSnapshot is the candidate's editable files at one moment: every
+// save is one, and so is what each run and the submit ran.
+type LiveSnapshot struct {
+	Seq   int       `json:"seq"` // 1, 2, …: the session's order
+	At    time.Time `json:"at"`
+	Files []File    `json:"files"` // the editable files only, as typed
+	Bytes int       `json:"bytes"`
+}
+
+// LiveRun is one press of "Run tests": the snapshot it ran and what the
+// public tests said (nil while it runs; Error when it could not run).
+type LiveRun struct {
+	Seq      int        `json:"seq"` // 1, 2, …
+	Snapshot int        `json:"snapshot"`
+	At       time.Time  `json:"at"`
+	Done     time.Time  `json:"done,omitzero"`
+	Result   *PublicRun `json:"result,omitempty"`
+	Error    string     `json:"error,omitempty"`
+}
+
+// LiveNote is an interviewer's private note: never shown to the candidate.
+type LiveNote struct {
+	At   time.Time `json:"at"`
+	By   string    `json:"by"` // token id
+	Text string    `json:"text"`
+}
+
+// Live event types, in LiveEvent.Type.
+const (
+	LiveEventSave      = "save"      // Snapshot
+	LiveEventRunStart  = "run_start" // Run (no result yet)
+	LiveEventRun       = "run"       // Run with its result
+	LiveEventSubmitted = "submitted" // Submission
+	LiveEventGraded    = "graded"    // Submission, finished
+	LiveEventNote      = "note"      // Note: interviewers only
+	LiveEventEnded     = "ended"     // Session
+	LiveEventStarted   = "started"   // Session: the candidate opened it
+)
+
+// LiveEvent is one thing that happened in a session, as the event stream
+// carries it. Which audience may see an event is decided by LiveEventFor.
+type LiveEvent struct {
+	Type       string        `json:"type"`
+	At         time.Time     `json:"at"`
+	Session    *LiveSession  `json:"session,omitempty"`
+	Snapshot   *LiveSnapshot `json:"snapshot,omitempty"`
+	Run        *LiveRun      `json:"run,omitempty"`
+	Submission string        `json:"submission,omitempty"`
+	Note       *LiveNote     `json:"note,omitempty"`
+}
+
+// LiveEventFor returns what of e the audience may see, or nil: a
+// candidate never sees notes. (What a candidate sees of the grade is the
+// submission's View, fetched separately.)
+func LiveEventFor(e LiveEvent, staff bool) *LiveEvent {
+	if !staff && e.Type == LiveEventNote {
+		return nil
+	}
+	if !staff {
+		e.Note = nil
+	}
+	return &e
+}
+
+// LiveStore keeps live sessions, their snapshots, runs and notes.
+type LiveStore interface {
+	// CreateLive stores l, assigning ID and CreatedAt.
+	CreateLive(ctx context.Context, l *LiveSession) error
+	// Live returns the session with the id, or ENOTFOUND.
+	Live(ctx context.Context, id string) (*LiveSession, error)
+	// UpdateLive loads the session, calls fn on it and stores it if fn
+	// returns nil, in one transaction.
+	UpdateLive(ctx context.Context, id string, fn func(*LiveSession) error) (*LiveSession, error)
+	// ListLive returns sessions newest first; candidateToken, if not
+	// empty, keeps only that candidate's.
+	ListLive(ctx context.Context, candidateToken string) ([]*LiveSession, error)
+	// AddLiveSnapshot stores s as the session's next snapshot (Seq
+	// assigned) and counts it, refusing with ELIMIT past LiveMaxSnapshots.
+	AddLiveSnapshot(ctx context.Context, id string, s *LiveSnapshot) error
+	// LiveSnapshots returns the session's snapshots in order, without
+	// their files when withFiles is false; LiveSnapshot one with its files.
+	LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*LiveSnapshot, error)
+	LiveSnapshot(ctx context.Context, id string, seq int) (*LiveSnapshot, error)
+	// PutLiveRun stores r (a new one when r.Seq is 0, Seq assigned).
+	PutLiveRun(ctx context.Context, id string, r *LiveRun) error
+	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)
+	AddLiveNote(ctx context.Context, id string, n *LiveNote) error
+	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
+}
+
+// LiveStart is what an interviewer gives to start a session.
+type LiveStart struct {
+	Exercise string
+	// Candidate is the candidate's name. CandidateToken, if set, is the id
+	// of an existing candidate token that will open the session; if empty
+	// a new candidate token is made and its secret returned once.
+	Candidate      string
+	CandidateToken string
+	Mode           string        // ModePractice (default) or ModeAssessment
+	Limit          time.Duration // 0: LiveDefaultLimit; at most LiveMaxLimit
+	CreatedBy      string        // the interviewer's token id
+}
+
+// LiveService is what the API's routes and the dashboard's pages need of
+// live sessions; *Service implements it. Who may call what (the session's
+// candidate token, or staff) is checked by the callers; the service checks
+// the session's state, the limits and the files.
+type LiveService interface {
+	// StartLive creates the session and its assignment; secret is the new
+	// candidate token's secret ("" when an existing token was given).
+	StartLive(ctx context.Context, req LiveStart) (l *LiveSession, secret string, err error)
+	Live(ctx context.Context, id string) (*LiveSession, error)
+	ListLive(ctx context.Context, candidateToken string) ([]*LiveSession, error)
+	// OpenLive records that the candidate opened the session: the first
+	// call starts the countdown (StartedAt, EndsAt).
+	OpenLive(ctx context.Context, id string) (*LiveSession, error)
+	// LiveFiles returns the starter's files, the editable paths, and the
+	// candidate's current editable files (the latest snapshot, else the
+	// starter's).
+	LiveFiles(ctx context.Context, id string) (starter []File, editable []string, current []File, err error)
+	// SaveLive stores files (editable paths only, the archive's path rules)
+	// as a snapshot; a save identical to the latest stores nothing and
+	// returns the latest. ECONFLICT once the session has ended.
+	SaveLive(ctx context.Context, id string, files []File) (*LiveSnapshot, error)
+	// RunLive saves files (nil: the latest snapshot) and runs the public
+	// tests over them, waiting for the result; one run at a time per
+	// session (ECONFLICT) and at most one per LiveRunEvery (ELIMIT).
+	RunLive(ctx context.Context, id string, files []File) (*LiveRun, error)
+	// SubmitLive saves files (nil: the latest snapshot), submits them to
+	// the hidden judge at PriorityLive under the session's assignment, and
+	// ends the session. Once only (ECONFLICT after).
+	SubmitLive(ctx context.Context, id string, files []File) (*Submission, error)
+	// EndLive ends the session (by: the token id); ending an ended one
+	// returns it as it is.
+	EndLive(ctx context.Context, id, by string) (*LiveSession, error)
+	LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*LiveSnapshot, error)
+	LiveSnapshot(ctx context.Context, id string, seq int) (*LiveSnapshot, error)
+	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)
+	AddLiveNote(ctx context.Context, id, by, text string) (*LiveNote, error)
+	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
+	// SubscribeLive delivers the session's events from now on (filter
+	// them with LiveEventFor); the func stops the delivery.
+	SubscribeLive(id string) (<-chan LiveEvent, func())
+}
