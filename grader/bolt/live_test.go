@@ -1,0 +1,97 @@
+package bolt
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+func TestLiveStore(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "live.db")
+	s := MustOpenPath(t, path)
+	a := &grader.LiveSession{Exercise: "ex", Candidate: "A", CandidateToken: "tokA", Limit: 30 * time.Minute}
+	if err := s.CreateLive(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	b := &grader.LiveSession{Exercise: "ex", Candidate: "B", CandidateToken: "tokB"}
+	if err := s.CreateLive(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Live(ctx, "live_missing"); grader.ErrorCode(err) != grader.ENOTFOUND {
+		t.Fatalf("missing: %v", err)
+	}
+	all, err := s.ListLive(ctx, "")
+	if err != nil || len(all) != 2 || all[0].ID != b.ID {
+		t.Fatalf("list all: %v %v", all, err)
+	}
+	mine, _ := s.ListLive(ctx, "tokA")
+	if len(mine) != 1 || mine[0].ID != a.ID || mine[0].Limit != 30*time.Minute {
+		t.Fatalf("list A: %+v", mine)
+	}
+	snap := &grader.LiveSnapshot{Files: []grader.File{{Path: "app/views.py", Data: []byte("x")}}, Bytes: 1}
+	if err := s.AddLiveSnapshot(ctx, a.ID, snap); err != nil || snap.Seq != 1 {
+		t.Fatalf("snapshot: %v %d", err, snap.Seq)
+	}
+	got, err := s.LiveSnapshot(ctx, a.ID, 1)
+	if err != nil || len(got.Files) != 1 || string(got.Files[0].Data) != "x" {
+		t.Fatalf("snapshot 1: %+v %v", got, err)
+	}
+	list, _ := s.LiveSnapshots(ctx, a.ID, false)
+	if len(list) != 1 || list[0].Files != nil {
+		t.Fatalf("snapshots without files: %+v", list)
+	}
+	if _, err := s.LiveSnapshot(ctx, a.ID, 2); grader.ErrorCode(err) != grader.ENOTFOUND {
+		t.Fatalf("snapshot 2: %v", err)
+	}
+	// Full: refused, and nothing stored.
+	if _, err := s.UpdateLive(ctx, a.ID, func(l *grader.LiveSession) error { l.Snapshots = grader.LiveMaxSnapshots; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddLiveSnapshot(ctx, a.ID, &grader.LiveSnapshot{}); grader.ErrorCode(err) != grader.ETOOLARGE {
+		t.Fatalf("full: %v", err)
+	}
+	if l, _ := s.Live(ctx, a.ID); l.Snapshots != grader.LiveMaxSnapshots {
+		t.Fatalf("refused write counted: %d", l.Snapshots)
+	}
+	// A failing update leaves the session as it was.
+	if _, err := s.UpdateLive(ctx, a.ID, func(l *grader.LiveSession) error {
+		l.Candidate = "changed"
+		return grader.Errorf(grader.ECONFLICT, "no")
+	}); grader.ErrorCode(err) != grader.ECONFLICT {
+		t.Fatal(err)
+	}
+	if l, _ := s.Live(ctx, a.ID); l.Candidate != "A" {
+		t.Fatalf("rejected update stored: %q", l.Candidate)
+	}
+	r := &grader.LiveRun{At: time.Now()}
+	if err := s.PutLiveRun(ctx, a.ID, r); err != nil || r.Seq != 1 {
+		t.Fatalf("run: %v %d", err, r.Seq)
+	}
+	r.Error = "done"
+	if err := s.PutLiveRun(ctx, a.ID, r); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := s.LiveRuns(ctx, a.ID)
+	if len(runs) != 1 || runs[0].Error != "done" {
+		t.Fatalf("runs: %+v", runs)
+	}
+	if err := s.AddLiveNote(ctx, a.ID, &grader.LiveNote{Text: "good"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddLiveNote(ctx, "live_missing", &grader.LiveNote{Text: "x"}); grader.ErrorCode(err) != grader.ENOTFOUND {
+		t.Fatalf("note on missing: %v", err)
+	}
+	// Reopen: everything is on disk.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := MustOpenPath(t, path)
+	notes, err := s2.LiveNotes(ctx, a.ID)
+	if err != nil || len(notes) != 1 || notes[0].Text != "good" {
+		t.Fatalf("notes after reopen: %+v %v", notes, err)
+	}
+}
