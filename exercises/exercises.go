@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -106,6 +107,14 @@ type manifest struct {
 	StarterScore *scoreRange       `yaml:"starter_score"`
 	Solutions    []string          `yaml:"solutions"`
 	Variants     []variant         `yaml:"variants"`
+	// Kept lists variant folders kept for reference but not validated
+	// (their score depends on timing), each with the reason.
+	Kept []kept `yaml:"kept"`
+}
+
+type kept struct {
+	Name string `yaml:"name"`
+	Why  string `yaml:"why"`
 }
 
 type check struct {
@@ -326,6 +335,32 @@ func LoadExercise(fsys fs.FS, dir string) (*grader.Exercise, error) {
 			return nil, err
 		}
 		ex.Variants = append(ex.Variants, grader.Variant{Name: v.Name, Summary: strings.TrimSpace(v.Summary), Score: r})
+	}
+	// A folder the manifest does not list is never validated: a solution
+	// or a known-wrong answer that nobody checks is worse than none.
+	for i, k := range m.Kept {
+		field := fmt.Sprintf("kept[%d]", i)
+		switch {
+		case names[k.Name]:
+			return nil, bad(field+".name", "%q is a validated variant (or appears twice)", k.Name)
+		case strings.TrimSpace(k.Why) == "":
+			return nil, bad(field+".why", "is required: say why this variant is not validated")
+		}
+		names[k.Name] = true
+		if err := nonEmptyDir(fsys, "variants/"+k.Name); err != nil || !idPattern.MatchString(k.Name) {
+			return nil, bad(field+".name", "%q must name a non-empty folder under variants/", k.Name)
+		}
+	}
+	for field, listed := range map[string][]string{"solutions": m.Solutions, "variants": slices.Collect(maps.Keys(names))} {
+		entries, err := fs.ReadDir(fsys, field)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, &fieldError{file: path.Join(dir, field), msg: err.Error()}
+		}
+		for _, e := range entries {
+			if !slices.Contains(listed, e.Name()) {
+				return nil, &fieldError{file: path.Join(dir, field, e.Name()), msg: fmt.Sprintf("is not listed in %s's %s (or kept, with the reason it is not validated), so nobody would know it is never validated: list it or remove it", ManifestName, field)}
+			}
+		}
 	}
 	return ex, nil
 }

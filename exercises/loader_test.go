@@ -129,6 +129,42 @@ func TestLoadRefusesOverlayOutsideEditable(t *testing.T) {
 	}
 }
 
+// A solution or variant folder the manifest does not list would never be
+// validated; the loader names it.
+func TestLoadRefusesUnlistedFolders(t *testing.T) {
+	for _, file := range []string{"demo/variants/forgotten/app/views.py", "demo/solutions/second/app/views.py"} {
+		fsys := demoFS(goodManifest)
+		fsys[file] = &fstest.MapFile{Data: []byte("w")}
+		_, err := exercises.Load(fsys)
+		folder := file[:strings.LastIndex(file, "/app/")]
+		if err == nil || !strings.Contains(err.Error(), folder+": is not listed") {
+			t.Fatalf("with %s: error %v, want it to name %s as not listed", file, err, folder)
+		}
+	}
+	// Kept, with the reason, it loads and is not validated; without a
+	// reason, or naming no folder, it is refused.
+	fsys := demoFS(goodManifest + "kept:\n  - {name: flaky, why: timing decides its score}\n")
+	fsys["demo/variants/flaky/app/views.py"] = &fstest.MapFile{Data: []byte("w")}
+	cat, err := exercises.Load(fsys)
+	if err != nil {
+		t.Fatalf("kept variant refused: %v", err)
+	}
+	if ex, _ := cat.Exercise("demo"); ex == nil || len(ex.Variants) != 1 || ex.Variants[0].Name != "half" {
+		t.Fatalf("a kept variant must not be among the validated ones: %+v", ex)
+	}
+	for manifest, want := range map[string]string{
+		goodManifest + "kept:\n  - {name: flaky, why: \"\"}\n":  "kept[0].why: is required",
+		goodManifest + "kept:\n  - {name: gone, why: timing}\n": "kept[0].name: \"gone\" must name a non-empty folder",
+		goodManifest + "kept:\n  - {name: half, why: timing}\n": "kept[0].name: \"half\" is a validated variant",
+	} {
+		fsys := demoFS(manifest)
+		fsys["demo/variants/flaky/app/views.py"] = &fstest.MapFile{Data: []byte("w")}
+		if _, err := exercises.Load(fsys); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %q", err, want)
+		}
+	}
+}
+
 func TestLoadRequiresPromptAndHidden(t *testing.T) {
 	for _, file := range []string{"demo/prompt.md", "demo/rubric.md", "demo/hidden/test_hidden_demo.py"} {
 		fsys := demoFS(goodManifest)
