@@ -34,7 +34,7 @@ const (
 	// LiveDefaultLimit is the time limit when none is given.
 	LiveDefaultLimit = 60 * time.Minute
 	// LiveMaxSnapshots is how many snapshots one session may store; a save
-	// past it is refused with ELIMIT (the candidate's page says so).
+	// past it is refused with ETOOLARGE (the candidate's page says so).
 	LiveMaxSnapshots = 2000
 	// LiveMaxSnapshotBytes caps the editable files of one snapshot, all
 	// files together (the same cap as an upload's unpacked files, or lower).
@@ -161,7 +161,7 @@ type LiveStore interface {
 	// empty, keeps only that candidate's.
 	ListLive(ctx context.Context, candidateToken string) ([]*LiveSession, error)
 	// AddLiveSnapshot stores s as the session's next snapshot (Seq
-	// assigned) and counts it, refusing with ELIMIT past LiveMaxSnapshots.
+	// assigned) and counts it, refusing with ETOOLARGE past LiveMaxSnapshots.
 	AddLiveSnapshot(ctx context.Context, id string, s *LiveSnapshot) error
 	// LiveSnapshots returns the session's snapshots in order, without
 	// their files when withFiles is false; LiveSnapshot one with its files.
@@ -210,7 +210,7 @@ type LiveService interface {
 	SaveLive(ctx context.Context, id string, files []File) (*LiveSnapshot, error)
 	// RunLive saves files (nil: the latest snapshot) and runs the public
 	// tests over them, waiting for the result; one run at a time per
-	// session (ECONFLICT) and at most one per LiveRunEvery (ELIMIT).
+	// session (ECONFLICT) and at most one per LiveRunEvery (ERATELIMIT).
 	RunLive(ctx context.Context, id string, files []File) (*LiveRun, error)
 	// SubmitLive saves files (nil: the latest snapshot), submits them to
 	// the hidden judge at PriorityLive under the session's assignment, and
