@@ -44,58 +44,106 @@ type Stream struct {
 // ServeEvents writes the stream to w until a final state of First,
 // maxStream, a failed write or ctx's end.
 func ServeEvents(ctx context.Context, w http.ResponseWriter, st Stream) {
-	rc := http.NewResponseController(w)
+	out := openStream(w, st.Retry)
+	if st.First != nil {
+		if err := out.send("status", st.Data(st.First)); err != nil || st.First.Status.Final() {
+			return
+		}
+	} else if out.comment("open") != nil {
+		return
+	}
+	pump(ctx, out, st.Events, func(e grader.Event) (bool, error) {
+		cur := e.Submission
+		if e.Type == grader.EventFinished && st.Reread != nil {
+			if fresh := st.Reread(cur.ID); fresh != nil {
+				cur = fresh
+			}
+		}
+		name := "status"
+		if st.Name != nil {
+			name = st.Name(e)
+		}
+		err := out.send(name, st.Data(cur))
+		return st.First != nil && cur.Status.Final(), err
+	})
+}
+
+// ServeLiveEvents writes a live session's events to w, each named by its
+// type and as the audience may see it (grader.LiveEventFor), until
+// maxStream, a failed write or ctx's end: the one stream of a live
+// session, for the API and the pages. The client reads the session back
+// when it reconnects: an event missed in between is in the store.
+func ServeLiveEvents(ctx context.Context, w http.ResponseWriter, events <-chan grader.LiveEvent, staff bool) {
+	out := openStream(w, 0)
+	if out.comment("open") != nil {
+		return
+	}
+	pump(ctx, out, events, func(e grader.LiveEvent) (bool, error) {
+		seen := grader.LiveEventFor(e, staff)
+		if seen == nil {
+			return false, nil
+		}
+		return false, out.send(e.Type, seen)
+	})
+}
+
+// stream is an open event stream: each write has a deadline and is flushed.
+type stream struct {
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	retry string
+}
+
+func openStream(w http.ResponseWriter, retry time.Duration) *stream {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	retry := ""
-	if st.Retry > 0 {
-		retry = fmt.Sprintf("retry: %d\n", st.Retry.Milliseconds())
+	out := &stream{w: w, rc: http.NewResponseController(w)}
+	if retry > 0 {
+		out.retry = fmt.Sprintf("retry: %d\n", retry.Milliseconds())
 	}
-	send := func(event string, sub *grader.Submission) error {
-		data, err := json.Marshal(st.Data(sub))
-		if err != nil {
-			return err
-		}
-		_ = rc.SetWriteDeadline(time.Now().Add(2 * heartbeat))
-		if _, err := fmt.Fprintf(w, "%sevent: %s\ndata: %s\n\n", retry, event, data); err != nil {
-			return err
-		}
-		return rc.Flush()
+	return out
+}
+
+// send writes one event of the JSON of v.
+func (s *stream) send(event string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
 	}
-	if st.First != nil {
-		if err := send("status", st.First); err != nil || st.First.Status.Final() {
-			return
-		}
-	} else if _, err := io.WriteString(w, ": open\n\n"); err != nil || rc.Flush() != nil {
-		return
+	_ = s.rc.SetWriteDeadline(time.Now().Add(2 * heartbeat))
+	if _, err := fmt.Fprintf(s.w, "%sevent: %s\ndata: %s\n\n", s.retry, event, data); err != nil {
+		return err
 	}
+	return s.rc.Flush()
+}
+
+// comment writes a comment line, which clients ignore.
+func (s *stream) comment(text string) error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(2 * heartbeat))
+	if _, err := io.WriteString(s.w, ": "+text+"\n\n"); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// pump hands each event of ch to handle, with a heartbeat comment when
+// idle, until handle says stop or fails, maxStream or ctx's end.
+func pump[T any](ctx context.Context, s *stream, ch <-chan T, handle func(T) (stop bool, err error)) {
 	end := time.NewTimer(maxStream)
 	defer end.Stop()
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
 	for {
 		select {
-		case e := <-st.Events:
-			cur := e.Submission
-			if e.Type == grader.EventFinished && st.Reread != nil {
-				if fresh := st.Reread(cur.ID); fresh != nil {
-					cur = fresh
-				}
-			}
-			name := "status"
-			if st.Name != nil {
-				name = st.Name(e)
-			}
-			if err := send(name, cur); err != nil || st.First != nil && cur.Status.Final() {
+		case e := <-ch:
+			if stop, err := handle(e); stop || err != nil {
 				return
 			}
 		case <-tick.C:
-			_ = rc.SetWriteDeadline(time.Now().Add(2 * heartbeat))
-			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
+			if s.comment("keep-alive") != nil {
 				return
 			}
-			_ = rc.Flush()
 		case <-end.C:
 			return
 		case <-ctx.Done():

@@ -101,6 +101,9 @@ type Assignment struct {
 	CreatedAt time.Time `json:"created_at"`
 	// CreatedBy is the id of the token that created it.
 	CreatedBy string `json:"created_by"`
+	// Live is the id of the live session the assignment was made for:
+	// its submission comes from the session's submit only.
+	Live string `json:"live,omitempty"`
 }
 
 // LateAt reports whether a submission made at t is late.

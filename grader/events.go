@@ -38,6 +38,7 @@ func (s *Service) emit(e Event) {
 		fn(e)
 	}
 	s.hub.publish(e)
+	s.liveFinished(e)
 }
 
 // hub fans events out to subscribers of one submission, or of all ("").

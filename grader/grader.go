@@ -134,6 +134,7 @@ const (
 	SourceUpload = "upload"
 	SourceGitHub = "github"
 	SourceCLI    = "cli"
+	SourceLive   = "live" // a live session's submit (Source.Live)
 )
 
 // Source says where a submission came from.
@@ -147,6 +148,8 @@ type Source struct {
 	Ref string `json:"ref,omitempty"`
 	// PullRequest is the pull request number, if any.
 	PullRequest int `json:"pull_request,omitempty"`
+	// Live is the live session's id, for a live session's submit.
+	Live string `json:"live,omitempty"`
 }
 
 // RefusedFile is a candidate file that was not applied to the workspace, and why.

@@ -150,7 +150,9 @@ func LiveEventFor(e LiveEvent, staff bool) *LiveEvent {
 
 // LiveStore keeps live sessions, their snapshots, runs and notes.
 type LiveStore interface {
-	// CreateLive stores l, assigning ID and CreatedAt.
+	// CreateLive stores l, assigning CreatedAt, and ID unless l has one
+	// (the service chooses it, for the assignment to name); an id already
+	// stored is ECONFLICT.
 	CreateLive(ctx context.Context, l *LiveSession) error
 	// Live returns the session with the id, or ENOTFOUND.
 	Live(ctx context.Context, id string) (*LiveSession, error)

@@ -92,7 +92,7 @@ func (s *Service) RunPublic(ctx context.Context, ex *Exercise, files []File, id 
 	for _, t := range rep.Tests {
 		r.Tests = append(r.Tests, testJSON(TestResult{
 			Name: t.NodeID, NodeID: t.NodeID, Category: "public", Outcome: t.Outcome,
-			Message: t.Message, Duration: t.Duration,
+			Message: t.Message, Duration: t.Duration, Queries: t.Queries,
 		}))
 		if t.Outcome == OutcomeFailed || t.Outcome == OutcomeError {
 			failed++

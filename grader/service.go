@@ -30,7 +30,13 @@ const maxCandidateChars = 200
 type Config struct {
 	Store   Store
 	Sandbox Sandbox
-	Catalog Catalog
+	// LiveStore keeps live sessions and Auth the tokens and assignments a
+	// session makes; without both the live-session methods answer
+	// EUNAVAILABLE. With Auth set, a submission under a live session's
+	// assignment is taken from the session's submit only.
+	LiveStore LiveStore
+	Auth      AuthStore
+	Catalog   Catalog
 	// Image is the sandbox image tag to run.
 	Image string
 	// Concurrency is the number of workers; default one per CPU.
@@ -76,6 +82,8 @@ type Service struct {
 	hub       hub
 	// publicSlots bound the public-tests runs at once (PublicRun).
 	publicSlots chan struct{}
+	// live is the state of live sessions (live_service.go).
+	live liveState
 }
 
 // NewService returns a Service of c, with the defaults in place of zero
@@ -133,6 +141,9 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 	}
 	candidate, err := CleanCandidate(req.Candidate)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.liveAssignment(ctx, req); err != nil {
 		return nil, err
 	}
 	if !req.Priority.Valid() {

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,6 +231,12 @@ def test_warm():
 		for id, o := range want {
 			if p[id] != o {
 				t.Errorf("run %d: %s is %q, want %q (all: %v)\n%s", i, id, p[id], o, p, out.CandidateLog)
+			}
+		}
+		// Each test's body's queries: the create and the count.
+		for _, pt := range pytest.ParsePublic(out.Public).Tests {
+			if want := map[string]int{"test_db": 2}[strings.TrimPrefix(pt.NodeID, "tests/test_public.py::")]; pt.Queries != want {
+				t.Errorf("run %d: %s ran %d queries, want %d", i, pt.NodeID, pt.Queries, want)
 			}
 		}
 		if i == 0 {

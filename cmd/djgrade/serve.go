@@ -152,7 +152,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	} else if n > 0 {
 		logger.Info("removed leftover sandbox containers", "count", n)
 	}
-	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: sb.Capacity(), Logger: logger})
+	svc := grader.NewService(grader.Config{Store: store, LiveStore: store, Auth: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: sb.Capacity(), Logger: logger})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err

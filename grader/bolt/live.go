@@ -68,15 +68,24 @@ func putLive(tx *bbolt.Tx, l *grader.LiveSession) error {
 	return b.Put([]byte(l.ID), data)
 }
 
-// CreateLive stores l, assigning ID and CreatedAt.
+// CreateLive stores l, assigning CreatedAt, and ID unless the caller chose
+// one (an id already stored is ECONFLICT).
 func (s *Store) CreateLive(ctx context.Context, l *grader.LiveSession) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	rec := *l
-	rec.ID = grader.NewRecordID("live_")
+	if rec.ID == "" {
+		rec.ID = grader.NewRecordID("live_")
+	}
 	rec.CreatedAt = s.now().UTC()
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return putLive(tx, &rec) }); err != nil {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if _, err := getLive(tx, rec.ID); err == nil {
+			return grader.Errorf(grader.ECONFLICT, "live session %q exists", rec.ID)
+		}
+		return putLive(tx, &rec)
+	})
+	if err != nil {
 		return storeErr(err, "create live session")
 	}
 	*l = rec

@@ -133,6 +133,9 @@ type PublicTest struct {
 	Outcome  string  `json:"outcome"`
 	Duration float64 `json:"duration"`
 	Message  string  `json:"message"`
+	// Queries is how many queries the test's body ran, as the candidate's
+	// own process counted them: feedback, never a point.
+	Queries int `json:"queries"`
 }
 
 // maxPublicTests bounds the public tests kept in a result.
@@ -159,6 +162,9 @@ func ParsePublic(data []byte) *PublicReport {
 		}
 		if t.NodeID == "" || math.IsNaN(t.Duration) || t.Duration < 0 || t.Duration > maxCheckSeconds {
 			continue
+		}
+		if t.Queries < 0 || t.Queries > maxQueries {
+			t.Queries = 0 // not believed
 		}
 		t.NodeID = text.Printable(t.NodeID)
 		t.Message = text.Cap(t.Message, MaxMessageBytes)

@@ -66,8 +66,8 @@ func TestParsePublic(t *testing.T) {
 		t.Fatal("a missing or malformed public report must be nil")
 	}
 	data, _ := json.Marshal(pytest.PublicReport{ExitStatus: 1, Tests: []pytest.PublicTest{
-		{NodeID: "tests/test_a.py::test_ok", Outcome: pytest.Passed, Duration: 0.1},
-		{NodeID: "tests/test_a.py::test_\x1bbad", Outcome: pytest.Failed, Message: strings.Repeat("m", 2*pytest.MaxMessageBytes)},
+		{NodeID: "tests/test_a.py::test_ok", Outcome: pytest.Passed, Duration: 0.1, Queries: 3},
+		{NodeID: "tests/test_a.py::test_\x1bbad", Outcome: pytest.Failed, Message: strings.Repeat("m", 2*pytest.MaxMessageBytes), Queries: -4},
 		{NodeID: "tests/test_a.py::test_odd", Outcome: "xfailed"},
 		{NodeID: "", Outcome: pytest.Passed},
 		{NodeID: "tests/test_a.py::test_slow", Outcome: pytest.Passed, Duration: -1},
@@ -75,6 +75,9 @@ func TestParsePublic(t *testing.T) {
 	p := pytest.ParsePublic(data)
 	if p == nil || p.ExitStatus != 1 || len(p.Tests) != 2 {
 		t.Fatalf("kept %+v", p)
+	}
+	if p.Tests[0].Queries != 3 || p.Tests[1].Queries != 0 {
+		t.Errorf("queries %d and %d, want 3 and 0 (a negative count is not believed)", p.Tests[0].Queries, p.Tests[1].Queries)
 	}
 	if p.Tests[1].NodeID != "tests/test_a.py::test_?bad" {
 		t.Errorf("node id not made printable: %q", p.Tests[1].NodeID)

@@ -1,12 +1,14 @@
 """pytest plugin for the public tests, in the candidate's container.
 
-It writes each public test's outcome to the file named by
---djgrade-public-report. It runs beside the candidate's code, in the
+It writes each public test's outcome, and the queries its body ran on
+Django's connections (as assertNumQueries counts them: one per execute),
+to the file named by --djgrade-public-report. It runs beside the candidate's code, in the
 candidate's process, so nothing it writes is believed: the results are the
 candidate's own tests talking, shown to the candidate and to staff as
 such. No point depends on them.
 """
 
+import contextlib
 import json
 
 import pytest
@@ -23,6 +25,25 @@ class Recorder:
     def __init__(self, path):
         self.path = path
         self.tests = {}
+        self.queries = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        count = [0]
+
+        def counted(execute, sql, params, many, context):
+            count[0] += 1
+            return execute(sql, params, many, context)
+
+        with contextlib.ExitStack() as stack:
+            try:
+                from django.db import connections
+                for conn in connections.all():
+                    stack.enter_context(conn.execute_wrapper(counted))
+            except Exception:
+                pass
+            yield
+        self.queries[item.nodeid] = count[0]
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report):
@@ -44,6 +65,8 @@ class Recorder:
 
     def pytest_sessionfinish(self, session, exitstatus):
         tests = list(self.tests.values())[:MAX_TESTS]
+        for t in tests:
+            t["queries"] = self.queries.get(t["nodeid"], 0)
         with open(self.path, "w") as f:
             json.dump({"exitstatus": int(exitstatus), "tests": tests}, f)
 
