@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -78,9 +77,15 @@ func (s *Server) createAssignment(c echo.Context) error {
 	ctx := c.Request().Context()
 	secret := ""
 	if req.TokenID != "" {
-		tok, err := s.activeCandidateToken(ctx, req.TokenID)
+		tok, err := s.cfg.Auth.Token(ctx, req.TokenID)
 		if err != nil {
+			if grader.ErrorCode(err) == grader.ENOTFOUND {
+				return grader.Errorf(grader.EINVALID, "no token %q", truncate(req.TokenID, 64))
+			}
 			return err
+		}
+		if tok.Role != grader.RoleCandidate || tok.Revoked() {
+			return grader.Errorf(grader.EINVALID, "token %s is not an active candidate token", tok.ID)
 		}
 		a.Token = tok.ID
 	} else {
@@ -97,23 +102,6 @@ func (s *Server) createAssignment(c echo.Context) error {
 	out.TokenSecret = secret
 	c.Response().Header().Set(echo.HeaderLocation, pathAssignments+"/"+url.PathEscape(a.ID))
 	return c.JSON(http.StatusCreated, out)
-}
-
-// activeCandidateToken returns the token with the id a request named for
-// a candidate (an assignment's, a live session's), or EINVALID when there
-// is none or it is not an unrevoked candidate token.
-func (s *Server) activeCandidateToken(ctx context.Context, id string) (*grader.Token, error) {
-	tok, err := s.cfg.Auth.Token(ctx, id)
-	if err != nil {
-		if grader.ErrorCode(err) == grader.ENOTFOUND {
-			return nil, grader.Errorf(grader.EINVALID, "no token %q", truncate(id, 64))
-		}
-		return nil, err
-	}
-	if tok.Role != grader.RoleCandidate || tok.Revoked() {
-		return nil, grader.Errorf(grader.EINVALID, "token %s is not an active candidate token", tok.ID)
-	}
-	return tok, nil
 }
 
 type assignmentListJSON struct {
