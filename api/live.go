@@ -334,21 +334,14 @@ func (s *Server) readLiveFiles(c echo.Context) ([]grader.File, error) {
 	return files, nil
 }
 
-// snapshotJSON is a snapshot with its files as text (Files absent from a
-// listing without ?files=true).
-type snapshotJSON struct {
-	Seq   int        `json:"seq"`
-	At    time.Time  `json:"at"`
-	Bytes int        `json:"bytes"`
-	Files []fileJSON `json:"files,omitempty"`
-}
-
-func snapshotView(sn *grader.LiveSnapshot, withFiles bool) snapshotJSON {
-	out := snapshotJSON{Seq: sn.Seq, At: sn.At.UTC(), Bytes: sn.Bytes}
-	if withFiles {
-		out.Files = filesJSON(sn.Files)
+// snapshotView is a snapshot as the API shows it: grader.LiveSnapshot's
+// JSON (files as text), without its files in a listing without ?files=true.
+func snapshotView(sn *grader.LiveSnapshot, withFiles bool) *grader.LiveSnapshot {
+	out := *sn
+	if !withFiles {
+		out.Files = nil
 	}
-	return out
+	return &out
 }
 
 // saveLive stores the body's files as a snapshot and answers with it.
@@ -414,7 +407,7 @@ func (s *Server) liveEvents(c echo.Context) error {
 }
 
 type snapshotListJSON struct {
-	Snapshots []snapshotJSON `json:"snapshots"`
+	Snapshots []*grader.LiveSnapshot `json:"snapshots"`
 }
 
 // liveSnapshots lists the session's snapshots in order, with their files
@@ -432,7 +425,7 @@ func (s *Server) liveSnapshots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := snapshotListJSON{Snapshots: make([]snapshotJSON, 0, len(list))}
+	out := snapshotListJSON{Snapshots: make([]*grader.LiveSnapshot, 0, len(list))}
 	for _, sn := range list {
 		out.Snapshots = append(out.Snapshots, snapshotView(sn, withFiles))
 	}

@@ -160,7 +160,7 @@ func TestLiveSessionFlow(t *testing.T) {
 		}
 	}
 
-	var snap snapshotJSON
+	var snap grader.LiveSnapshot
 	res, body = w.jsonDo(t, "ada", http.MethodPut, path+"/files", oneFile("library/serializers.py", "# v1\n"), &snap)
 	wantStatus(t, "save", res, body, 200)
 	if snap.Seq != 1 || len(snap.Files) == 0 {
@@ -184,12 +184,16 @@ func TestLiveSessionFlow(t *testing.T) {
 	// Right after it: within LiveRunEvery of the last.
 	res, body = w.jsonDo(t, "ada", http.MethodPost, path+"/run", nil, nil)
 	wantError(t, res, body, http.StatusTooManyRequests, grader.ERATELIMIT)
+	// The wait is the rest of LiveRunEvery (3 s), not the generic 5.
+	if ra := res.Header.Get("Retry-After"); ra == "" || ra > "3" {
+		t.Errorf("Retry-After %q, want at most 3", ra)
+	}
 
 	var runs struct{ Runs []grader.LiveRun }
 	if res, body := w.jsonDo(t, "ada", http.MethodGet, path+"/runs", nil, &runs); res.StatusCode != 200 || len(runs.Runs) != 1 || runs.Runs[0].Result == nil {
 		t.Errorf("runs: %d %s", res.StatusCode, body)
 	}
-	var snaps struct{ Snapshots []snapshotJSON }
+	var snaps struct{ Snapshots []grader.LiveSnapshot }
 	w.jsonDo(t, "ada", http.MethodGet, path+"/snapshots", nil, &snaps)
 	if len(snaps.Snapshots) != 2 || snaps.Snapshots[0].Files != nil {
 		t.Errorf("snapshots without files: %+v", snaps)
@@ -285,7 +289,7 @@ func TestLiveOtherCandidate(t *testing.T) {
 	l := w.startLive(t, "ada", nil)
 	w.startLive(t, "eve", nil)
 	path := "/api/v1/live/" + l.ID
-	var snap snapshotJSON
+	var snap grader.LiveSnapshot
 	if res, body := w.jsonDo(t, "ada", http.MethodPut, path+"/files", oneFile("library/serializers.py", "# ada\n"), &snap); res.StatusCode != 200 {
 		t.Fatalf("ada's save: %d %s", res.StatusCode, body)
 	}

@@ -165,6 +165,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		Grader:  svc,
 		Catalog: catalog,
 		Auth:    store,
+		Live:    svc,
 		Logger:  logger,
 		ReadyCheck: api.ReadyChecks(
 			api.Check{Name: "docker", Fn: sb.Ping},
