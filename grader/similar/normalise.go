@@ -228,8 +228,9 @@ func bound(l []pyscan.Token, names map[string]bool) {
 // keywords, builtins, and the names of the framework's API and of the
 // starter's fixed files (select_for_update, objects, F, Book), which no
 // rename that keeps the code working can change, and which tell two
-// answers to one exercise apart. Strings and numbers become their classes.
-// Files not ending in .py are skipped.
+// answers to one exercise apart. Strings and numbers become their classes,
+// and a comma before a closing bracket is dropped. Files not ending in .py
+// are skipped.
 func normalise(files []Source) []region {
 	type file struct {
 		path  string
@@ -283,6 +284,9 @@ func normalise(files []Source) []region {
 				if imp && t.Text == "as" {
 					i++ // the alias: uses of it read as the name imported
 					continue
+				}
+				if t.Text == "," && i+1 < len(l.toks) && strings.Contains(")]}", l.toks[i+1].Text) {
+					continue // a trailing comma, as formatters add
 				}
 				n := norm{text: t.Text, line: t.Line, until: t.EndLine}
 				switch t.Kind {
