@@ -2,8 +2,6 @@ package similar_test
 
 import (
 	"fmt"
-	"io/fs"
-	"path"
 	"sort"
 	"strings"
 	"testing"
@@ -25,8 +23,9 @@ type answer struct {
 
 func (a answer) solution() bool { return strings.HasPrefix(a.id, "solutions/") }
 
-// corpus reads every solution and variant folder of the built-in catalog
-// (those kept for reference too), and each exercise's starter editable files.
+// corpus reads every answer folder of the built-in catalog (grader.AnswerDirs)
+// and each exercise's starter editable files, the way the product reads a
+// submission (grader.SimilarityFiles).
 func corpus(t *testing.T) (map[string][]similar.Source, []answer) {
 	t.Helper()
 	cat, err := exercises.Embedded()
@@ -36,57 +35,20 @@ func corpus(t *testing.T) (map[string][]similar.Source, []answer) {
 	starters := map[string][]similar.Source{}
 	var answers []answer
 	for _, ex := range cat.Exercises() {
-		starter := readEditable(t, ex, "starter")
-		starters[ex.ID] = starter
-		for _, kind := range []string{"solutions", "variants"} {
-			dirs, err := fs.ReadDir(ex.FS, kind)
+		for _, dir := range grader.AnswerDirs(ex) {
+			files, err := grader.OverlayFiles(ex, dir)
 			if err != nil {
-				continue
+				t.Fatal(err)
 			}
-			for _, d := range dirs {
-				if !d.IsDir() {
-					continue
-				}
-				id := kind + "/" + d.Name()
-				files := map[string][]byte{}
-				for _, f := range starter {
-					files[f.Path] = f.Data
-				}
-				for _, f := range readEditable(t, ex, id) {
-					files[f.Path] = f.Data
-				}
-				a := answer{exercise: ex.ID, id: id}
-				for p, data := range files {
-					a.files = append(a.files, similar.Source{Path: p, Data: data})
-				}
-				sort.Slice(a.files, func(i, j int) bool { return a.files[i].Path < a.files[j].Path })
-				answers = append(answers, a)
+			doc, starter, err := grader.SimilarityFiles(ex, files)
+			if err != nil {
+				t.Fatal(err)
 			}
+			starters[ex.ID] = starter
+			answers = append(answers, answer{exercise: ex.ID, id: dir, files: doc})
 		}
 	}
 	return starters, answers
-}
-
-// readEditable returns the editable files under dir of the exercise's folder.
-func readEditable(t *testing.T, ex *grader.Exercise, dir string) []similar.Source {
-	t.Helper()
-	var out []similar.Source
-	err := fs.WalkDir(ex.FS, dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel := strings.TrimPrefix(p, dir+"/")
-		if !ex.IsEditable(rel) {
-			return nil
-		}
-		data, err := fs.ReadFile(ex.FS, p)
-		out = append(out, similar.Source{Path: path.Clean(rel), Data: data})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // tally counts a kind of pair and how many of them were flagged.
