@@ -77,6 +77,15 @@ func (c tally) rate() float64 {
 // A variant is derived from one of its exercise's solutions (a known
 // mistake made on purpose), so variant pairs are not independent; they are
 // logged for information only.
+//
+// Measured (K=12, Window=4, MinScore 0.5, MinShared 4): 1105 of 1116
+// copies caught (99.0%; every copy whose disguise keeps the tokens scores
+// 1, inserted statements bring the worst to 0.25); 0 of 18 independent
+// solution pairs flagged (highest score 0.40), 0 of 3685 pairs across
+// exercises. The assertions leave room for the catalog to grow, not for
+// the method to get worse: at least 95% caught overall and 90% for each
+// disguise, at most a tenth of the copies too small to judge, at most one
+// independent solution pair flagged, under 0.5% across exercises.
 func TestMeasureDisguisedCopies(t *testing.T) {
 	starters, answers := corpus(t)
 	fps := map[string][]similar.Fingerprint{} // exercise + "\x00" + id

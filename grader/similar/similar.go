@@ -10,9 +10,11 @@
 //
 //   - Renaming: an identifier the submission binds (def, class, parameter,
 //     assignment, for and as targets, self.attribute = ...) becomes one
-//     token class wherever it appears; keywords and names the submission
-//     does not bind (the framework's API, builtins, the starter's models) are
-//     kept, since no rename that keeps the code working changes them.
+//     token class wherever it appears, in all of the submission's files; an
+//     import alias reads as the name imported. Keywords, keyword-argument
+//     names and names the submission does not bind (the framework's API,
+//     builtins, the starter's models) are kept, since no rename that keeps
+//     the code working changes them, and they tell answers apart.
 //   - Reordering: k-grams never cross a region (a function or method with
 //     its decorators, a class header with the attributes before its first
 //     method, one module-level statement), winnowing runs per region, and
@@ -48,7 +50,7 @@ type Source struct {
 // function or two over a starter), so the k-gram is short too.
 //
 // K is the k-gram length in normalised tokens: 12 tokens is about one line
-// of Python (`book = Book.objects.get(pk=pk)` is 12 with its end of line),
+// of Python (`book = Book.objects.get(pk=pk)` is 13 with its end of line),
 // long enough that idioms every answer uses do not match alone, short
 // enough that a three-line function yields several fingerprints.
 //
