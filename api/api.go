@@ -305,11 +305,13 @@ func (s *Server) routes() {
 	GET(e, pathEvents, s.submissionEvents, authn)
 	GET(e, pathSubmissions+"/:id/logs", s.submissionLogs, authn, staff)
 	GET(e, pathSubmissions+"/:id/files", s.submissionFiles, authn)
+	GET(e, pathSubmissions+"/:id/similar", s.submissionSimilar, authn, staff)
 	e.POST(pathSubmissions+"/:id/cancel", s.cancelSubmission, authn)
 	e.POST(pathSubmissions+"/:id/regrade", s.regradeSubmission, authn, staff)
 
 	GET(e, pathExercises, s.listExercises, authn)
 	GET(e, pathExercises+"/:id", s.getExercise, authn)
+	GET(e, pathExercises+"/:id/similar", s.exerciseSimilar, authn, staff)
 	GET(e, pathExercises+"/:id/starter.zip", s.starterZip, authn)
 	GET(e, pathExercises+"/:id/starter.tar.gz", s.starterTarGz, authn)
 	e.POST(pathPublicRun, s.runPublicTests, authn)
