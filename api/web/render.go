@@ -50,10 +50,12 @@ var funcs = template.FuncMap{
 	"add":      func(a, b int) int { return a + b },
 }
 
-// parseTemplates parses the layout with each page into a set of its own,
-// so that every page can define "content" and "title".
+// parseTemplates parses the layout (and the shared templates of _*.html)
+// with each page into a set of its own, so that every page can define
+// "content" and "title".
 func parseTemplates() (map[string]*template.Template, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// Files named _*.html hold templates that several pages share.
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +66,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(path.Base(n), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
