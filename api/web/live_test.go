@@ -364,6 +364,15 @@ func TestLiveRoles(t *testing.T) {
 	if sb.runs != 0 {
 		t.Errorf("bob's run reached the sandbox")
 	}
+	// Ada's list links the session's editor, and its assignment's upload
+	// page sends her there.
+	res, body = ada.get("/ui/a/")
+	if !strings.Contains(body, `href="/ui/l/`+id+`"`) {
+		t.Errorf("ada's list lacks the session's link: %.600s", body)
+	}
+	if res, _ = ada.get("/ui/a/" + l.Assignment); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/ui/l/"+id {
+		t.Errorf("the session's assignment page: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
 	// Staff do not open the candidate's editor either.
 	for _, p := range []string{"/ui/l/" + id, "/ui/l/" + id + "/files"} {
 		res, body = staff.get(p)

@@ -31,6 +31,7 @@ type playbackData struct {
 	AtRuns  []*grader.LiveRun
 	// Timeline is the SVG strip of snapshots and runs.
 	Timeline template.HTML
+	X        []float64 // each snapshot's place on the timeline
 	Marks    []runMark
 	Figures  playbackFigures
 	Segments []segment
@@ -48,15 +49,16 @@ type runMark struct {
 }
 
 type playbackFigures struct {
-	Started, Ended      time.Time
-	Duration            string
-	Runs, Passing       int
-	Saves               int
-	FirstPass           string // from the start to the first passing run
-	FirstPassRun        int
-	MedianGap, LongGap  string
-	Waiting             string // the time runs took, summed
-	SubmittedAfterFirst string
+	Started, Ended     time.Time
+	Duration           string
+	Runs, Passing      int
+	Saves              int
+	FirstPass          string // from the start to the first passing run
+	FirstPassRun       int
+	MedianGap, LongGap string
+	Waiting            string // the time runs took, summed
+	// start and end bound the timeline.
+	start, end time.Time
 }
 
 // segment is the time between two marks of the session (the start, each
@@ -66,7 +68,8 @@ type segment struct {
 	Duration string
 	Share    int // percent of the session
 	Saves    int
-	Files    []string
+	Reruns   int // runs merged into the segment, which followed each other with no edit
+	d        time.Duration
 }
 
 // fileTime is how much of the session went to editing one file: each gap
@@ -148,8 +151,8 @@ func (h *Handler) livePlayback(w http.ResponseWriter, r *http.Request) {
 			d.AtRuns = append(d.AtRuns, run)
 		}
 	}
-	d.Timeline = timelineSVG(len(d.Snaps), d.Marks, d.At)
 	d.Figures, d.Segments = figures(l, d.Snaps, d.Runs)
+	d.Timeline, d.X = timelineSVG(d.Figures.start, d.Figures.end, d.Snaps, d.Runs, d.At)
 	if d.Files, err = h.fileTimes(r, svc, l, starter, d.Snaps); err != nil {
 		h.fail(w, r, err)
 		return
@@ -223,6 +226,7 @@ func figures(l *grader.LiveSession, snaps []*grader.LiveSnapshot, runs []*grader
 	if end.IsZero() {
 		end = time.Now()
 	}
+	f.start, f.end = start, end
 	total := end.Sub(start)
 	if !start.IsZero() {
 		f.Duration = roundDur(total)
@@ -272,17 +276,27 @@ func figures(l *grader.LiveSession, snaps []*grader.LiveSnapshot, runs []*grader
 	marks = append(marks, mark{end, endLabel})
 	var segs []segment
 	for i := 1; i < len(marks); i++ {
-		a, b := marks[i-1], marks[i]
-		sg := segment{From: a.label, To: b.label, Duration: roundDur(b.at.Sub(a.at))}
-		if total > 0 {
-			sg.Share = int(b.at.Sub(a.at) * 100 / total)
-		}
+		from, to := marks[i-1], marks[i]
+		saves := 0
 		for _, s := range snaps {
-			if !s.At.Before(a.at) && s.At.Before(b.at) {
-				sg.Saves++
+			if !s.At.Before(from.at) && s.At.Before(to.at) {
+				saves++
 			}
 		}
-		segs = append(segs, sg)
+		// Runs that follow each other with no edit between them are one
+		// segment ("run #3 → run #9"): time spent rerunning, not editing.
+		if n := len(segs); n > 0 && saves == 0 && segs[n-1].Saves == 0 && n > 1 {
+			prev := &segs[n-1]
+			prev.To, prev.d, prev.Reruns = to.label, prev.d+to.at.Sub(from.at), prev.Reruns+1
+			continue
+		}
+		segs = append(segs, segment{From: from.label, To: to.label, Saves: saves, d: to.at.Sub(from.at)})
+	}
+	for i := range segs {
+		segs[i].Duration = roundDur(segs[i].d)
+		if total > 0 {
+			segs[i].Share = int(segs[i].d * 100 / total)
+		}
 	}
 	return f, segs
 }
@@ -343,45 +357,46 @@ func (h *Handler) fileTimes(r *http.Request, svc grader.LiveService, l *grader.L
 	return out, nil
 }
 
-// timelineSVG draws n snapshots as ticks along a line, in order, the runs
-// as dots at the snapshot each ran (green passed, red not), and the
-// snapshot shown as a ring. Positions are by snapshot number, so that the
-// slider above moves along the same line.
-func timelineSVG(n int, marks []runMark, at int) template.HTML {
-	const width, pad, y = 1000, 12, 22
-	if n == 0 {
-		return ""
+// timelineSVG draws the session along a time axis from start to end: the
+// snapshots as ticks above the line, the runs as dots below it (green
+// passed, red not), the snapshot shown (at, 1-based) ringed. xs are the
+// snapshots' positions, for live.js to move the ring as the slider moves.
+func timelineSVG(start, end time.Time, snaps []*grader.LiveSnapshot, runs []*grader.LiveRun, at int) (template.HTML, []float64) {
+	const width, pad = 1000, 14
+	if len(snaps) == 0 {
+		return "", nil
 	}
-	x := func(i int) float64 {
-		if n == 1 {
+	span := end.Sub(start)
+	x := func(t time.Time) float64 {
+		if span <= 0 {
 			return width / 2
 		}
-		return pad + float64(i-1)*float64(width-2*pad)/float64(n-1)
+		f := float64(t.Sub(start)) / float64(span)
+		return pad + min(max(f, 0), 1)*float64(width-2*pad)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="timeline-svg" viewBox="0 0 %d 44" preserveAspectRatio="none" role="img" aria-label="%d snapshots and %d runs in order">`, width, n, len(marks))
-	fmt.Fprintf(&b, `<line class="tl-line" x1="%d" y1="%d" x2="%d" y2="%d"/>`, pad, y, width-pad, y)
-	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&b, `<line class="tl-tick" x1="%.1f" y1="%d" x2="%.1f" y2="%d"><title>snapshot %d</title></line>`, x(i), y-6, x(i), y+6, i)
+	fmt.Fprintf(&b, `<svg class="timeline-svg" viewBox="0 0 %d 64" role="img" aria-label="%d snapshots and %d runs over %s">`, width, len(snaps), len(runs), roundDur(span))
+	fmt.Fprintf(&b, `<line class="tl-line" x1="%d" y1="28" x2="%d" y2="28"/>`, pad, width-pad)
+	var xs []float64
+	for i, sn := range snaps {
+		xs = append(xs, x(sn.At))
+		fmt.Fprintf(&b, `<line class="tl-tick" x1="%.1f" y1="12" x2="%.1f" y2="28"><title>snapshot %d, %s in</title></line>`, x(sn.At), x(sn.At), i+1, roundDur(sn.At.Sub(start)))
 	}
-	for _, m := range marks {
-		if m.Index == 0 {
-			continue
+	for _, run := range runs {
+		cls, what := "tl-run fail", "could not run"
+		if run.Result != nil {
+			what = string(run.Result.Verdict)
+			if run.Result.Verdict == grader.VerdictPassed {
+				cls = "tl-run pass"
+			}
 		}
-		cls := "tl-run fail"
-		if m.Pass {
-			cls = "tl-run pass"
-		}
-		what := "could not run"
-		if m.Run.Result != nil {
-			what = string(m.Run.Result.Verdict)
-		}
-		fmt.Fprintf(&b, `<circle class="%s" cx="%.1f" cy="%d" r="7" data-run="%d"><title>run #%d of snapshot %d: %s</title></circle>`,
-			cls, x(m.Index), y, m.Run.Seq, m.Run.Seq, m.Index, template.HTMLEscapeString(what))
+		fmt.Fprintf(&b, `<circle class="%s" cx="%.1f" cy="38" r="6"><title>run #%d, %s in: %s</title></circle>`,
+			cls, x(run.At), run.Seq, roundDur(run.At.Sub(start)), template.HTMLEscapeString(what))
 	}
+	fmt.Fprintf(&b, `<text class="tl-axis" x="%d" y="60">0s</text><text class="tl-axis end" x="%d" y="60">%s</text>`, pad, width-pad, roundDur(span))
 	if at > 0 {
-		fmt.Fprintf(&b, `<circle class="tl-at" cx="%.1f" cy="%d" r="10" data-at/>`, x(at), y)
+		fmt.Fprintf(&b, `<circle class="tl-at" cx="%.1f" cy="12" r="7" data-at/>`, xs[at-1])
 	}
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
+	return template.HTML(b.String()), xs
 }

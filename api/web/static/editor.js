@@ -115,7 +115,7 @@
   function lineEndOf(text, pos) { var e = text.indexOf("\n", pos); return e < 0 ? text.length : e; }
 
   // create builds an editor in host. opts: label, describedBy, onChange(text),
-  // onRun(), escapeTo (an element Esc moves the focus to).
+  // onRun(), escapeTo (an element Esc moves the focus to), readOnly.
   function create(host, opts) {
     opts = opts || {};
     var wrap = document.createElement("div");
@@ -142,6 +142,7 @@
     wrap.appendChild(gutter);
     wrap.appendChild(body);
     host.appendChild(wrap);
+    if (opts.readOnly) { ta.readOnly = true; wrap.classList.add("readonly"); }
 
     var lines = 0, frame = 0;
     function render() {
@@ -191,7 +192,12 @@
       var block = text.slice(from, to).split("\n");
       var firstDelta = 0, total = 0;
       var changed = block.map(function (line, idx) {
-        if (!out) { total += 4; if (idx === 0) firstDelta = 4; return "    " + line; }
+        if (!out) {
+          if (line === "") return line; // an empty line stays empty
+          total += 4;
+          if (idx === 0) firstDelta = 4;
+          return "    " + line;
+        }
         var m = /^( {1,4}|\t)/.exec(line);
         var cut = m ? m[0].length : 0;
         total -= cut;

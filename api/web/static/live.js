@@ -64,7 +64,11 @@
       box.textContent = "";
       if (now) skew = Date.parse(now) - Date.now();
       if (state === "ended") { box.appendChild(el("span", "clock-label", "Ended")); box.classList.remove("low"); return; }
-      if (!ends) { box.appendChild(el("span", "clock-label", "Not started")); return; }
+      if (!ends) {
+        box.appendChild(el("span", "clock-label", "Not started"));
+        if (box.dataset.limit) box.appendChild(el("span", "muted", " " + box.dataset.limit + " once the candidate opens the link"));
+        return;
+      }
       box.appendChild(el("span", "clock-label", "Time left"));
       box.appendChild(document.createTextNode(" "));
       var out = el("span", "clock-time");
@@ -85,9 +89,10 @@
 
   // renderRun builds a run's block as the template live-run does.
   function renderRun(run) {
-    var box = el("div", "run");
+    var box = el("details", "run");
+    box.open = true;
     box.dataset.run = run.seq;
-    var head = el("p", "run-head");
+    var head = el("summary", "run-head");
     head.appendChild(el("strong", "", "Run #" + run.seq));
     head.appendChild(document.createTextNode(" "));
     var meta = "of snapshot #" + run.snapshot + " · " + hms(run.at);
@@ -134,14 +139,16 @@
     return box;
   }
 
-  // putRun shows run first in list, replacing an earlier block of it.
+  // putRun shows run first in list, replacing an earlier block of it;
+  // only: the list holds this run alone; else the older runs fold.
   function putRun(list, run, only) {
     var old = list.querySelector('.run[data-run="' + run.seq + '"]');
     var box = renderRun(run);
-    if (old) { list.replaceChild(box, old); return; }
+    if (old) { box.open = old.open; list.replaceChild(box, old); return; }
     var empty = list.querySelector("[data-runs-empty], [data-results-empty]");
     if (empty) empty.remove();
     if (only) list.textContent = "";
+    list.querySelectorAll(".run").forEach(function (r) { r.open = false; });
     list.insertBefore(box, list.firstChild);
   }
 
@@ -169,7 +176,7 @@
     var timer = 0, inflight = null, again = false, retry = 0, running = false;
 
     var ed = window.DJEditor.create($("[data-editor]", root), {
-      label: "Code of the open file", describedBy: "editor-help", escapeTo: runBtn,
+      label: "Code of the open file", describedBy: "editor-help", escapeTo: runBtn, readOnly: ended,
       onChange: changed, onRun: function () { if (runBtn) run(); }
     });
 
@@ -372,6 +379,8 @@
     var clk = clock($("[data-clock]", root));
     var diffTimer = 0;
     highlightAll(root);
+    // The latest run stays open; the earlier ones fold to their line.
+    runs.querySelectorAll(".run").forEach(function (r, i) { if (i > 0) r.open = false; });
 
     function addFeed(kind, at, msg) {
       var empty = feed.querySelector("[data-feed-empty]");
@@ -442,7 +451,18 @@
       }).catch(function () { /* the next save redraws */ });
     }
 
-    var es = new EventSource(base + "/events");
+    var es = new EventSource(base + "/events"), lost = false;
+    // After a dropped stream the browser reconnects; what happened in
+    // between is in the store, so the page is read again (or, while a
+    // note is being typed, only the files).
+    es.addEventListener("error", function () { lost = true; });
+    es.addEventListener("open", function () {
+      if (!lost) return;
+      lost = false;
+      var note = $("#note-text");
+      if (note && note.value.trim()) refreshDiff();
+      else window.location.reload();
+    });
     es.addEventListener("save", function (ev) {
       var e = JSON.parse(ev.data), s = e.snapshot;
       addFeed("save", s.at, "Saved snapshot #" + s.seq + " (" + kib(s.bytes) + ")");
@@ -541,7 +561,7 @@
     highlightAll(root);
     if (!slider) return;
     var snaps = Array.prototype.map.call(root.querySelectorAll("[data-snaps] li"), function (li) {
-      return { seq: li.dataset.seq, at: li.dataset.at, bytes: +li.dataset.bytes };
+      return { seq: li.dataset.seq, at: li.dataset.at, bytes: +li.dataset.bytes, x: li.dataset.x };
     });
     var marks = Array.prototype.map.call(root.querySelectorAll("[data-marks] li"), function (li) {
       return { index: +li.dataset.index, run: li.dataset.run, verdict: li.dataset.verdict };
@@ -549,14 +569,14 @@
     var out = $("[data-scrub-out]", root), label = $("[data-snap-label]", root), box = $("[data-snap-files]", root);
     var ring = root.querySelector("circle[data-at]"), cmpAt = $("[data-compare-at]", root);
     var cache = {}, want = 0, timer = 0;
-    var started = $("[data-started]", root);
-    function x(i) { var n = snaps.length; return n === 1 ? 500 : 12 + (i - 1) * (1000 - 24) / (n - 1); }
+    var started = root.dataset.started || (snaps.length ? snaps[0].at : "");
     function show(i, snap) {
       if (i !== want) return;
       var s = snaps[i - 1];
       var parts = ["Snapshot " + i, hms(s.at) + " UTC", s.bytes + " bytes"];
-      if (snaps.length) parts.splice(2, 0, dur(Date.parse(s.at) - Date.parse(snaps[0].at)) + " after the first");
-      marks.forEach(function (m) { if (m.index === i) parts.push("run #" + m.run + ": " + m.verdict); });
+      if (started) parts.splice(2, 0, dur(Date.parse(s.at) - Date.parse(started)) + " after the start");
+      var ran = marks.filter(function (m) { return m.index === i; });
+      if (ran.length) parts.push("run #" + ran[0].run + ": " + ran[0].verdict + (ran.length > 1 ? " and " + (ran.length - 1) + " more runs of it" : ""));
       label.textContent = parts.join(" · ");
       box.textContent = "";
       snap.files.forEach(function (f) {
@@ -573,7 +593,7 @@
     function go(i) {
       want = i;
       out.textContent = i;
-      if (ring) ring.setAttribute("cx", x(i).toFixed(1));
+      if (ring) ring.setAttribute("cx", snaps[i - 1].x);
       if (cmpAt) cmpAt.value = i;
       var u = new URL(window.location.href);
       u.searchParams.set("at", i);
@@ -589,7 +609,6 @@
       }, 60);
     }
     slider.addEventListener("input", function () { go(+slider.value); });
-    if (started) started.hidden = false;
     root.dataset.ready = "true";
   }
 
