@@ -289,7 +289,7 @@ func (h *Handler) edge() []echo.MiddlewareFunc {
 		h.authenticate,
 		h.forms,
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-			Skipper: func(c echo.Context) bool { r := c.Request(); return isStream(r) || isSubmit(r) || isLiveAction(r) },
+			Skipper: func(c echo.Context) bool { r := c.Request(); return isStream(r) || isSubmit(r) || isLiveRun(r) },
 			Timeout: requestTimeout,
 			// A deadline stays context.DeadlineExceeded for pageError.
 			ErrorHandler: func(err error, _ echo.Context) error { return err },
@@ -304,15 +304,20 @@ func isSubmit(r *http.Request) bool {
 }
 
 // isLiveAction reports whether r is one of the live editor's JSON posts
-// (save, run, submit): their body cap fits a snapshot (liveBodyMax), they
-// carry the CSRF token in a header, and a run, which waits for the tests,
-// has no request timeout.
+// (save, run, submit): their body cap fits a snapshot (liveBodyMax) and
+// they carry the CSRF token in a header.
 func isLiveAction(r *http.Request) bool {
 	p := r.URL.Path
 	if r.Method != http.MethodPost || !strings.HasPrefix(p, Prefix+"/l/") {
 		return false
 	}
 	return strings.HasSuffix(p, "/save") || strings.HasSuffix(p, "/run") || strings.HasSuffix(p, "/submit")
+}
+
+// isLiveRun reports whether r is a live run, which waits for the public
+// tests and so has no request timeout (the service bounds the run).
+func isLiveRun(r *http.Request) bool {
+	return isLiveAction(r) && strings.HasSuffix(r.URL.Path, "/run")
 }
 
 // forms caps a POST's body before any handler reads it and refuses a

@@ -95,7 +95,7 @@
     var head = el("summary", "run-head");
     head.appendChild(el("strong", "", "Run #" + run.seq));
     head.appendChild(document.createTextNode(" "));
-    var meta = "of snapshot #" + run.snapshot + " · " + hms(run.at);
+    var meta = "of snapshot #" + run.snapshot + " · " + hms(run.at) + " UTC";
     if (run.done) meta += " · took " + dur(Date.parse(run.done) - Date.parse(run.at));
     head.appendChild(el("span", "muted", meta));
     head.appendChild(document.createTextNode(" "));
@@ -368,7 +368,9 @@
       if (!ended) { lock("The session has ended."); setTimeout(function () { window.location.reload(); }, 1000); }
     });
     es.addEventListener("graded", function () { es.close(); window.location.reload(); });
-    if (root.dataset.state === "ended" && !$("[data-grading]", root)) es.close();
+    // Once ended, the submission's own stream (app.js, data-live-result)
+    // follows the grading: it tells the state first, so nothing is missed.
+    if (root.dataset.state === "ended") es.close();
   }
 
   // ---- The interviewer's watch page.
@@ -595,6 +597,9 @@
       out.textContent = i;
       if (ring) ring.setAttribute("cx", snaps[i - 1].x);
       if (cmpAt) cmpAt.value = i;
+      // "Compare" starts from what is shown: the starter against it.
+      var to = $("#cmp-b");
+      if (to) to.value = String(i);
       var u = new URL(window.location.href);
       u.searchParams.set("at", i);
       history.replaceState(null, "", u);
