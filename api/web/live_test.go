@@ -467,6 +467,20 @@ func TestLiveRoles(t *testing.T) {
 	wantStatus(t, "a second submit", res, body, http.StatusConflict)
 	res, body = ada.sendJSON("/ui/l/"+id+"/save", adaCSRF, filesBody(fileIn{"library/serializers.py", "# late\n"}))
 	wantStatus(t, "a save after the end", res, body, http.StatusConflict)
+	// While the judge grades, the ended page follows the submission's own
+	// stream, which tells its state first.
+	res, body = ada.get("/ui/l/" + id)
+	l, _ = e.svc.Live(ctx, id)
+	follow := "/ui/a/" + l.Assignment + "/s/" + l.Submission + "/events"
+	if l.Submission == "" || !strings.Contains(body, `data-live-result="`+follow+`"`) {
+		t.Errorf("the ended page does not follow the grading at %s: %.400s", follow, body)
+	} else {
+		status, stopStatus := readEvents(ctx, t, ada, follow)
+		if got := strings.Join(waitEvent(t, status, "status"), "\n"); !strings.Contains(got, `"status":"queued"`) {
+			t.Errorf("the submission's stream: %s", got)
+		}
+		stopStatus()
+	}
 	e.finish()
 	res, body = ada.get("/ui/l/" + id)
 	wantStatus(t, "the editor after the end", res, body, http.StatusOK)

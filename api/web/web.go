@@ -1,9 +1,12 @@
 // Package web is djgrade's browser interface: the interviewer's dashboard
-// (submissions, exercises, assignments, compare) and the candidate's pages
-// reached through an assignment link. Pages are rendered on the server with
-// html/template from templates embedded in the binary; the only JavaScript
-// is a small hand-written file for live progress and filters, and every
-// read-only page works without it.
+// (submissions, exercises, assignments, live sessions, compare) and the
+// candidate's pages reached through an assignment or live-session link.
+// Pages are rendered on the server with html/template from templates
+// embedded in the binary. The JavaScript is hand-written and served from
+// the binary too (no build step, no CDN): app.js for live progress and
+// filters, editor.js and live.js for the live sessions' editor, watch page
+// and playback (live.go). Every read-only page works without it; the live
+// editor needs it.
 //
 // The dashboard authenticates with the same tokens as the API: signing in
 // with a token creates a server-side session whose random id is the only
