@@ -54,6 +54,9 @@ type Config struct {
 	// Auth holds the API tokens and assignments; every /api/v1 route
 	// requires a token.
 	Auth grader.AuthStore
+	// Live runs the live-coding sessions of /api/v1/live (implemented by
+	// *grader.Service); nil answers those routes with 503.
+	Live grader.LiveService
 	// RatePerSecond and RateBurst size each token's request bucket
 	// (defaults DefaultRatePerSecond and DefaultRateBurst); a negative
 	// RatePerSecond turns the limit off.
@@ -77,9 +80,12 @@ type Config struct {
 	Engines func() []EngineState
 	// RequestTimeout bounds the context of every route except the upload,
 	// whose time is dominated by the client's upload speed and is bounded
-	// by the server's read timeout and SubmitTimeout instead.
+	// by the server's read timeout and SubmitTimeout instead, the runs of
+	// public tests (a public run, a live session's run), which answer when
+	// the sandbox is done, and the event streams.
 	RequestTimeout time.Duration
-	// SubmitTimeout bounds the call to Grader.Submit once the body is read.
+	// SubmitTimeout bounds the call to Grader.Submit (and a live session's
+	// SubmitLive) once the body is read.
 	SubmitTimeout time.Duration
 	// MaxConcurrentUploads bounds uploads held in memory at once; more get
 	// 503 with Retry-After rather than exhausting memory.
@@ -315,12 +321,15 @@ func (s *Server) routes() {
 	e.POST(pathTokens, s.createToken, authn, admin)
 	GET(e, pathTokens, s.listTokens, authn, admin)
 	e.DELETE(pathTokens+"/:id", s.revokeToken, authn, admin)
+
+	s.liveRoutes(authn)
 }
 
 // isLongPoll reports whether c may legitimately outlive RequestTimeout: an
-// event stream, or a GET of a submission with ?wait (bounded by maxWait).
+// event stream (a submission's, a live session's), or a GET of a
+// submission with ?wait (bounded by maxWait).
 func isLongPoll(c echo.Context) bool {
-	return c.Path() == pathEvents ||
+	return c.Path() == pathEvents || c.Path() == pathLiveEvents ||
 		isRead(c) && c.Path() == pathSubmissions+"/:id" && c.QueryParam("wait") != ""
 }
 
@@ -337,8 +346,8 @@ func isUpload(c echo.Context) bool {
 	return c.Request().Method == http.MethodPost && (c.Path() == pathSubmissions || c.Path() == pathPublicRun)
 }
 
-// maxSmallBody caps the body of every route but the upload. No such route
-// reads a body today; the cap keeps it so when one does.
+// maxSmallBody caps the body of every route but the upload and the live
+// routes that carry files (maxLiveBody).
 const maxSmallBody = 64 << 10
 
 // limitBody caps request bodies before any handler reads them. It is
@@ -348,8 +357,11 @@ const maxSmallBody = 64 << 10
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		limit := int64(maxSmallBody)
-		if isUpload(c) {
+		switch {
+		case isUpload(c):
 			limit = s.cfg.MaxUploadBytes
+		case isLiveFiles(c):
+			limit = maxLiveBody
 		}
 		req := c.Request()
 		if req.ContentLength > limit {

@@ -106,7 +106,7 @@ func newWorld(t *testing.T, sb grader.Sandbox, run bool, edit func(*Config)) *wo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := grader.NewService(grader.Config{Store: store, Sandbox: sb, Catalog: cat, Image: "img", Concurrency: 1, Poll: 50 * time.Millisecond,
+	svc := grader.NewService(grader.Config{Store: store, LiveStore: store, Auth: store, Sandbox: sb, Catalog: cat, Image: "img", Concurrency: 1, Poll: 50 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)})
 	if run {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -114,7 +114,7 @@ func newWorld(t *testing.T, sb grader.Sandbox, run bool, edit func(*Config)) *wo
 		go func() { defer close(done); svc.Run(ctx) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	cfg := Config{Grader: svc, Catalog: cat, Auth: store, RatePerSecond: -1}
+	cfg := Config{Grader: svc, Catalog: cat, Auth: store, Live: svc, RatePerSecond: -1}
 	if edit != nil {
 		edit(&cfg)
 	}

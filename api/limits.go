@@ -103,6 +103,10 @@ func RetryAfter(err error) string {
 	if errors.As(err, &rerr) {
 		return retryAfterSeconds(rerr.after)
 	}
+	var gerr *grader.Error
+	if errors.As(err, &gerr) && gerr.RetryAfter > 0 {
+		return retryAfterSeconds(gerr.RetryAfter)
+	}
 	return "5"
 }
 

@@ -135,12 +135,13 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// timeout bounds the context of every request but the upload and the long
-// polls (see Config.RequestTimeout), with echo's ContextTimeout. A deadline
-// is left as context.DeadlineExceeded for classify to word.
+// timeout bounds the context of every request but the upload, a live
+// session's run and submit, and the long polls (see Config.RequestTimeout),
+// with echo's ContextTimeout. A deadline is left as
+// context.DeadlineExceeded for classify to word.
 func (s *Server) timeout() echo.MiddlewareFunc {
 	return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-		Skipper: func(c echo.Context) bool { return isUpload(c) || isLongPoll(c) || inGroup(c) },
+		Skipper: func(c echo.Context) bool { return isUpload(c) || isLiveWork(c) || isLongPoll(c) || inGroup(c) },
 		ErrorHandler: func(err error, _ echo.Context) error {
 			return err
 		},

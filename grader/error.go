@@ -3,6 +3,7 @@ package grader
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Application error codes. They are stable: the API returns them to clients
@@ -30,6 +31,9 @@ type Error struct {
 	Message string
 	// Err is the underlying cause, kept for logs; never shown to callers.
 	Err error
+	// RetryAfter, when known, is how long the caller should wait before
+	// trying again (ERATELIMIT, EUNAVAILABLE): the API's Retry-After.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.

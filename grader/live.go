@@ -2,6 +2,7 @@ package grader
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -91,6 +92,43 @@ type LiveSnapshot struct {
 	At    time.Time `json:"at"`
 	Files []File    `json:"files"` // the editable files only, as typed
 	Bytes int       `json:"bytes"`
+}
+
+// liveFileJSON is a file of a snapshot as JSON shows it (the stream, the
+// API, the store): text, which SaveLive has checked is UTF-8.
+type liveFileJSON struct {
+	Path    string `json:"path"`
+	Content string `json:"content"`
+}
+
+type liveSnapshotJSON struct {
+	Seq   int            `json:"seq"`
+	At    time.Time      `json:"at"`
+	Files []liveFileJSON `json:"files,omitempty"`
+	Bytes int            `json:"bytes"`
+}
+
+// MarshalJSON writes the files as {path, content} text (absent when the
+// snapshot was read without them).
+func (s LiveSnapshot) MarshalJSON() ([]byte, error) {
+	out := liveSnapshotJSON{Seq: s.Seq, At: s.At, Bytes: s.Bytes}
+	for _, f := range s.Files {
+		out.Files = append(out.Files, liveFileJSON{Path: f.Path, Content: string(f.Data)})
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *LiveSnapshot) UnmarshalJSON(data []byte) error {
+	var in liveSnapshotJSON
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	*s = LiveSnapshot{Seq: in.Seq, At: in.At, Bytes: in.Bytes}
+	for _, f := range in.Files {
+		s.Files = append(s.Files, File{Path: f.Path, Data: []byte(f.Content)})
+	}
+	return nil
 }
 
 // LiveRun is one press of "Run tests": the snapshot it ran and what the

@@ -70,7 +70,9 @@ func (ls *liveState) startRun(id string, now time.Time) error {
 	}
 	if last, ok := ls.lastRun[id]; ok && now.Sub(last) < LiveRunEvery {
 		wait := LiveRunEvery - now.Sub(last)
-		return Errorf(ERATELIMIT, "runs are at most one every %s; try again in %.1f s", LiveRunEvery, wait.Seconds())
+		e := Errorf(ERATELIMIT, "runs are at most one every %s; try again in %.1f s", LiveRunEvery, wait.Seconds())
+		e.RetryAfter = wait
+		return e
 	}
 	ls.running[id], ls.lastRun[id] = true, now
 	return nil

@@ -2,6 +2,7 @@ package grader_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -251,5 +252,26 @@ func TestLiveSessionOneRunAtATime(t *testing.T) {
 	runs, err := svc.LiveRuns(ctx, l.ID)
 	if err != nil || len(runs) != 1 || runs[0].Result == nil || runs[0].Error != "" {
 		t.Fatalf("the run whose caller left: %+v, %v", runs, err)
+	}
+}
+
+// A snapshot's JSON (the stream, the API, the store) carries its files as
+// text, and reads back the same.
+func TestLiveSnapshotJSON(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	in := grader.LiveSnapshot{Seq: 2, At: at, Bytes: 5, Files: []grader.File{{Path: "app/views.py", Data: []byte("fast\n")}}}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"files":[{"path":"app/views.py","content":"fast\n"}]`) {
+		t.Errorf("JSON %s", data)
+	}
+	var out grader.LiveSnapshot
+	if err := json.Unmarshal(data, &out); err != nil || out.Seq != 2 || !out.At.Equal(at) || len(out.Files) != 1 || string(out.Files[0].Data) != "fast\n" {
+		t.Errorf("read back %+v, %v", out, err)
+	}
+	if data, _ := json.Marshal(grader.LiveSnapshot{Seq: 1}); strings.Contains(string(data), "files") {
+		t.Errorf("a snapshot without files shows them: %s", data)
 	}
 }

@@ -36,7 +36,10 @@ type Config struct {
 	// assignment is taken from the session's submit only.
 	LiveStore LiveStore
 	Auth      AuthStore
-	Catalog   Catalog
+	// Similarity, when set, is the index every done submission is
+	// fingerprinted into (similarity_service.go).
+	Similarity SimilarityStore
+	Catalog    Catalog
 	// Image is the sandbox image tag to run.
 	Image string
 	// Concurrency is the number of workers; default one per CPU.
@@ -364,6 +367,7 @@ func (s *Service) process(ctx context.Context, sub *Submission) {
 	}
 	log.Info("graded", "status", status, "score", res.Score, "max", res.MaxScore, "verdict", res.Verdict, "took", time.Since(start).Round(time.Millisecond))
 	if done, err := s.Store.Submission(fctx, sub.ID); err == nil {
+		s.fingerprint(fctx, done)
 		s.emit(Event{Type: EventFinished, Submission: done})
 	}
 }

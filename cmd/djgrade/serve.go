@@ -152,7 +152,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	} else if n > 0 {
 		logger.Info("removed leftover sandbox containers", "count", n)
 	}
-	svc := grader.NewService(grader.Config{Store: store, LiveStore: store, Auth: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: sb.Capacity(), Logger: logger})
+	svc := grader.NewService(grader.Config{Store: store, LiveStore: store, Auth: store, Similarity: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: sb.Capacity(), Logger: logger})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
@@ -165,6 +165,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		Grader:  svc,
 		Catalog: catalog,
 		Auth:    store,
+		Live:    svc,
 		Logger:  logger,
 		ReadyCheck: api.ReadyChecks(
 			api.Check{Name: "docker", Fn: sb.Ping},
@@ -203,6 +204,20 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	// earlier run left in flight, a remove that failed while the engine
 	// restarted.
 	go sb.Janitor(wctx, time.Minute)
+	// The similarity index: the catalog's answers, and submissions graded
+	// before it existed; new ones are fingerprinted as they are graded.
+	go func() {
+		err := svc.SeedSimilarity(wctx)
+		n := 0
+		if err == nil {
+			n, err = svc.BackfillSimilarity(wctx)
+		}
+		if err != nil && wctx.Err() == nil {
+			logger.Error("similarity index", "err", err)
+		} else if n > 0 {
+			logger.Info("similarity index: fingerprinted earlier submissions", "count", n)
+		}
+	}()
 	go func() {
 		defer close(s.done)
 		if err := svc.Run(wctx); err != nil {

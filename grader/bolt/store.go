@@ -12,6 +12,7 @@
 //	by_candidate           len(candidate) (2 bytes) + candidate + id -> empty
 //
 //	sched/...              the order in which queued ones are claimed (sched.go)
+//	similar/<exercise>/... similarity fingerprints and their index (similar.go)
 //
 // status/queued is the set of waiting submissions, oldest first; the sched
 // buckets say whose turn it is (priority classes, then turns across

@@ -95,24 +95,29 @@ const (
 	tokString
 	tokOp
 	tokNewline // the end of a logical line
+	tokNumber  // a number literal, only when tokenize is asked for them
 )
 
 type token struct {
 	kind tokKind
-	text string // a name, an operator, or a string's content
+	text string // a name, an operator, a number, or a string's content
 	line int
+	// off and end are the token's byte range in the source (with a
+	// string's prefix and quotes); a newline's range is empty.
+	off, end int
 }
 
 // tokenize splits Python source into names, string contents, operators and
-// logical line ends. Numbers and whitespace are dropped; it never fails,
-// since a file that does not parse is the interpreter's business.
-func tokenize(src string) []token {
+// logical line ends, and numbers if asked. Whitespace and comments are
+// dropped; it never fails, since a file that does not parse is the
+// interpreter's business.
+func tokenize(src string, numbers bool) []token {
 	var toks []token
 	line, depth := 1, 0
 	i := 0
 	emitNewline := func() {
 		if depth == 0 && len(toks) > 0 && toks[len(toks)-1].kind != tokNewline {
-			toks = append(toks, token{kind: tokNewline, line: line})
+			toks = append(toks, token{kind: tokNewline, line: line, off: i, end: i})
 		}
 	}
 	for i < len(src) {
@@ -137,7 +142,7 @@ func tokenize(src string) []token {
 		case c == '"' || c == '\'':
 			start := line
 			s, n, lines := readString(src[i:])
-			toks = append(toks, token{kind: tokString, text: s, line: start})
+			toks = append(toks, token{kind: tokString, text: s, line: start, off: i, end: i + n})
 			line += lines
 			i += n
 		case isNameStart(src, i):
@@ -157,17 +162,22 @@ func tokenize(src string) []token {
 				if strings.ContainsAny(strings.ToLower(word), "f") {
 					s = "" // an f-string's text is not a constant name
 				}
-				toks = append(toks, token{kind: tokString, text: s, line: start})
+				toks = append(toks, token{kind: tokString, text: s, line: start, off: i, end: j + n})
 				line += lines
 				i = j + n
 				continue
 			}
-			toks = append(toks, token{kind: tokName, text: word, line: line})
+			toks = append(toks, token{kind: tokName, text: word, line: line, off: i, end: j})
 			i = j
 		case c >= '0' && c <= '9':
-			for i < len(src) && (isAlnum(src[i]) || src[i] == '.') {
-				i++
+			j := i
+			for j < len(src) && (isAlnum(src[j]) || src[j] == '.') {
+				j++
 			}
+			if numbers {
+				toks = append(toks, token{kind: tokNumber, text: src[i:j], line: line, off: i, end: j})
+			}
+			i = j
 		default:
 			switch c {
 			case '(', '[', '{':
@@ -177,7 +187,7 @@ func tokenize(src string) []token {
 					depth--
 				}
 			}
-			toks = append(toks, token{kind: tokOp, text: string(c), line: line})
+			toks = append(toks, token{kind: tokOp, text: string(c), line: line, off: i, end: i + 1})
 			i++
 		}
 	}
@@ -228,7 +238,7 @@ func readString(s string) (content string, n int, lines int) {
 
 // scanPython returns the findings of one file's source, without paths.
 func scanPython(data []byte) []Finding {
-	toks := tokenize(string(data))
+	toks := tokenize(string(data), false)
 	var out []Finding
 	add := func(line int, what string) {
 		out = append(out, Finding{Line: line, What: what})
