@@ -443,14 +443,8 @@ func (h *Handler) liveStaffEvents(w http.ResponseWriter, r *http.Request) {
 	api.ServeLiveEvents(r.Context(), w, events, true)
 }
 
-// snapshotJSON is a snapshot with its files as text, for the playback.
-type snapshotJSON struct {
-	Seq   int            `json:"seq"`
-	At    time.Time      `json:"at"`
-	Bytes int            `json:"bytes"`
-	Files []liveFileJSON `json:"files"`
-}
-
+// liveSnapshot answers one snapshot with its files, in the one JSON shape
+// of a snapshot (grader.LiveSnapshot's: files as {path, content}).
 func (h *Handler) liveSnapshot(w http.ResponseWriter, r *http.Request) {
 	svc, l, err := h.staffLive(r)
 	if err != nil {
@@ -467,11 +461,8 @@ func (h *Handler) liveSnapshot(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out := snapshotJSON{Seq: s.Seq, At: s.At, Bytes: s.Bytes, Files: []liveFileJSON{}}
-	for _, f := range sortedFiles(s.Files) {
-		out.Files = append(out.Files, fileJSON(f, true))
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.Files = sortedFiles(s.Files)
+	writeJSON(w, http.StatusOK, s)
 }
 
 func sortedFiles(files []grader.File) []grader.File {
@@ -615,7 +606,7 @@ func (h *Handler) liveEditor(w http.ResponseWriter, r *http.Request) {
 // liveFileJSON is one file as the editor's script gets it.
 type liveFileJSON struct {
 	Path     string `json:"path"`
-	Data     string `json:"data"`
+	Content  string `json:"content"`
 	Editable bool   `json:"editable"`
 	Binary   bool   `json:"binary,omitempty"`
 }
@@ -624,7 +615,7 @@ func fileJSON(f grader.File, editable bool) liveFileJSON {
 	if !isText(f.Data) {
 		return liveFileJSON{Path: f.Path, Editable: false, Binary: true}
 	}
-	return liveFileJSON{Path: f.Path, Data: string(f.Data), Editable: editable}
+	return liveFileJSON{Path: f.Path, Content: string(f.Data), Editable: editable}
 }
 
 type liveFilesJSON struct {
@@ -675,8 +666,8 @@ func (h *Handler) liveFiles(w http.ResponseWriter, r *http.Request) {
 // typed (run and submit may send none: the latest snapshot then).
 type liveFilesIn struct {
 	Files []struct {
-		Path string `json:"path"`
-		Data string `json:"data"`
+		Path    string `json:"path"`
+		Content string `json:"content"`
 	} `json:"files"`
 }
 
@@ -698,14 +689,14 @@ func readLiveFiles(r *http.Request) ([]grader.File, error) {
 		if errors.As(err, &merr) {
 			return nil, errLiveTooLarge
 		}
-		return nil, grader.Errorf(grader.EINVALID, "the files could not be read: send {\"files\": [{\"path\": …, \"data\": …}]}")
+		return nil, grader.Errorf(grader.EINVALID, "the files could not be read: send {\"files\": [{\"path\": …, \"content\": …}]}")
 	}
 	var files []grader.File
 	for _, f := range in.Files {
-		if !utf8.ValidString(f.Data) {
+		if !utf8.ValidString(f.Content) {
 			return nil, grader.Errorf(grader.EINVALID, "%s is not valid UTF-8 text", clip(f.Path))
 		}
-		files = append(files, grader.File{Path: f.Path, Data: []byte(f.Data)})
+		files = append(files, grader.File{Path: f.Path, Data: []byte(f.Content)})
 	}
 	return files, nil
 }

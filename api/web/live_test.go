@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -82,8 +81,8 @@ func (b *browser) sendJSON(path, csrf string, v any) (*http.Response, string) {
 }
 
 type fileIn struct {
-	Path string `json:"path"`
-	Data string `json:"data"`
+	Path    string `json:"path"`
+	Content string `json:"content"`
 }
 
 func filesBody(files ...fileIn) map[string][]fileIn { return map[string][]fileIn{"files": files} }
@@ -116,7 +115,7 @@ type filesOut struct {
 	Snapshots int    `json:"snapshots"`
 	Files     []struct {
 		Path     string `json:"path"`
-		Data     string `json:"data"`
+		Content  string `json:"content"`
 		Editable bool   `json:"editable"`
 	} `json:"files"`
 }
@@ -135,7 +134,7 @@ func getFiles(t *testing.T, b *browser, id string) filesOut {
 func fileData(f filesOut, path string) (string, bool) {
 	for _, x := range f.Files {
 		if x.Path == path {
-			return x.Data, x.Editable
+			return x.Content, x.Editable
 		}
 	}
 	return "", false
@@ -406,7 +405,7 @@ func TestLiveRoles(t *testing.T) {
 	if strings.Contains(seen, "event: note") || strings.Contains(seen, "PRIVATE-NOTE") {
 		t.Errorf("the candidate's stream carried the note:\n%s", seen)
 	}
-	if !strings.Contains(seen, `"snapshot":{"seq":2`) || !strings.Contains(seen, base64.StdEncoding.EncodeToString([]byte("# ADA-WORK 2\n"))) {
+	if !strings.Contains(seen, `"snapshot":{"seq":2`) || !strings.Contains(seen, `{"path":"library/serializers.py","content":"# ADA-WORK 2\n"}`) {
 		t.Errorf("the save event: %s", seen)
 	}
 	res, body = staff.get("/ui/live/" + id)
@@ -451,7 +450,7 @@ func TestLiveRoles(t *testing.T) {
 	}
 	res, body = staff.get("/ui/live/" + id + "/snapshots/1")
 	wantStatus(t, "snapshot 1", res, body, http.StatusOK)
-	if !strings.Contains(body, `"# ADA-WORK\n"`) {
+	if !strings.Contains(body, `{"path":"library/serializers.py","content":"# ADA-WORK\n"}`) {
 		t.Errorf("snapshot 1: %s", body)
 	}
 	res, body = staff.get("/ui/live/" + id + "/playback?a=1&b=2")

@@ -27,12 +27,6 @@
     var mm = h > 0 && m < 10 ? "0" + m : "" + m;
     return (h > 0 ? h + ":" : "") + mm + ":" + (r < 10 ? "0" : "") + r;
   }
-  // text decodes a grader.File's Data (base64 in JSON) as UTF-8.
-  function text(b64) {
-    var bin = atob(b64 || ""), bytes = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new TextDecoder().decode(bytes);
-  }
   function kib(n) { return n < 1024 ? n + " B" : (Math.round(n / 102.4) / 10) + " KiB"; }
 
   // request sends a JSON or form body and returns the decoded answer; an
@@ -197,9 +191,9 @@
     }
     function dirty() {
       return order.filter(function (p) { return files[p].editable && files[p].data !== files[p].saved; })
-        .map(function (p) { return { path: p, data: files[p].data }; });
+        .map(function (p) { return { path: p, content: files[p].data }; });
     }
-    function markSaved(batch) { batch.forEach(function (f) { files[f.path].saved = f.data; }); }
+    function markSaved(batch) { batch.forEach(function (f) { files[f.path].saved = f.content; }); }
 
     function changed(value) {
       if (!current || ended || !files[current].editable) return;
@@ -340,7 +334,7 @@
       d.files.forEach(function (f) {
         if (f.binary) return;
         order.push(f.path);
-        files[f.path] = { data: f.data, saved: f.data, editable: f.editable };
+        files[f.path] = { data: f.content, saved: f.content, editable: f.editable };
       });
       if (d.state === "ended") lock();
       var want = "";
@@ -581,13 +575,13 @@
       if (ran.length) parts.push("run #" + ran[0].run + ": " + ran[0].verdict + (ran.length > 1 ? " and " + (ran.length - 1) + " more runs of it" : ""));
       label.textContent = parts.join(" · ");
       box.textContent = "";
-      snap.files.forEach(function (f) {
+      (snap.files || []).forEach(function (f) {
         var h = el("h3", "path");
         h.appendChild(el("code", "", f.path));
         box.appendChild(h);
         var pre = el("pre", "code");
         pre.dataset.path = f.path;
-        window.DJEditor.highlight(pre, f.data);
+        window.DJEditor.highlight(pre, f.content);
         box.appendChild(pre);
       });
       root.dataset.shown = String(i);
