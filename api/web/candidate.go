@@ -89,6 +89,11 @@ func (h *Handler) renderAssignment(w http.ResponseWriter, r *http.Request, statu
 		return
 	}
 	s := sessionOf(r)
+	// A live session's assignment is worked on in its editor, not uploaded.
+	if a.Live != "" && !s.Staff() && r.Method == http.MethodGet {
+		http.Redirect(w, r, Prefix+"/l/"+url.PathEscape(a.Live), http.StatusSeeOther)
+		return
+	}
 	d := assignmentData{A: a, Ex: ex, Preview: s.Staff(), Late: a.LateAt(h.cfg.Now()), Nonce: randomID(), Error: msg,
 		Accept: ".zip,.tar.gz,.tgz", MaxSize: archive.FormatBytes(h.cfg.MaxUploadBytes)}
 	if !s.Staff() {

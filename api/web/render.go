@@ -22,7 +22,9 @@ type page struct {
 	CSRF    string
 	Nav     string
 	Script  bool
-	Data    any
+	// Live loads the live pages' scripts (editor.js, live.js).
+	Live bool
+	Data any
 }
 
 var funcs = template.FuncMap{
@@ -32,7 +34,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
+	"hms": func(t time.Time) string { return t.UTC().Format("15:04:05") },
 	"dur": func(a, b time.Time) string {
 		if a.IsZero() || b.IsZero() {
 			return "—"
@@ -45,15 +48,30 @@ var funcs = template.FuncMap{
 		}
 		return n * 100 / of
 	},
+	"clock":    clockText,
+	"minutes":  func(d time.Duration) string { return fmt.Sprintf("%d min", int(d.Minutes())) },
 	"markdown": renderMarkdown,
 	"ok":       func(outcome string) bool { return outcome == grader.OutcomePassed },
 	"add":      func(a, b int) int { return a + b },
 }
 
-// parseTemplates parses the layout with each page into a set of its own,
-// so that every page can define "content" and "title".
+// clockText is the time left from now to end as a countdown shows it:
+// "4:05", "1:02:03", "0:00" once past.
+func clockText(now, end time.Time) string {
+	left := max(end.Sub(now), 0).Round(time.Second)
+	h, m, s := int(left.Hours()), int(left.Minutes())%60, int(left.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
+}
+
+// parseTemplates parses the layout (and the shared templates of _*.html)
+// with each page into a set of its own, so that every page can define
+// "content" and "title".
 func parseTemplates() (map[string]*template.Template, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// Files named _*.html hold templates that several pages share.
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +82,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(path.Base(n), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
@@ -128,6 +146,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", api.RetryAfter(err))
+	}
+	if liveJSON(r) {
+		var body liveErrorJSON
+		body.Error.Code, body.Error.Message = code, msg
+		if status == http.StatusInternalServerError {
+			body.Error.Code = grader.EINTERNAL
+		}
+		writeJSON(w, status, body)
+		return
 	}
 	if isStream(r) {
 		http.Error(w, msg, status)

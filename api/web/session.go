@@ -193,7 +193,7 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := h.current(r)
 		if s == nil {
-			if r.Method == http.MethodGet && !isStream(r) {
+			if r.Method == http.MethodGet && !isStream(r) && !liveJSON(r) {
 				http.Redirect(w, r, Prefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
@@ -202,12 +202,25 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 		}
 		// The upload is multipart: its handler checks the token itself,
 		// after reading the form, before acting on it.
-		if r.Method == http.MethodPost && !strings.HasSuffix(r.URL.Path, "/submit") && !validCSRF(s, r.PostFormValue(fieldCSRF)) {
+		if r.Method == http.MethodPost && !isSubmit(r) && !validCSRF(s, csrfOf(r)) {
 			h.fail(w, r, errCSRF)
 			return
 		}
 		next(w, r)
 	}
+}
+
+// headerCSRF carries the session's CSRF token on the live editor's JSON
+// posts (fetch), whose body is not a form.
+const headerCSRF = "X-CSRF-Token"
+
+// csrfOf returns the CSRF token a POST carries: the live editor's header,
+// or the form's field.
+func csrfOf(r *http.Request) string {
+	if isLiveAction(r) {
+		return r.Header.Get(headerCSRF)
+	}
+	return r.PostFormValue(fieldCSRF)
 }
 
 // errCSRF refuses a form without the session's token.

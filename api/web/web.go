@@ -1,9 +1,12 @@
 // Package web is djgrade's browser interface: the interviewer's dashboard
-// (submissions, exercises, assignments, compare) and the candidate's pages
-// reached through an assignment link. Pages are rendered on the server with
-// html/template from templates embedded in the binary; the only JavaScript
-// is a small hand-written file for live progress and filters, and every
-// read-only page works without it.
+// (submissions, exercises, assignments, live sessions, compare) and the
+// candidate's pages reached through an assignment or live-session link.
+// Pages are rendered on the server with html/template from templates
+// embedded in the binary. The JavaScript is hand-written and served from
+// the binary too (no build step, no CDN): app.js for live progress and
+// filters, editor.js and live.js for the live sessions' editor, watch page
+// and playback (live.go). Every read-only page works without it; the live
+// editor needs it.
 //
 // The dashboard authenticates with the same tokens as the API: signing in
 // with a token creates a server-side session whose random id is the only
@@ -76,6 +79,9 @@ type Config struct {
 	// share its caps. Nil means limits of the pages' own, with the API's
 	// defaults.
 	Limits *api.Limits
+	// Live runs live-coding sessions (*grader.Service implements it); nil
+	// means the live pages answer that this server does not run them.
+	Live grader.LiveService
 }
 
 // Handler serves the pages. Create it with New.
@@ -166,6 +172,23 @@ func (h *Handler) routes() []route {
 		{http.MethodPost, "/a/:id/submit", h.signedIn(h.submit)},
 		{http.MethodGet, "/a/:id/s/:sid", h.signedIn(h.result)},
 		{http.MethodGet, "/a/:id/s/:sid/events", h.signedIn(h.resultEvents)},
+
+		{http.MethodGet, "/live", h.staff(h.liveList)},
+		{http.MethodPost, "/live", h.staff(h.liveStart)},
+		{http.MethodGet, "/live/:id", h.staff(h.liveWatch)},
+		{http.MethodPost, "/live/:id/end", h.staff(h.liveEnd)},
+		{http.MethodPost, "/live/:id/notes", h.staff(h.liveNote)},
+		{http.MethodGet, "/live/:id/events", h.staff(h.liveStaffEvents)},
+		{http.MethodGet, "/live/:id/diff", h.staff(h.liveDiff)},
+		{http.MethodGet, "/live/:id/playback", h.staff(h.livePlayback)},
+		{http.MethodGet, "/live/:id/snapshots/:seq", h.staff(h.liveSnapshot)},
+
+		{http.MethodGet, "/l/:id", h.signedIn(h.liveEditor)},
+		{http.MethodGet, "/l/:id/files", h.signedIn(h.liveFiles)},
+		{http.MethodPost, "/l/:id/save", h.signedIn(h.liveSave)},
+		{http.MethodPost, "/l/:id/run", h.signedIn(h.liveRun)},
+		{http.MethodPost, "/l/:id/submit", h.signedIn(h.liveSubmit)},
+		{http.MethodGet, "/l/:id/events", h.signedIn(h.liveCandidateEvents)},
 	}
 }
 
@@ -269,7 +292,7 @@ func (h *Handler) edge() []echo.MiddlewareFunc {
 		h.authenticate,
 		h.forms,
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-			Skipper: func(c echo.Context) bool { r := c.Request(); return isStream(r) || isSubmit(r) },
+			Skipper: func(c echo.Context) bool { r := c.Request(); return isStream(r) || isSubmit(r) || isLiveRun(r) },
 			Timeout: requestTimeout,
 			// A deadline stays context.DeadlineExceeded for pageError.
 			ErrorHandler: func(err error, _ echo.Context) error { return err },
@@ -280,7 +303,24 @@ func (h *Handler) edge() []echo.MiddlewareFunc {
 // isSubmit reports whether r is a candidate's upload, which has the upload
 // body cap and no request timeout.
 func isSubmit(r *http.Request) bool {
-	return strings.HasSuffix(r.URL.Path, "/submit")
+	return strings.HasPrefix(r.URL.Path, Prefix+"/a/") && strings.HasSuffix(r.URL.Path, "/submit")
+}
+
+// isLiveAction reports whether r is one of the live editor's JSON posts
+// (save, run, submit): their body cap fits a snapshot (liveBodyMax) and
+// they carry the CSRF token in a header.
+func isLiveAction(r *http.Request) bool {
+	p := r.URL.Path
+	if r.Method != http.MethodPost || !strings.HasPrefix(p, Prefix+"/l/") {
+		return false
+	}
+	return strings.HasSuffix(p, "/save") || strings.HasSuffix(p, "/run") || strings.HasSuffix(p, "/submit")
+}
+
+// isLiveRun reports whether r is a live run, which waits for the public
+// tests and so has no request timeout (the service bounds the run).
+func isLiveRun(r *http.Request) bool {
+	return isLiveAction(r) && strings.HasSuffix(r.URL.Path, "/run")
 }
 
 // forms caps a POST's body before any handler reads it and refuses a
@@ -294,10 +334,16 @@ func (h *Handler) forms(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		limit := int64(maxFormBytes)
-		if isSubmit(r) {
+		switch {
+		case isSubmit(r):
 			limit = h.cfg.MaxUploadBytes
+		case isLiveAction(r):
+			limit = liveBodyMax
 		}
 		if r.ContentLength > limit {
+			if isLiveAction(r) {
+				return errLiveTooLarge
+			}
 			return grader.Errorf(grader.ETOOLARGE, "the upload is over the limit of %s", archive.FormatBytes(limit))
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
