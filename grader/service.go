@@ -39,7 +39,9 @@ type Config struct {
 	// Similarity, when set, is the index every done submission is
 	// fingerprinted into (similarity_service.go).
 	Similarity SimilarityStore
-	Catalog    Catalog
+	// Outbox, when set, takes the events for hiring tools (outbound.go).
+	Outbox  Outbox
+	Catalog Catalog
 	// Image is the sandbox image tag to run.
 	Image string
 	// Concurrency is the number of workers; default one per CPU.
