@@ -210,6 +210,11 @@ def test_ok():
 def test_bad():
     assert 1 == 2, 'candidate says no'
 
+def test_long():
+    # The assertion comes first in what the candidate reads, however long
+    # the report after it.
+    assert [1] * 3000 == [2], "the needle"
+
 @pytest.mark.django_db
 def test_db():
     Item.objects.create(name="x")
@@ -227,14 +232,25 @@ def test_warm():
 			t.Fatalf("run %d: verdict %s report %q\n%s", i, out.Verdict, out.Report, out.CandidateLog)
 		}
 		p := pytestPublic(t, out)
-		want := map[string]string{"tests/test_public.py::test_ok": "passed", "tests/test_public.py::test_bad": "failed", "tests/test_public.py::test_db": "passed", "tests/test_public.py::test_warm": "passed"}
+		want := map[string]string{"tests/test_public.py::test_ok": "passed", "tests/test_public.py::test_bad": "failed", "tests/test_public.py::test_long": "failed", "tests/test_public.py::test_db": "passed", "tests/test_public.py::test_warm": "passed"}
 		for id, o := range want {
 			if p[id] != o {
 				t.Errorf("run %d: %s is %q, want %q (all: %v)\n%s", i, id, p[id], o, p, out.CandidateLog)
 			}
 		}
-		// Each test's body's queries: the create and the count.
+		// Each test's body's queries: the create and the count. A failure's
+		// message is the assertion and where it failed.
 		for _, pt := range pytest.ParsePublic(out.Public).Tests {
+			switch strings.TrimPrefix(pt.NodeID, "tests/test_public.py::") {
+			case "test_bad":
+				if !strings.HasPrefix(pt.Message, "AssertionError: candidate says no") || !strings.Contains(pt.Message, "(at tests/test_public.py:8)") {
+					t.Errorf("run %d: test_bad's message %q, want the assertion and its line first", i, pt.Message)
+				}
+			case "test_long":
+				if !strings.HasPrefix(pt.Message, "AssertionError: the needle") || len(pt.Message) > 2048+3 {
+					t.Errorf("run %d: test_long's message starts %.80q (%d bytes), want the assertion first, capped", i, pt.Message, len(pt.Message))
+				}
+			}
 			if want := map[string]int{"test_db": 2}[strings.TrimPrefix(pt.NodeID, "tests/test_public.py::")]; pt.Queries != want {
 				t.Errorf("run %d: %s ran %d queries, want %d", i, pt.NodeID, pt.Queries, want)
 			}

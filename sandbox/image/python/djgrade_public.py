@@ -10,6 +10,7 @@ such. No point depends on them.
 
 import contextlib
 import json
+import os
 
 import pytest
 
@@ -17,13 +18,30 @@ MESSAGE_CAP = 2048
 MAX_TESTS = 500
 
 
+def failure_message(report, root):
+    """What a person reads of a failure: the assertion or exception that
+    failed (pytest's crash line, where it has one) and where, from the start;
+    without one, the end of the long report, where the error is."""
+    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+    text = getattr(crash, "message", "") if crash is not None else ""
+    if not text:
+        return str(report.longreprtext)[-MESSAGE_CAP:]
+    if crash.path and crash.lineno:
+        where = os.path.relpath(str(crash.path), root) if os.path.isabs(str(crash.path)) else str(crash.path)
+        text += "\n(at %s:%d)" % (where, crash.lineno)
+    if len(text) > MESSAGE_CAP:
+        text = text[:MESSAGE_CAP - 1] + "\u2026"
+    return text
+
+
 def pytest_addoption(parser):
     parser.addoption("--djgrade-public-report", default="")
 
 
 class Recorder:
-    def __init__(self, path):
+    def __init__(self, path, root):
         self.path = path
+        self.root = root
         self.tests = {}
         self.queries = {}
 
@@ -52,7 +70,7 @@ class Recorder:
         if report.failed:
             t["outcome"] = "failed" if report.when == "call" else "error"
             if not t["message"]:
-                t["message"] = str(report.longreprtext)[-MESSAGE_CAP:]
+                t["message"] = failure_message(report, self.root)
         elif report.skipped and t["outcome"] == "passed":
             t["outcome"] = "skipped"
 
@@ -74,4 +92,4 @@ class Recorder:
 def pytest_configure(config):
     path = config.getoption("--djgrade-public-report")
     if path:
-        config.pluginmanager.register(Recorder(path), "djgrade-public-recorder")
+        config.pluginmanager.register(Recorder(path, str(config.rootpath)), "djgrade-public-recorder")
