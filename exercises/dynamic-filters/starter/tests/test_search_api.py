@@ -73,4 +73,5 @@ def test_query_count_does_not_grow_with_results(api_client, catalog, add_product
     with CaptureQueriesContext(connection) as large:
         second = search(api_client, body)
     assert len(first["results"]) < len(second["results"]) == 10
-    assert len(small.captured_queries) == len(large.captured_queries), "\n".join(q["sql"] for q in large.captured_queries)
+    assert len(small.captured_queries) == len(large.captured_queries), "%d queries for the larger search, %d for the smaller; the larger ran:\n%s" % (
+        len(large.captured_queries), len(small.captured_queries), "\n".join(q["sql"] for q in large.captured_queries))
