@@ -1,0 +1,397 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/djgrade/djgrade/grader"
+)
+
+// Markers that must never leave the server: what the export view drops.
+const (
+	hiddenMsg  = "HIDDEN-MESSAGE-MARKER"
+	hiddenNode = "djgrade_hidden/test_secret.py::test_marker"
+	judgeLog   = "JUDGE-LOG-MARKER"
+	sandboxLog = "SANDBOX-LOG-MARKER"
+	publicMsg  = "PUBLIC-MESSAGE-MARKER"
+	findingMsg = "FINDING-MARKER"
+)
+
+var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+
+func testExercise() *grader.Exercise {
+	return &grader.Exercise{ID: "n-plus-one", Categories: []grader.Category{{Name: "correctness", Points: 4}, {Name: "performance", Points: 6}}}
+}
+
+// graded is a done submission whose result holds every kind of test and
+// every field the export view must drop.
+func graded(id, candidate string) *grader.Submission {
+	return &grader.Submission{
+		ID: id, Exercise: "n-plus-one", Candidate: candidate, Status: grader.StatusDone, Assignment: "asg_1", Late: true,
+		CreatedAt: t0, FinishedAt: t0.Add(time.Minute),
+		Result: &grader.Result{
+			Score: 6, MaxScore: 10, Verdict: grader.VerdictFailed, Reason: "2 of 4 hidden checks passed",
+			Categories: []grader.CategoryScore{{Name: "correctness", Score: 4, MaxScore: 4}, {Name: "performance", Score: 2, MaxScore: 6}},
+			Tests: []grader.TestResult{
+				{Name: "Book list is correct", NodeID: hiddenNode, Hidden: true, Category: "correctness", Outcome: "passed", Points: 4, MaxPoints: 4, Message: hiddenMsg, Duration: 1.5, Queries: 9},
+				{Name: "Book list runs 3 queries", NodeID: hiddenNode + "2", Hidden: true, Category: "performance", Outcome: "failed", Points: 0, MaxPoints: 4, Message: hiddenMsg + ": 12 != 3"},
+				{Name: hiddenNode + "3", NodeID: hiddenNode + "3", Hidden: true, Category: "performance", Outcome: "error", Points: 0, MaxPoints: 1, Message: hiddenMsg},
+				{Name: "Pagination", NodeID: hiddenNode + "4", Hidden: true, Category: "performance", Outcome: "skipped", Points: 2, MaxPoints: 1},
+				{Name: "tests/test_api.py::test_list", NodeID: "tests/test_api.py::test_list", Category: "correctness", Outcome: "failed", Message: publicMsg},
+				{Name: "tests/test_api.py::test_gone", NodeID: "tests/test_api.py::test_gone", Category: "correctness", Outcome: grader.OutcomeMissing},
+			},
+			Findings: []grader.Finding{{Path: "x.py", Line: 1, What: findingMsg}},
+			Log:      sandboxLog, JudgeLog: judgeLog, Seed: 77, Timings: map[string]int64{"total": 9},
+		},
+	}
+}
+
+func noLeak(t *testing.T, what, out string) {
+	t.Helper()
+	for _, m := range []string{hiddenMsg, hiddenNode, judgeLog, sandboxLog, publicMsg, findingMsg, "djgrade_hidden"} {
+		if strings.Contains(out, m) {
+			t.Errorf("%s holds %q:\n%s", what, m, out)
+		}
+	}
+}
+
+func TestCSVCell(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"Alice", "Alice"},
+		{"=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"},
+		{"+1", "'+1"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tcmd", "'\tcmd"},
+		{"\rcmd", "'\rcmd"},
+		// Leading spaces do not hide a formula: some importers trim them.
+		{"  =1+1", "'  =1+1"},
+		{" @x", "' @x"},
+		{"   ", "   "},
+		// Only the first character (after spaces) counts.
+		{"a=b", "a=b"},
+		{"O'Brien", "O'Brien"},
+		{"2026-12-03T10:00:00Z", "2026-12-03T10:00:00Z"},
+		{"\n=x", "\n=x"}, // a newline starts a new line inside the quoted cell, not a cell
+	} {
+		if got := CSVCell(tc.in); got != tc.want {
+			t.Errorf("CSVCell(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestWriteCSV(t *testing.T) {
+	evil := graded("sub_1", "=cmd|' /C calc'!A0")
+	queued := &grader.Submission{ID: "sub_2", Exercise: "n-plus-one", Candidate: "@bob", Status: grader.StatusQueued, CreatedAt: t0}
+	tab := NewTable(testExercise(), []*grader.Submission{evil, queued}, t0)
+	tab.Extra = []Column{{Name: "override", Value: func(r Row) string {
+		if r.Submission == "sub_1" {
+			return "-7"
+		}
+		return ""
+	}}}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, tab); err != nil {
+		t.Fatal(err)
+	}
+	noLeak(t, "csv", buf.String())
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatalf("csv does not parse back: %v", err)
+	}
+	wantHead := append(append([]string{}, CSVColumns...),
+		"category:correctness", "category:performance",
+		"check:Book list is correct", "check:Book list runs 3 queries", "check:hidden check 3", "check:Pagination", "override")
+	if fmt.Sprint(recs[0]) != fmt.Sprint(wantHead) {
+		t.Errorf("header:\n got %q\nwant %q", recs[0], wantHead)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d records, want 3", len(recs))
+	}
+	for _, r := range recs {
+		if len(r) != len(wantHead) {
+			t.Errorf("row of %d cells, header has %d: %q", len(r), len(wantHead), r)
+		}
+	}
+	row := map[string]string{}
+	for i, h := range recs[0] {
+		row[h] = recs[1][i]
+	}
+	want := map[string]string{
+		"submission": "sub_1", "candidate": "'=cmd|' /C calc'!A0", "assignment": "asg_1", "status": "done", "late": "true",
+		"created_at": "2026-12-03T10:00:00Z", "finished_at": "2026-12-03T10:01:00Z", "verdict": "failed", "score": "6",
+		"max_score": "10", "reason": "2 of 4 hidden checks passed", "category:performance": "2", "check:Book list is correct": "4",
+		"check:Pagination": "2", "override": "'-7",
+	}
+	for k, v := range want {
+		if row[k] != v {
+			t.Errorf("%s = %q, want %q", k, row[k], v)
+		}
+	}
+	// A row without a result: empty result cells, a defused name.
+	if recs[2][2] != "'@bob" || recs[2][8] != "" || recs[2][9] != "" || recs[2][7] != "" {
+		t.Errorf("queued row: %q", recs[2])
+	}
+	// Every cell of the output is defused.
+	for _, r := range recs {
+		for _, c := range r {
+			if CSVCell(c) != c && !strings.HasPrefix(c, "'") {
+				t.Errorf("cell %q is not defused", c)
+			}
+		}
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	tab := NewTable(testExercise(), []*grader.Submission{graded("sub_1", "Alice"),
+		{ID: "sub_2", Exercise: "n-plus-one", Candidate: "Bob", Status: grader.StatusError, CreatedAt: t0, Result: graded("x", "y").Result}}, t0)
+	tab.Truncated = true
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, tab, "CURSOR"); err != nil {
+		t.Fatal(err)
+	}
+	noLeak(t, "json", buf.String())
+	var doc Document
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Exercise != "n-plus-one" || !doc.Truncated || doc.NextCursor == nil || *doc.NextCursor != "CURSOR" || len(doc.Results) != 2 {
+		t.Fatalf("document: %+v", doc)
+	}
+	r := doc.Results[0].Result
+	if r == nil || *r.Score != 6 || len(r.Tests) != 6 || r.Tests[2].Name != "hidden check 3" || r.Seed != 0 || r.Log != "" {
+		t.Errorf("result: %+v", r)
+	}
+	// A submission not done has no result, even a stored one.
+	if doc.Results[1].Result != nil || doc.Results[1].FinishedAt != nil {
+		t.Errorf("error row: %+v", doc.Results[1])
+	}
+	var raw map[string]any
+	json.Unmarshal(buf.Bytes(), &raw)
+	for _, k := range []string{"exercise", "generated_at", "categories", "results", "truncated", "next_cursor"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("no %q in %v", k, raw)
+		}
+	}
+}
+
+func TestJUnit(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, NewRow(graded("sub_1", "Alice <&> \"x\""))); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	noLeak(t, "junit", out)
+	if !strings.HasPrefix(out, xml.Header) {
+		t.Errorf("no XML declaration: %s", out)
+	}
+	// Parse it back into a schema of its own, not the writer's types.
+	var doc struct {
+		XMLName  xml.Name `xml:"testsuites"`
+		Tests    int      `xml:"tests,attr"`
+		Failures int      `xml:"failures,attr"`
+		Errors   int      `xml:"errors,attr"`
+		Skipped  int      `xml:"skipped,attr"`
+		Suites   []struct {
+			Name      string `xml:"name,attr"`
+			Tests     int    `xml:"tests,attr"`
+			Failures  int    `xml:"failures,attr"`
+			Errors    int    `xml:"errors,attr"`
+			Skipped   int    `xml:"skipped,attr"`
+			Timestamp string `xml:"timestamp,attr"`
+			Props     []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
+			Cases []struct {
+				Name      string `xml:"name,attr"`
+				Classname string `xml:"classname,attr"`
+				Time      string `xml:"time,attr"`
+				Props     []struct {
+					Name  string `xml:"name,attr"`
+					Value string `xml:"value,attr"`
+				} `xml:"properties>property"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+				Error *struct {
+					Type string `xml:"type,attr"`
+				} `xml:"error"`
+				Skipped *struct{} `xml:"skipped"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("junit does not parse: %v\n%s", err, out)
+	}
+	if len(doc.Suites) != 1 {
+		t.Fatalf("%d suites", len(doc.Suites))
+	}
+	s := doc.Suites[0]
+	if s.Tests != 6 || len(s.Cases) != 6 || s.Failures != 2 || s.Errors != 2 || s.Skipped != 1 {
+		t.Errorf("suite counts: tests %d (cases %d) failures %d errors %d skipped %d", s.Tests, len(s.Cases), s.Failures, s.Errors, s.Skipped)
+	}
+	if doc.Tests != s.Tests || doc.Failures != s.Failures || doc.Errors != s.Errors || doc.Skipped != s.Skipped {
+		t.Errorf("testsuites counts differ from the suite's")
+	}
+	// Counts agree with the children.
+	f, e, sk := 0, 0, 0
+	for _, c := range s.Cases {
+		if c.Failure != nil {
+			f++
+		}
+		if c.Error != nil {
+			e++
+		}
+		if c.Skipped != nil {
+			sk++
+		}
+		if c.Classname == "" || c.Time == "" {
+			t.Errorf("case %q lacks classname or time", c.Name)
+		}
+	}
+	if f != s.Failures || e != s.Errors || sk != s.Skipped {
+		t.Errorf("children: %d failures %d errors %d skipped", f, e, sk)
+	}
+	props := map[string]string{}
+	for _, p := range s.Props {
+		props[p.Name] = p.Value
+	}
+	if props["score"] != "6" || props["max_score"] != "10" || props["candidate"] != "Alice <&> \"x\"" || props["category:performance"] != "2/6" {
+		t.Errorf("suite properties: %v", props)
+	}
+	c := s.Cases[0]
+	if c.Name != "Book list is correct" || c.Classname != "djgrade.n-plus-one.hidden.correctness" || c.Failure != nil {
+		t.Errorf("first case: %+v", c)
+	}
+	cp := map[string]string{}
+	for _, p := range c.Props {
+		cp[p.Name] = p.Value
+	}
+	if cp["points"] != "4" || cp["max_points"] != "4" || cp["hidden"] != "true" {
+		t.Errorf("case properties: %v", cp)
+	}
+	if s.Cases[2].Name != "hidden check 3" || s.Cases[2].Error == nil || s.Cases[5].Error == nil || s.Cases[5].Error.Type != "missing" {
+		t.Errorf("error cases: %+v %+v", s.Cases[2], s.Cases[5])
+	}
+	if s.Timestamp != "2026-12-03T10:00:00" {
+		t.Errorf("timestamp %q", s.Timestamp)
+	}
+}
+
+func TestGradescope(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteGradescope(&buf, NewRow(graded("sub_1", "Alice"))); err != nil {
+		t.Fatal(err)
+	}
+	noLeak(t, "gradescope", buf.String())
+	var doc struct {
+		Score    *float64 `json:"score"`
+		MaxScore *float64 `json:"max_score"`
+		Output   string   `json:"output"`
+		Tests    []struct {
+			Name       string   `json:"name"`
+			Score      *float64 `json:"score"`
+			MaxScore   *float64 `json:"max_score"`
+			Status     string   `json:"status"`
+			Visibility string   `json:"visibility"`
+			Tags       []string `json:"tags"`
+		} `json:"tests"`
+		ExtraData map[string]string `json:"extra_data"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Score == nil || *doc.Score != 6 || *doc.MaxScore != 10 || len(doc.Tests) != 6 || doc.ExtraData["djgrade_submission"] != "sub_1" {
+		t.Fatalf("document: %s", buf.String())
+	}
+	want := []struct {
+		name, status, vis string
+		score, max        float64
+	}{
+		{"Book list is correct", "passed", "after_published", 4, 4},
+		{"Book list runs 3 queries", "failed", "after_published", 0, 4},
+		{"hidden check 3", "failed", "after_published", 0, 1},
+		{"Pagination", "failed", "after_published", 2, 1},
+		{"tests/test_api.py::test_list", "failed", "visible", 0, 0},
+		{"tests/test_api.py::test_gone", "failed", "visible", 0, 0},
+	}
+	for i, w := range want {
+		g := doc.Tests[i]
+		if g.Name != w.name || g.Status != w.status || g.Visibility != w.vis || g.Score == nil || *g.Score != w.score || *g.MaxScore != w.max {
+			t.Errorf("test %d: %+v, want %+v", i, g, w)
+		}
+	}
+	if doc.Tests[0].Tags[0] != "correctness" {
+		t.Errorf("tags: %v", doc.Tests[0].Tags)
+	}
+}
+
+func TestFilename(t *testing.T) {
+	for _, tc := range []struct {
+		ext   string
+		parts []string
+		want  string
+	}{
+		{".csv", []string{"n-plus-one", "results"}, "n-plus-one-results.csv"},
+		{".csv", []string{"../../etc/passwd", "results"}, "_.._etc_passwd-results.csv"},
+		{".json", []string{"a\"b\r\nc", "é"}, "a_b__c-_.json"},
+		{".csv", nil, "export.csv"},
+		{".csv", []string{strings.Repeat("x", 100)}, strings.Repeat("x", 64) + ".csv"},
+	} {
+		if got := Filename(tc.ext, tc.parts...); got != tc.want {
+			t.Errorf("Filename(%q, %q) = %q, want %q", tc.ext, tc.parts, got, tc.want)
+		}
+	}
+}
+
+// TestCollect: pages through the lister, keeps what keep accepts, stops at
+// the limit and says whether more matched.
+func TestCollect(t *testing.T) {
+	var all []*grader.Submission
+	for i := 250; i > 0; i-- { // newest first
+		all = append(all, &grader.Submission{ID: fmt.Sprintf("s%03d", i), Candidate: map[bool]string{true: "even", false: "odd"}[i%2 == 0]})
+	}
+	calls := 0
+	list := func(_ context.Context, f grader.SubmissionFilter) ([]*grader.Submission, error) {
+		calls++
+		if f.Limit != 100 {
+			t.Errorf("page of %d", f.Limit)
+		}
+		start := 0
+		if f.Before != "" {
+			for i, s := range all {
+				if s.ID == f.Before {
+					start = i + 1
+				}
+			}
+		}
+		end := min(start+f.Limit, len(all))
+		return all[start:end], nil
+	}
+	subs, more, err := Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 0)
+	if err != nil || more || len(subs) != 250 || calls != 3 {
+		t.Errorf("all: %d more=%v calls=%d err=%v", len(subs), more, calls, err)
+	}
+	subs, more, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 120)
+	if !more || len(subs) != 120 || subs[119].ID != "s131" {
+		t.Errorf("limit: %d more=%v last %s", len(subs), more, subs[len(subs)-1].ID)
+	}
+	subs, more, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, func(s *grader.Submission) bool { return s.Candidate == "even" }, 0)
+	if more || len(subs) != 125 {
+		t.Errorf("keep: %d more=%v", len(subs), more)
+	}
+	// Exactly the limit, nothing after: not more.
+	subs, more, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 250)
+	if more || len(subs) != 250 {
+		t.Errorf("exact: %d more=%v", len(subs), more)
+	}
+}
