@@ -310,7 +310,7 @@ func TestGradescope(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Score == nil || *doc.Score != 6 || *doc.MaxScore != 10 || len(doc.Tests) != 6 || doc.ExtraData["djgrade_submission"] != "sub_1" {
+	if doc.Score == nil || *doc.Score != 6 || *doc.MaxScore != 10 || len(doc.Tests) != 6 || doc.ExtraData["djgrade_submission"] != "sub_1" || doc.Output != "" {
 		t.Fatalf("document: %s", buf.String())
 	}
 	want := []struct {

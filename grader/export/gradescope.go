@@ -16,8 +16,9 @@ import (
 // (shown to students once the instructor publishes grades; by published
 // name, outcome and points only, never a message, since the export view
 // holds none). An instructor who wants hidden checks never shown edits the
-// field to "hidden" before the upload. No field holds a log: Gradescope
-// shows "output" to students.
+// field to "hidden" before the upload. The document has no "output" (nor
+// any log): Gradescope shows it to students, and the export view's reason
+// is the run's own words, written for staff.
 
 // Visibility values of Gradescope's tests.
 const (
@@ -27,10 +28,8 @@ const (
 
 // GradescopeResults is the results.json document.
 type GradescopeResults struct {
-	Score    int `json:"score"`
-	MaxScore int `json:"max_score"`
-	// Output is the run's reason, as the export view words it.
-	Output     string           `json:"output"`
+	Score      int              `json:"score"`
+	MaxScore   int              `json:"max_score"`
 	Visibility string           `json:"visibility"`
 	Tests      []GradescopeTest `json:"tests"`
 	// ExtraData carries djgrade's identity of the submission, which
@@ -64,7 +63,7 @@ func Gradescope(r Row) GradescopeResults {
 	if v == nil {
 		return out
 	}
-	out.Score, out.MaxScore, out.Output = v.Score, v.MaxScore, v.Reason
+	out.Score, out.MaxScore = v.Score, v.MaxScore
 	out.ExtraData["verdict"] = string(v.Verdict)
 	for i, t := range v.Tests {
 		gt := GradescopeTest{
