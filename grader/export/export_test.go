@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,13 +196,19 @@ func TestJUnit(t *testing.T) {
 	if !strings.HasPrefix(out, xml.Header) {
 		t.Errorf("no XML declaration: %s", out)
 	}
-	// Parse it back into a schema of its own, not the writer's types.
+	if err := checkJUnitSchema(buf.Bytes()); err != nil {
+		t.Errorf("not valid against junit-10.xsd's rules: %v\n%s", err, out)
+	}
+	// Parse it back into types of its own, not the writer's.
+	type prop struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	}
 	var doc struct {
 		XMLName  xml.Name `xml:"testsuites"`
 		Tests    int      `xml:"tests,attr"`
 		Failures int      `xml:"failures,attr"`
 		Errors   int      `xml:"errors,attr"`
-		Skipped  int      `xml:"skipped,attr"`
 		Suites   []struct {
 			Name      string `xml:"name,attr"`
 			Tests     int    `xml:"tests,attr"`
@@ -207,25 +216,19 @@ func TestJUnit(t *testing.T) {
 			Errors    int    `xml:"errors,attr"`
 			Skipped   int    `xml:"skipped,attr"`
 			Timestamp string `xml:"timestamp,attr"`
-			Props     []struct {
-				Name  string `xml:"name,attr"`
-				Value string `xml:"value,attr"`
-			} `xml:"properties>property"`
-			Cases []struct {
+			Props     []prop `xml:"properties>property"`
+			Cases     []struct {
 				Name      string `xml:"name,attr"`
 				Classname string `xml:"classname,attr"`
 				Time      string `xml:"time,attr"`
-				Props     []struct {
-					Name  string `xml:"name,attr"`
-					Value string `xml:"value,attr"`
-				} `xml:"properties>property"`
-				Failure *struct {
+				Failure   *struct {
 					Message string `xml:"message,attr"`
 				} `xml:"failure"`
 				Error *struct {
 					Type string `xml:"type,attr"`
 				} `xml:"error"`
-				Skipped *struct{} `xml:"skipped"`
+				Skipped   *struct{} `xml:"skipped"`
+				SystemOut string    `xml:"system-out"`
 			} `xml:"testcase"`
 		} `xml:"testsuite"`
 	}
@@ -239,7 +242,7 @@ func TestJUnit(t *testing.T) {
 	if s.Tests != 6 || len(s.Cases) != 6 || s.Failures != 2 || s.Errors != 2 || s.Skipped != 1 {
 		t.Errorf("suite counts: tests %d (cases %d) failures %d errors %d skipped %d", s.Tests, len(s.Cases), s.Failures, s.Errors, s.Skipped)
 	}
-	if doc.Tests != s.Tests || doc.Failures != s.Failures || doc.Errors != s.Errors || doc.Skipped != s.Skipped {
+	if doc.Tests != s.Tests || doc.Failures != s.Failures || doc.Errors != s.Errors {
 		t.Errorf("testsuites counts differ from the suite's")
 	}
 	// Counts agree with the children.
@@ -254,8 +257,8 @@ func TestJUnit(t *testing.T) {
 		if c.Skipped != nil {
 			sk++
 		}
-		if c.Classname == "" || c.Time == "" {
-			t.Errorf("case %q lacks classname or time", c.Name)
+		if c.Classname == "" || c.Time == "" || c.SystemOut == "" {
+			t.Errorf("case %q lacks classname, time or system-out", c.Name)
 		}
 	}
 	if f != s.Failures || e != s.Errors || sk != s.Skipped {
@@ -265,25 +268,120 @@ func TestJUnit(t *testing.T) {
 	for _, p := range s.Props {
 		props[p.Name] = p.Value
 	}
-	if props["score"] != "6" || props["max_score"] != "10" || props["candidate"] != "Alice <&> \"x\"" || props["category:performance"] != "2/6" {
-		t.Errorf("suite properties: %v", props)
+	want := map[string]string{
+		"score": "6", "max_score": "10", "candidate": "Alice <&> \"x\"", "category:performance": "2/6",
+		"points:Book list is correct": "4/4", "points:Book list runs 3 queries": "0/4", "points:hidden check 3": "0/1",
+		"points:Pagination": "2/1", "points:tests/test_api.py::test_list": "0/0",
+	}
+	for k, v := range want {
+		if props[k] != v {
+			t.Errorf("suite property %s = %q, want %q", k, props[k], v)
+		}
 	}
 	c := s.Cases[0]
-	if c.Name != "Book list is correct" || c.Classname != "djgrade.n-plus-one.hidden.correctness" || c.Failure != nil {
+	if c.Name != "Book list is correct" || c.Classname != "djgrade.n-plus-one.hidden.correctness" || c.Failure != nil ||
+		c.SystemOut != "hidden: passed, 4 of 4 points (correctness)" {
 		t.Errorf("first case: %+v", c)
-	}
-	cp := map[string]string{}
-	for _, p := range c.Props {
-		cp[p.Name] = p.Value
-	}
-	if cp["points"] != "4" || cp["max_points"] != "4" || cp["hidden"] != "true" {
-		t.Errorf("case properties: %v", cp)
 	}
 	if s.Cases[2].Name != "hidden check 3" || s.Cases[2].Error == nil || s.Cases[5].Error == nil || s.Cases[5].Error.Type != "missing" {
 		t.Errorf("error cases: %+v %+v", s.Cases[2], s.Cases[5])
 	}
 	if s.Timestamp != "2026-12-03T10:00:00" {
 		t.Errorf("timestamp %q", s.Timestamp)
+	}
+}
+
+// junitElements are the rules of Jenkins' junit-10.xsd (the xunit
+// plugin's, the schema CI systems share), restated: each element's allowed
+// children, required and allowed attributes, and whether it holds text.
+var junitElements = map[string]struct {
+	children, required, optional []string
+	text                         bool
+}{
+	"testsuites": {children: []string{"testsuite"}, optional: []string{"name", "time", "tests", "failures", "errors"}},
+	"testsuite": {children: []string{"testsuite", "properties", "testcase", "system-out", "system-err"},
+		required: []string{"name", "tests", "failures", "errors"},
+		optional: []string{"group", "time", "skipped", "timestamp", "hostname", "id", "package", "file", "log", "url"}},
+	"properties": {children: []string{"property"}},
+	"property":   {required: []string{"name", "value"}},
+	"testcase": {children: []string{"skipped", "error", "failure", "rerunFailure", "rerunError", "flakyFailure", "flakyError", "system-out", "system-err"},
+		required: []string{"name"}, optional: []string{"time", "classname", "group"}},
+	"failure":    {optional: []string{"type", "message"}, text: true},
+	"error":      {optional: []string{"type", "message"}, text: true},
+	"skipped":    {optional: []string{"type", "message"}, text: true},
+	"system-out": {text: true},
+	"system-err": {text: true},
+}
+
+// surefireTime is the schema's SUREFIRE_TIME pattern, for time attributes
+// of suites.
+var surefireTime = regexp.MustCompile(`^(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?$`)
+
+// checkJUnitSchema checks data against junitElements: the root, every
+// element's place, attributes and text.
+func checkJUnitSchema(data []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	var stack []string
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch tk := tok.(type) {
+		case xml.StartElement:
+			name := tk.Name.Local
+			rule, ok := junitElements[name]
+			if !ok {
+				return fmt.Errorf("unknown element <%s>", name)
+			}
+			if len(stack) == 0 && name != "testsuites" && name != "testsuite" {
+				return fmt.Errorf("root <%s>", name)
+			}
+			if len(stack) > 0 && !slices.Contains(junitElements[stack[len(stack)-1]].children, name) {
+				return fmt.Errorf("<%s> inside <%s>", name, stack[len(stack)-1])
+			}
+			seen := map[string]bool{}
+			for _, a := range tk.Attr {
+				seen[a.Name.Local] = true
+				if !slices.Contains(rule.required, a.Name.Local) && !slices.Contains(rule.optional, a.Name.Local) {
+					return fmt.Errorf("<%s> has attribute %s", name, a.Name.Local)
+				}
+				if a.Name.Local == "time" && (name == "testsuite" || name == "testsuites") && !surefireTime.MatchString(a.Value) {
+					return fmt.Errorf("<%s time=%q>", name, a.Value)
+				}
+			}
+			for _, r := range rule.required {
+				if !seen[r] {
+					return fmt.Errorf("<%s> lacks %s", name, r)
+				}
+			}
+			stack = append(stack, name)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 0 && !junitElements[stack[len(stack)-1]].text && strings.TrimSpace(string(tk)) != "" {
+				return fmt.Errorf("text in <%s>", stack[len(stack)-1])
+			}
+		}
+	}
+	return nil
+}
+
+// TestJUnitSchemaCheck: the check refuses what the schema refuses.
+func TestJUnitSchemaCheck(t *testing.T) {
+	for _, bad := range []string{
+		`<testsuites skipped="1"></testsuites>`,
+		`<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase name="x"><properties/></testcase></testsuite></testsuites>`,
+		`<testsuites><testsuite name="a" tests="1" failures="0"></testsuite></testsuites>`,
+		`<testsuites><testsuite name="a" tests="1" failures="0" errors="0" time="1.5s"></testsuite></testsuites>`,
+		`<testcase name="x"/>`,
+	} {
+		if checkJUnitSchema([]byte(bad)) == nil {
+			t.Errorf("accepted %s", bad)
+		}
 	}
 }
 

@@ -10,10 +10,10 @@ import (
 )
 
 // JUnit XML, as CI systems read it (Jenkins, GitLab, GitHub Actions'
-// reporters; the de facto schema of Ant's JUnit task and Jenkins'
-// junit-10.xsd): one <testsuites> holding one <testsuite> for the
-// submission, with one <testcase> per test of the export view, public tests
-// and hidden checks alike. An outcome maps to the child a testcase gets:
+// reporters), valid against the common schema, Jenkins' junit-10.xsd: one
+// <testsuites> holding one <testsuite> for the submission, with one
+// <testcase> per test of the export view, public tests and hidden checks
+// alike. An outcome maps to the child a testcase gets:
 //
 //	passed   none
 //	failed   <failure type="failed">
@@ -21,12 +21,14 @@ import (
 //	missing  <error type="missing"> (the test did not report)
 //	skipped  <skipped>
 //
-// and any other outcome to <error> with the outcome as its type. Points go
-// in each testcase's <properties> (points, max_points, category, hidden),
-// as pytest's record_property writes them, and the submission's score,
-// verdict and identity in the suite's <properties>. Messages and times are
-// what the export view holds: it holds no message and no duration, so the
-// failure elements carry fixed words and every time is 0.
+// and any other outcome to <error> with the outcome as its type. That
+// schema allows <properties> on a suite only, so the points are there, one
+// property "points:<test name>" = "points/max_points" per testcase, beside
+// the submission's score, verdict and identity; each testcase's
+// <system-out> says its points and category in words, which CI pages show.
+// Messages and times are what the export view holds: it holds no message
+// and no duration, so the failure elements carry fixed words and every
+// time is 0.
 
 // JUnitTestsuites is the root element.
 type JUnitTestsuites struct {
@@ -35,7 +37,6 @@ type JUnitTestsuites struct {
 	Tests    int              `xml:"tests,attr"`
 	Failures int              `xml:"failures,attr"`
 	Errors   int              `xml:"errors,attr"`
-	Skipped  int              `xml:"skipped,attr"`
 	Time     string           `xml:"time,attr"`
 	Suites   []JUnitTestsuite `xml:"testsuite"`
 }
@@ -63,13 +64,13 @@ type JUnitProperty struct {
 
 // JUnitTestcase is one test or hidden check.
 type JUnitTestcase struct {
-	Name       string          `xml:"name,attr"`
-	Classname  string          `xml:"classname,attr"`
-	Time       string          `xml:"time,attr"`
-	Properties []JUnitProperty `xml:"properties>property,omitempty"`
-	Failure    *JUnitProblem   `xml:"failure,omitempty"`
-	Error      *JUnitProblem   `xml:"error,omitempty"`
-	Skipped    *JUnitProblem   `xml:"skipped,omitempty"`
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *JUnitProblem `xml:"failure,omitempty"`
+	Error     *JUnitProblem `xml:"error,omitempty"`
+	Skipped   *JUnitProblem `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
 }
 
 // JUnitProblem is a failure, an error or a skip: a message, a type and the
@@ -99,6 +100,7 @@ func JUnit(r Row) JUnitTestsuites {
 		suite.Timestamp = r.CreatedAt.UTC().Format("2006-01-02T15:04:05")
 	}
 	var total float64
+	var points []JUnitProperty
 	if v := r.Result; v != nil {
 		suite.Properties = append(suite.Properties,
 			JUnitProperty{"verdict", string(v.Verdict)}, JUnitProperty{"reason", v.Reason},
@@ -110,11 +112,9 @@ func JUnit(r Row) JUnitTestsuites {
 		for _, t := range v.Tests {
 			tc := JUnitTestcase{
 				Name: t.Name, Classname: classname(r.Exercise, t), Time: seconds(t.Duration),
-				Properties: []JUnitProperty{
-					{"points", strconv.Itoa(t.Points)}, {"max_points", strconv.Itoa(t.MaxPoints)},
-					{"category", t.Category}, {"hidden", strconv.FormatBool(t.Hidden)},
-				},
+				SystemOut: fmt.Sprintf("%s: %s, %d of %d points (%s)", kind(t), t.Outcome, t.Points, t.MaxPoints, t.Category),
 			}
+			points = append(points, JUnitProperty{"points:" + t.Name, fmt.Sprintf("%d/%d", t.Points, t.MaxPoints)})
 			total += t.Duration
 			switch t.Outcome {
 			case grader.OutcomePassed:
@@ -134,10 +134,12 @@ func JUnit(r Row) JUnitTestsuites {
 			suite.Cases = append(suite.Cases, tc)
 		}
 	}
+	suite.Properties = append(suite.Properties, points...)
 	suite.Tests = len(suite.Cases)
 	suite.Time = seconds(total)
+	// The root has no skipped attribute in the schema: the suite's says it.
 	return JUnitTestsuites{
-		Name: "djgrade", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Skipped: suite.Skipped,
+		Name: "djgrade", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
 		Time: suite.Time, Suites: []JUnitTestsuite{suite},
 	}
 }
@@ -145,15 +147,19 @@ func JUnit(r Row) JUnitTestsuites {
 // classname groups a row's testcases the way CI reporters show them:
 // exercise, then public or hidden, then category.
 func classname(exercise string, t grader.TestResult) string {
-	kind := "public"
-	if t.Hidden {
-		kind = "hidden"
-	}
-	cn := "djgrade." + exercise + "." + kind
+	cn := "djgrade." + exercise + "." + kind(t)
 	if t.Category != "" {
 		cn += "." + t.Category
 	}
 	return cn
+}
+
+// kind is "hidden" for a hidden check, "public" for a public test.
+func kind(t grader.TestResult) string {
+	if t.Hidden {
+		return "hidden"
+	}
+	return "public"
 }
 
 // words is the fixed message of an outcome, with the points at stake.
