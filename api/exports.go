@@ -147,12 +147,12 @@ func (x *Exports) AssignmentTable(ctx context.Context, id string, q ExportQuery)
 }
 
 func (x *Exports) table(ctx context.Context, ex *grader.Exercise, f grader.SubmissionFilter, keep func(*grader.Submission) bool, limit int) (*export.Table, error) {
-	subs, more, err := export.Collect(ctx, x.Grader.ListSubmissions, f, keep, limit)
+	rows, next, err := export.Collect(ctx, x.Grader.ListSubmissions, f, keep, limit)
 	if err != nil {
 		return nil, err
 	}
-	t := export.NewTable(ex, subs, time.Now())
-	t.Truncated = more && len(subs) > 0
+	t := export.NewTable(ex, rows, time.Now())
+	t.Truncated, t.Next = next != "", next
 	if x.Columns != nil {
 		t.Extra = x.Columns(ctx, t)
 	}
@@ -161,10 +161,10 @@ func (x *Exports) table(ctx context.Context, ex *grader.Exercise, f grader.Submi
 
 // Cursor is the cursor of the page after t ("" when t is the last page).
 func Cursor(t *export.Table) string {
-	if !t.Truncated || len(t.Rows) == 0 {
+	if !t.Truncated || t.Next == "" {
 		return ""
 	}
-	return encodeCursor(t.Rows[len(t.Rows)-1].Submission)
+	return encodeCursor(t.Next)
 }
 
 // WriteTable answers with t in the format (FormatCSV or FormatJSON) as an

@@ -94,18 +94,22 @@ type Table struct {
 	// of the score, say). Each Value must decide for itself what it may
 	// export; the writers render it as given (CSV defused).
 	Extra []Column
-	// Truncated reports that more submissions matched than the table
-	// holds; the next page starts after its last row.
+	// Truncated reports that more submissions may match than the table
+	// holds; Next is then the id the next page starts after.
 	Truncated bool
+	Next      string
 	// GeneratedAt is when the table was made.
 	GeneratedAt time.Time
 }
 
-// NewTable makes a table of the submissions, in their order. ex, if not
-// nil, gives the rubric's categories and their order; categories seen only
-// in results (a rubric changed since) follow, in the order they appear.
-func NewTable(ex *grader.Exercise, subs []*grader.Submission, now time.Time) *Table {
-	t := &Table{GeneratedAt: now.UTC(), Rows: make([]Row, 0, len(subs))}
+// NewTable makes a table of the rows, in their order. ex, if not nil,
+// gives the rubric's categories and their order; categories seen only in
+// results (a rubric changed since) follow, in the order they appear.
+func NewTable(ex *grader.Exercise, rows []Row, now time.Time) *Table {
+	t := &Table{GeneratedAt: now.UTC(), Rows: rows}
+	if t.Rows == nil {
+		t.Rows = []Row{}
+	}
 	seenCat, seenCheck := map[string]bool{}, map[string]bool{}
 	if ex != nil {
 		t.Exercise = ex.ID
@@ -116,9 +120,7 @@ func NewTable(ex *grader.Exercise, subs []*grader.Submission, now time.Time) *Ta
 			}
 		}
 	}
-	for _, s := range subs {
-		r := NewRow(s)
-		t.Rows = append(t.Rows, r)
+	for _, r := range rows {
 		if r.Result == nil {
 			continue
 		}
@@ -138,6 +140,15 @@ func NewTable(ex *grader.Exercise, subs []*grader.Submission, now time.Time) *Ta
 	return t
 }
 
+// Rows are the submissions as rows (NewRow), in their order.
+func Rows(subs []*grader.Submission) []Row {
+	rows := make([]Row, 0, len(subs))
+	for _, s := range subs {
+		rows = append(rows, NewRow(s))
+	}
+	return rows
+}
+
 // Lister lists a page of submissions newest first, as grader.Store's
 // ListSubmissions does (at most 100 a call).
 type Lister func(context.Context, grader.SubmissionFilter) ([]*grader.Submission, error)
@@ -151,11 +162,13 @@ const listPage = 100
 const maxScanned = 4 * MaxRows
 
 // Collect lists the submissions f matches, newest first, that keep accepts
-// (nil: all), up to limit (at most MaxRows; 0 means MaxRows). f.Limit is
-// ignored; f.Before starts after that submission, as a cursor. It reports
-// whether more matched than it returned; a scan stopped by maxScanned
-// counts as more.
-func Collect(ctx context.Context, list Lister, f grader.SubmissionFilter, keep func(*grader.Submission) bool, limit int) (subs []*grader.Submission, more bool, err error) {
+// (nil: all), up to limit (at most MaxRows; 0 means MaxRows), as rows: each
+// page is turned into rows as it comes, so that the submissions' logs are
+// not all held at once. f.Limit is ignored; f.Before starts after that
+// submission, as a cursor. next is the cursor of the rest when there may
+// be more (the id of the last submission looked at), else "": a scan
+// stopped by maxScanned has a rest too, even with no row.
+func Collect(ctx context.Context, list Lister, f grader.SubmissionFilter, keep func(*grader.Submission) bool, limit int) (rows []Row, next string, err error) {
 	if limit <= 0 || limit > MaxRows {
 		limit = MaxRows
 	}
@@ -164,25 +177,26 @@ func Collect(ctx context.Context, list Lister, f grader.SubmissionFilter, keep f
 	for {
 		page, err := list(ctx, f)
 		if err != nil {
-			return nil, false, err
+			return nil, "", err
 		}
 		for _, s := range page {
-			scanned++
 			if keep != nil && !keep(s) {
+				scanned++
 				continue
 			}
-			if len(subs) == limit {
-				return subs, true, nil
+			if len(rows) == limit {
+				return rows, rows[len(rows)-1].Submission, nil
 			}
-			subs = append(subs, s)
+			scanned++
+			rows = append(rows, NewRow(s))
 		}
 		if len(page) < listPage {
-			return subs, false, nil
-		}
-		if scanned >= maxScanned {
-			return subs, true, nil
+			return rows, "", nil
 		}
 		f.Before = page[len(page)-1].ID
+		if scanned >= maxScanned {
+			return rows, f.Before, nil
+		}
 	}
 }
 

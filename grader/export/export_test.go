@@ -94,7 +94,7 @@ func TestCSVCell(t *testing.T) {
 func TestWriteCSV(t *testing.T) {
 	evil := graded("sub_1", "=cmd|' /C calc'!A0")
 	queued := &grader.Submission{ID: "sub_2", Exercise: "n-plus-one", Candidate: "@bob", Status: grader.StatusQueued, CreatedAt: t0}
-	tab := NewTable(testExercise(), []*grader.Submission{evil, queued}, t0)
+	tab := NewTable(testExercise(), Rows([]*grader.Submission{evil, queued}), t0)
 	tab.Extra = []Column{{Name: "override", Value: func(r Row) string {
 		if r.Submission == "sub_1" {
 			return "-7"
@@ -154,8 +154,8 @@ func TestWriteCSV(t *testing.T) {
 }
 
 func TestWriteJSON(t *testing.T) {
-	tab := NewTable(testExercise(), []*grader.Submission{graded("sub_1", "Alice"),
-		{ID: "sub_2", Exercise: "n-plus-one", Candidate: "Bob", Status: grader.StatusError, CreatedAt: t0, Result: graded("x", "y").Result}}, t0)
+	tab := NewTable(testExercise(), Rows([]*grader.Submission{graded("sub_1", "Alice"),
+		{ID: "sub_2", Exercise: "n-plus-one", Candidate: "Bob", Status: grader.StatusError, CreatedAt: t0, Result: graded("x", "y").Result}}), t0)
 	tab.Truncated = true
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, tab, "CURSOR"); err != nil {
@@ -475,21 +475,26 @@ func TestCollect(t *testing.T) {
 		end := min(start+f.Limit, len(all))
 		return all[start:end], nil
 	}
-	subs, more, err := Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 0)
-	if err != nil || more || len(subs) != 250 || calls != 3 {
-		t.Errorf("all: %d more=%v calls=%d err=%v", len(subs), more, calls, err)
+	subs, next, err := Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 0)
+	if err != nil || next != "" || len(subs) != 250 || calls != 3 {
+		t.Errorf("all: %d next=%q calls=%d err=%v", len(subs), next, calls, err)
 	}
-	subs, more, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 120)
-	if !more || len(subs) != 120 || subs[119].ID != "s131" {
-		t.Errorf("limit: %d more=%v last %s", len(subs), more, subs[len(subs)-1].ID)
+	subs, next, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 120)
+	if next != "s131" || len(subs) != 120 || subs[119].Submission != "s131" {
+		t.Errorf("limit: %d next=%q last %s", len(subs), next, subs[len(subs)-1].Submission)
 	}
-	subs, more, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, func(s *grader.Submission) bool { return s.Candidate == "even" }, 0)
-	if more || len(subs) != 125 {
-		t.Errorf("keep: %d more=%v", len(subs), more)
+	// The next page starts where the cursor says, and ends the listing.
+	rest, next, _ := Collect(context.Background(), list, grader.SubmissionFilter{Before: "s131"}, nil, 200)
+	if next != "" || len(rest) != 130 || rest[0].Submission != "s130" {
+		t.Errorf("rest: %d next=%q first %s", len(rest), next, rest[0].Submission)
 	}
-	// Exactly the limit, nothing after: not more.
-	subs, more, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 250)
-	if more || len(subs) != 250 {
-		t.Errorf("exact: %d more=%v", len(subs), more)
+	subs, next, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, func(s *grader.Submission) bool { return s.Candidate == "even" }, 0)
+	if next != "" || len(subs) != 125 {
+		t.Errorf("keep: %d next=%q", len(subs), next)
+	}
+	// Exactly the limit, nothing after: no next page.
+	subs, next, _ = Collect(context.Background(), list, grader.SubmissionFilter{}, nil, 250)
+	if next != "" || len(subs) != 250 {
+		t.Errorf("exact: %d next=%q", len(subs), next)
 	}
 }
