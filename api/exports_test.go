@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -380,5 +381,33 @@ func TestExportAccess(t *testing.T) {
 			t.Errorf("interviewer %s: %d %s", own[i], res.StatusCode, body)
 		}
 		noExportLeak(t, own[i], body)
+	}
+}
+
+// TestExportHead: HEAD on every export answers with GET's status and
+// headers (Content-Length included) and no body.
+func TestExportHead(t *testing.T) {
+	x := newExportWorld(t)
+	for _, path := range []string{
+		"/api/v1/exercises/n-plus-one/results.csv", "/api/v1/exercises/n-plus-one/results.json?limit=1",
+		"/api/v1/assignments/" + x.asg[grader.ModeAssessment] + "/results.csv", "/api/v1/assignments/" + x.asg[grader.ModeAssessment] + "/results.json",
+		"/api/v1/submissions/" + x.alice1 + "/junit.xml", "/api/v1/submissions/" + x.alice1 + "/gradescope.json",
+		"/api/v1/submissions/" + x.bob + "/junit.xml", "/api/v1/exercises/nope/results.csv?status=nope",
+	} {
+		for _, who := range []string{"admin", grader.ModeAssessment, ""} {
+			get, getBody := x.do(t, who, http.MethodGet, path, "", nil, nil)
+			head, headBody := x.do(t, who, http.MethodHead, path, "", nil, nil)
+			if head.StatusCode != get.StatusCode || len(headBody) != 0 {
+				t.Errorf("HEAD %s as %q: %d with %d bytes, GET %d", path, who, head.StatusCode, len(headBody), get.StatusCode)
+			}
+			for _, h := range []string{"Content-Type", "Content-Disposition", "X-Export-Truncated", "Link"} {
+				if head.Header.Get(h) != get.Header.Get(h) {
+					t.Errorf("HEAD %s as %q: %s %q, GET %q", path, who, h, head.Header.Get(h), get.Header.Get(h))
+				}
+			}
+			if cl := head.Header.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(getBody)) {
+				t.Errorf("HEAD %s as %q: Content-Length %s, GET sent %d bytes", path, who, cl, len(getBody))
+			}
+		}
 	}
 }

@@ -106,7 +106,7 @@ type Table struct {
 // gives the rubric's categories and their order; categories seen only in
 // results (a rubric changed since) follow, in the order they appear.
 func NewTable(ex *grader.Exercise, rows []Row, now time.Time) *Table {
-	t := &Table{GeneratedAt: now.UTC(), Rows: rows}
+	t := &Table{GeneratedAt: now.UTC().Truncate(time.Second), Rows: rows}
 	if t.Rows == nil {
 		t.Rows = []Row{}
 	}
