@@ -13,6 +13,7 @@ import (
 
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/archive"
+	"github.com/djgrade/djgrade/grader/export"
 )
 
 // Grader is what the API needs from the grading service (implemented by
@@ -94,6 +95,10 @@ type Config struct {
 	// DefaultMaxUploadsPerToken), so that a few slow connections from one
 	// token cannot hold every slot.
 	MaxUploadsPerToken int
+	// ExportColumns, if set, adds columns to the result exports (see
+	// Exports.Columns): the hook for data beside a result, such as a
+	// reviewer's override of the score.
+	ExportColumns func(ctx context.Context, t *export.Table) []export.Column
 }
 
 // Server is the HTTP API. Create it with New.
@@ -325,6 +330,7 @@ func (s *Server) routes() {
 	e.DELETE(pathTokens+"/:id", s.revokeToken, authn, admin)
 
 	s.liveRoutes(authn)
+	s.exportRoutes(authn)
 }
 
 // isLongPoll reports whether c may legitimately outlive RequestTimeout: an

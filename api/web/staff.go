@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/export"
 )
 
 // maxScan bounds how many submissions one page reads to filter and sort;
@@ -559,7 +560,7 @@ func (h *Handler) compareCSV(w http.ResponseWriter, r *http.Request) {
 	_ = cw.Write(head)
 	for _, s := range subs {
 		v := s.Result.View(grader.AudienceExport)
-		row := []string{csvCell(s.Candidate), s.ID, s.CreatedAt.UTC().Format(time.RFC3339), strconv.FormatBool(s.Late),
+		row := []string{export.CSVCell(s.Candidate), s.ID, s.CreatedAt.UTC().Format(time.RFC3339), strconv.FormatBool(s.Late),
 			string(v.Verdict), strconv.Itoa(v.Score), strconv.Itoa(v.MaxScore)}
 		byName := map[string]int{}
 		for _, c := range v.Categories {
@@ -571,13 +572,4 @@ func (h *Handler) compareCSV(w http.ResponseWriter, r *http.Request) {
 		_ = cw.Write(row)
 	}
 	cw.Flush()
-}
-
-// csvCell defuses spreadsheet formulas in free text: a cell starting with
-// = + - @ (or a tab or carriage return) is prefixed with a quote.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

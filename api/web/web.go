@@ -31,6 +31,7 @@ import (
 	"github.com/djgrade/djgrade/api"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/archive"
+	"github.com/djgrade/djgrade/grader/export"
 )
 
 //go:embed templates/*.html
@@ -82,6 +83,9 @@ type Config struct {
 	// Live runs live-coding sessions (*grader.Service implements it); nil
 	// means the live pages answer that this server does not run them.
 	Live grader.LiveService
+	// ExportColumns, if set, adds columns to the result exports, as the
+	// API's Config.ExportColumns does (pass the same function).
+	ExportColumns func(ctx context.Context, t *export.Table) []export.Column
 }
 
 // Handler serves the pages. Create it with New.
@@ -165,6 +169,10 @@ func (h *Handler) routes() []route {
 		{http.MethodPost, "/assignments", h.staff(h.createAssignment)},
 		{http.MethodGet, "/compare", h.staff(h.compare)},
 		{http.MethodGet, "/compare.csv", h.staff(h.compareCSV)},
+		{http.MethodGet, "/exercises/:id/results.csv", h.staff(h.exportResults(api.FormatCSV, false))},
+		{http.MethodGet, "/exercises/:id/results.json", h.staff(h.exportResults(api.FormatJSON, false))},
+		{http.MethodGet, "/assignments/:id/results.csv", h.staff(h.exportResults(api.FormatCSV, true))},
+		{http.MethodGet, "/assignments/:id/results.json", h.staff(h.exportResults(api.FormatJSON, true))},
 
 		{http.MethodGet, "/a/", h.signedIn(h.myAssignments)},
 		{http.MethodGet, "/a/:id", h.signedIn(h.assignment)},
