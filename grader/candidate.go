@@ -60,8 +60,8 @@ type CandidateSubmission struct {
 	*Submission
 	Automatic  *Points `json:"automatic"`
 	Effective  *Points `json:"effective"`
-	Overridden bool   `json:"overridden"`
-	Notes      int    `json:"notes"`
+	Overridden bool    `json:"overridden"`
+	Notes      int     `json:"notes"`
 	// Similar counts its flagged pairs (Service.Similar).
 	Similar int `json:"similar"`
 	// TimeUsed is from its assignment's (or live session's) start to the

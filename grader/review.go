@@ -125,7 +125,7 @@ type Review struct {
 	Automatic *Points `json:"automatic"`
 	// Effective is the score that counts: the current override's, else
 	// the automatic one (nil when there is neither).
-	Effective  *Points        `json:"effective"`
+	Effective  *Points       `json:"effective"`
 	Overridden bool          `json:"overridden"`
 	Notes      []ReviewEntry `json:"notes"`
 	Overrides  []ReviewEntry `json:"overrides"`

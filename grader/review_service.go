@@ -179,8 +179,8 @@ type OverrideEventData struct {
 	By         ReviewAuthor `json:"by"`
 	Reason     string       `json:"reason"`
 	Cleared    bool         `json:"cleared"`
-	Automatic  Points        `json:"automatic"`
-	Effective  Points        `json:"effective"`
+	Automatic  Points       `json:"automatic"`
+	Effective  Points       `json:"effective"`
 }
 
 // OverrideEventID is the event's deterministic id: the same entry
