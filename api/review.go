@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -176,6 +177,13 @@ func (s *Server) getCandidate(c echo.Context) error {
 		return err
 	}
 	name := c.Param("name")
+	if c.Request().URL.RawPath != "" {
+		// Echo routes on the raw path when the name holds an escaped
+		// slash, and then leaves the parameter escaped.
+		if u, err := url.PathUnescape(name); err == nil {
+			name = u
+		}
+	}
 	if len(name) > maxTextField {
 		return grader.Errorf(grader.EINVALID, "the candidate's name is too long")
 	}

@@ -238,3 +238,23 @@ func TestCandidateRoute(t *testing.T) {
 		}
 	}
 }
+
+// Names with a slash, a percent sign, a query's characters or beyond
+// ASCII reach the candidate view as they were typed.
+func TestCandidateRouteNames(t *testing.T) {
+	w, _ := reviewWorld(t)
+	for _, n := range []string{"A/B", "50% off", "a?b#c", "Zoë", "a%2Fb"} {
+		sub := &grader.Submission{Exercise: "n-plus-one", Candidate: n}
+		if err := w.store.CreateSubmission(context.Background(), sub, []grader.File{{Path: "library/serializers.py", Data: []byte("x")}}); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Name        string
+			Submissions []struct{ ID string }
+		}
+		res, body := w.jsonDo(t, "interviewer", "GET", "/api/v1/candidates/"+url.PathEscape(n), nil, &doc)
+		if res.StatusCode != 200 || doc.Name != n || len(doc.Submissions) != 1 || doc.Submissions[0].ID != sub.ID {
+			t.Errorf("%q: %d %s", n, res.StatusCode, body)
+		}
+	}
+}

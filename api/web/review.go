@@ -181,7 +181,15 @@ func (h *Handler) candidatePage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	ov, err := rs.Candidate(r.Context(), r.PathValue("name"))
+	name := r.PathValue("name")
+	if r.URL.RawPath != "" {
+		// Echo routes on the raw path when the name holds an escaped
+		// slash, and then leaves the parameter escaped.
+		if u, err := url.PathUnescape(name); err == nil {
+			name = u
+		}
+	}
+	ov, err := rs.Candidate(r.Context(), name)
 	if err != nil {
 		h.fail(w, r, err)
 		return

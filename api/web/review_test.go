@@ -130,6 +130,15 @@ func TestReviewPages(t *testing.T) {
 			t.Errorf("candidate page lacks %q", want)
 		}
 	}
+	slash := &grader.Submission{Exercise: "n-plus-one", Candidate: "Team A/B"}
+	if err := e.store.CreateSubmission(ctx, slash, []grader.File{{Path: "library/serializers.py", Data: []byte("#\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	res, body = sb.get(candidateURL("Team A/B"))
+	wantStatus(t, "candidate page of a name with a slash", res, body, 200)
+	if !strings.Contains(body, slash.ID) {
+		t.Errorf("candidate page of Team A/B lacks its submission")
+	}
 	res, body = sb.get("/ui/candidates/Nobody")
 	wantStatus(t, "unknown candidate", res, body, 404)
 
