@@ -31,12 +31,14 @@ func candidateURL(name string) string {
 	return Prefix + "/candidates/" + url.PathEscape(strings.TrimSpace(name))
 }
 
-// usedText shows a time used: "—" for none, else minutes (or hours and
-// minutes), rounded to the minute, seconds under one.
+// usedText shows a time used: "—" for none, seconds under a minute, else
+// minutes (or hours and minutes), rounded to the minute.
 func usedText(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "—"
+	case d < time.Second:
+		return "< 1 s"
 	case d < time.Minute:
 		return strconv.Itoa(int(d.Seconds())) + " s"
 	case d < time.Hour:

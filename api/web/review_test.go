@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/djgrade/djgrade/grader"
 )
@@ -190,4 +191,13 @@ func TestReviewPagesNotConfigured(t *testing.T) {
 	wantStatus(t, "candidate page", res, body, 503)
 	res, body = sb.post("/ui/submissions/"+sub.ID+"/notes", url.Values{"text": {"x"}, "csrf": {sb.csrf}})
 	wantStatus(t, "note", res, body, 503)
+}
+
+func TestUsedText(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "—", -time.Second: "—", 300 * time.Millisecond: "< 1 s", 42 * time.Second: "42 s",
+		29*time.Minute + 40*time.Second: "30 min", 2*time.Hour + 5*time.Minute: "2 h 5 min"} {
+		if got := usedText(d); got != want {
+			t.Errorf("usedText(%s) = %q, want %q", d, got, want)
+		}
+	}
 }
