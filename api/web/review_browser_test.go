@@ -74,7 +74,7 @@ func TestReviewBrowser(t *testing.T) {
 	}
 	res := &grader.Result{Score: 4, MaxScore: 10, Verdict: grader.VerdictFailed, Reason: "1 hidden check failed",
 		Categories: []grader.CategoryScore{{Name: "correctness", Score: 4, MaxScore: 4}, {Name: "performance", Score: 0, MaxScore: 6}},
-		Tests: []grader.TestResult{{Name: "Book list runs a constant number of queries", Hidden: true, Category: "performance", Outcome: "failed", MaxPoints: 6, Queries: 12}}}
+		Tests:      []grader.TestResult{{Name: "Book list runs a constant number of queries", Hidden: true, Category: "performance", Outcome: "failed", MaxPoints: 6, Queries: 12}}}
 	if err := store.Finish(ctx, sub.ID, grader.StatusDone, res, ""); err != nil {
 		t.Fatal(err)
 	}
