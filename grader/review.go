@@ -157,7 +157,9 @@ func EffectiveScore(sub *Submission, sum ReviewSummary) (*Points, bool) {
 		return auto, false
 	}
 	eff := *auto
-	eff.Score = *o.Score
+	// Never above the maximum, should a regrade under a changed rubric
+	// have lowered it since.
+	eff.Score = min(*o.Score, auto.MaxScore)
 	if o.Verdict != "" {
 		eff.Verdict = o.Verdict
 	}

@@ -3,6 +3,7 @@ package grader_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,7 +189,10 @@ func TestReviewNotesAndOverrides(t *testing.T) {
 	if v := rv.View(grader.AudienceExport); v == nil || len(v.Notes) != 0 || len(v.Overrides) != 0 || v.Effective.Score != 6 {
 		t.Fatalf("export view: %+v", v)
 	}
-	for _, a := range []grader.Audience{grader.AudiencePractice, grader.AudienceAssessment, grader.AudienceGitHub, grader.AudienceCLI, grader.Audience(99)} {
+	for _, a := range append(slices.Clone(grader.Audiences), grader.Audience(99)) {
+		if a == grader.AudienceStaff || a == grader.AudienceExport {
+			continue
+		}
 		if v := rv.View(a); v != nil {
 			t.Fatalf("%s sees the review: %+v", a, v)
 		}
@@ -283,5 +287,40 @@ func TestCandidateOverview(t *testing.T) {
 	}
 	if _, err := svc.Candidate(ctx, strings.Repeat("x", 300)); grader.ErrorCode(err) != grader.EINVALID {
 		t.Fatalf("long name: %v", err)
+	}
+}
+
+// An override outlives a regrade: the new automatic score is shown beside
+// it, and the trail keeps the automatic score it replaced.
+func TestOverrideOutlivesRegrade(t *testing.T) {
+	ctx := context.Background()
+	store, err := bolt.Open(t.TempDir() + "/djgrade.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	svc := grader.NewService(grader.Config{Store: store, Reviews: store, Image: "img"})
+	ivy := &grader.Token{ID: "tok_ivy", Role: grader.RoleInterviewer}
+	sub := scored(t, store, "Ada", 6)
+	two := 2
+	if _, err := svc.OverrideScore(ctx, sub.ID, ivy, grader.OverrideRequest{Score: &two, Reason: "copied"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.RequeueSubmission(ctx, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	rv, _ := svc.Review(ctx, sub.ID)
+	if rv.Automatic != nil || rv.Effective != nil || len(rv.Overrides) != 1 {
+		t.Fatalf("while regrading: %+v", rv)
+	}
+	if _, err := store.ClaimNext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Finish(ctx, sub.ID, grader.StatusDone, &grader.Result{Score: 8, MaxScore: 10, Verdict: grader.VerdictFailed}, ""); err != nil {
+		t.Fatal(err)
+	}
+	rv, _ = svc.Review(ctx, sub.ID)
+	if rv.Automatic.Score != 8 || rv.Effective.Score != 2 || !rv.Overridden || *rv.Overrides[0].AutomaticScore != 6 {
+		t.Fatalf("after the regrade: %+v", rv)
 	}
 }
