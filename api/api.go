@@ -58,6 +58,10 @@ type Config struct {
 	// Live runs the live-coding sessions of /api/v1/live (implemented by
 	// *grader.Service); nil answers those routes with 503.
 	Live grader.LiveService
+	// Reviews keeps reviewers' notes and score overrides and answers the
+	// candidate view (implemented by *grader.Service); nil answers those
+	// routes (api/review.go) with 503.
+	Reviews grader.ReviewService
 	// RatePerSecond and RateBurst size each token's request bucket
 	// (defaults DefaultRatePerSecond and DefaultRateBurst); a negative
 	// RatePerSecond turns the limit off.
@@ -331,6 +335,7 @@ func (s *Server) routes() {
 
 	s.liveRoutes(authn)
 	s.exportRoutes(authn)
+	s.reviewRoutes(authn)
 }
 
 // isLongPoll reports whether c may legitimately outlive RequestTimeout: an

@@ -39,6 +39,9 @@ func TestOthersSubmissionLooksMissing(t *testing.T) {
 		{"GET", "/logs"},
 		{"POST", "/cancel"},
 		{"POST", "/regrade"},
+		{"GET", "/review"},
+		{"POST", "/notes"},
+		{"POST", "/override"},
 	} {
 		for _, other := range []string{done, queued} {
 			for _, who := range []string{grader.ModeAssessment, "unassigned"} {

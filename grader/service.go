@@ -40,7 +40,10 @@ type Config struct {
 	// fingerprinted into (similarity_service.go).
 	Similarity SimilarityStore
 	// Outbox, when set, takes the events for hiring tools (outbound.go).
-	Outbox  Outbox
+	Outbox Outbox
+	// Reviews, when set, keeps reviewers' notes and score overrides
+	// (review.go); without it the review methods answer EUNAVAILABLE.
+	Reviews ReviewStore
 	Catalog Catalog
 	// Image is the sandbox image tag to run.
 	Image string

@@ -232,3 +232,27 @@ func LookupSubmission(ctx context.Context, get func(context.Context, string) (*S
 	}
 	return sub, nil
 }
+
+// View returns what the audience may see of a review (review.go): staff
+// all of it; a file leaving the server (AudienceExport) the automatic and
+// effective scores and whether an override is in force, without notes,
+// authors or reasons; every other audience nothing (nil). A candidate, on
+// any route or page, sees the automatic grade the run produced (whose
+// score is what its categories and checks add up to), never that an
+// override was made, its score or its reason, nor any note: an override is
+// the reviewers' decision, for hiring, not feedback.
+func (r *Review) View(a Audience) *Review {
+	if r == nil {
+		return nil
+	}
+	switch a {
+	case AudienceStaff:
+		v := *r
+		v.Notes, v.Overrides = slices.Clone(r.Notes), slices.Clone(r.Overrides)
+		return &v
+	case AudienceExport:
+		return &Review{Submission: r.Submission, Automatic: r.Automatic, Effective: r.Effective, Overridden: r.Overridden,
+			Notes: []ReviewEntry{}, Overrides: []ReviewEntry{}}
+	}
+	return nil
+}

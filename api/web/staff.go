@@ -66,6 +66,8 @@ type submissionsData struct {
 	Prev, Next                       string
 	Truncated                        bool
 	Columns                          []column
+	// Reviews are the rows' review summaries (review.go).
+	Reviews map[string]grader.ReviewSummary
 }
 
 // column is a sortable header: its link flips the direction when it is the
@@ -132,6 +134,7 @@ func (h *Handler) submissions(w http.ResponseWriter, r *http.Request) {
 	d.Page, _ = strconv.Atoi(q.Get("page"))
 	d.Page = min(max(d.Page, 1), d.Pages)
 	d.Rows = all[(d.Page-1)*pageSize : min(len(all), d.Page*pageSize)]
+	d.Reviews = h.reviewSummaries(r.Context(), d.Rows)
 	link := func(change map[string]string) string {
 		v := url.Values{}
 		for k, val := range map[string]string{"exercise": d.Exercise, "candidate": d.Candidate, "status": d.Status, "verdict": d.Verdict,
@@ -219,6 +222,8 @@ type submissionData struct {
 	Timeline []attempt
 	Hidden   []grader.TestResult
 	Public   []grader.TestResult
+	// Review is the review panel (review.go); nil without reviews.
+	Review *reviewPanel
 }
 
 // submission shows everything about one submission to staff.
@@ -230,6 +235,10 @@ func (h *Handler) submission(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := submissionData{Sub: sub}
+	if d.Review, err = h.reviewPanelOf(ctx, sub, sessionOf(r).CSRF); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if ex, err := h.cfg.Catalog.Exercise(sub.Exercise); err == nil {
 		d.Exercise = ex
 		files, err := h.cfg.Grader.SubmissionFiles(ctx, sub.ID)
@@ -485,6 +494,8 @@ type compareData struct {
 	// Cells[check][i] is the outcome of the check for Subs[i].
 	Cells map[string][]grader.TestResult
 	CSV   string
+	// Reviews are the candidates' review summaries (review.go).
+	Reviews map[string]grader.ReviewSummary
 }
 
 // latestPerCandidate returns each candidate's newest graded submission of
@@ -520,6 +531,8 @@ func (h *Handler) compare(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
+		d.Reviews = h.reviewSummaries(r.Context(), d.Subs)
+		sortByEffective(d.Subs, d.Reviews)
 		d.Cells = map[string][]grader.TestResult{}
 		for i, s := range d.Subs {
 			for _, t := range s.Result.View(grader.AudienceStaff).Tests {

@@ -86,6 +86,10 @@ type Config struct {
 	// ExportColumns, if set, adds columns to the result exports, as the
 	// API's Config.ExportColumns does (pass the same function).
 	ExportColumns func(ctx context.Context, t *export.Table) []export.Column
+	// Reviews keeps reviewers' notes and score overrides and answers the
+	// candidate page (*grader.Service implements it); nil hides the review
+	// panel and answers the candidate page that this server keeps none.
+	Reviews grader.ReviewService
 }
 
 // Handler serves the pages. Create it with New.
@@ -167,6 +171,9 @@ func (h *Handler) routes() []route {
 		{http.MethodGet, "/exercises/:id", h.staff(h.exercise)},
 		{http.MethodGet, "/assignments", h.staff(h.assignments)},
 		{http.MethodPost, "/assignments", h.staff(h.createAssignment)},
+		{http.MethodPost, "/submissions/:id/notes", h.staff(h.reviewNote)},
+		{http.MethodPost, "/submissions/:id/override", h.staff(h.reviewOverride)},
+		{http.MethodGet, "/candidates/:name", h.staff(h.candidatePage)},
 		{http.MethodGet, "/compare", h.staff(h.compare)},
 		{http.MethodGet, "/compare.csv", h.staff(h.compareCSV)},
 		{http.MethodGet, "/exercises/:id/results.csv", h.staff(h.exportResults(api.FormatCSV, false))},

@@ -153,6 +153,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		logger.Info("removed leftover sandbox containers", "count", n)
 	}
 	svc := grader.NewService(grader.Config{Store: store, LiveStore: store, Auth: store, Similarity: store, Sandbox: sb, Catalog: catalog, Image: tag, Concurrency: sb.Capacity(), Logger: logger})
+	svc.Reviews = store // reviewers' notes and score overrides (grader/review.go)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
@@ -166,6 +167,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		Catalog: catalog,
 		Auth:    store,
 		Live:    svc,
+		Reviews: svc,
 		Logger:  logger,
 		ReadyCheck: api.ReadyChecks(
 			api.Check{Name: "docker", Fn: sb.Ping},
@@ -187,7 +189,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	mountBackup(httpAPI, store)
 	// The dashboard and the candidates' pages: the group /ui on the same
 	// server, with their own CSP, body caps and timeouts.
-	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Logger: logger, Limits: httpAPI.Limits()})
+	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Reviews: svc, Logger: logger, Limits: httpAPI.Limits()})
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -13,6 +13,7 @@
 //
 //	sched/...              the order in which queued ones are claimed (sched.go)
 //	similar/<exercise>/... similarity fingerprints and their index (similar.go)
+//	reviews/<id>/...       a submission's review trail: seq -> entry (review.go)
 //
 // status/queued is the set of waiting submissions, oldest first; the sched
 // buckets say whose turn it is (priority classes, then turns across
