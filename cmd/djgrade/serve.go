@@ -22,6 +22,7 @@ import (
 	"github.com/djgrade/djgrade/api/web"
 	"github.com/djgrade/djgrade/grader"
 	"github.com/djgrade/djgrade/grader/bolt"
+	"github.com/djgrade/djgrade/grader/export"
 	"github.com/djgrade/djgrade/sandbox"
 )
 
@@ -162,13 +163,16 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		ln.Close()
 		return nil, err
 	}
+	// Exports carry a reviewer's override beside the automatic score.
+	exportColumns := export.ReviewColumns(svc.ReviewSummaries)
 	httpAPI := api.New(api.Config{
-		Grader:  svc,
-		Catalog: catalog,
-		Auth:    store,
-		Live:    svc,
-		Reviews: svc,
-		Logger:  logger,
+		Grader:        svc,
+		Catalog:       catalog,
+		Auth:          store,
+		Live:          svc,
+		Reviews:       svc,
+		ExportColumns: exportColumns,
+		Logger:        logger,
 		ReadyCheck: api.ReadyChecks(
 			api.Check{Name: "docker", Fn: sb.Ping},
 			api.Check{Name: "sandbox_image", Fn: func(ctx context.Context) error {
@@ -189,7 +193,8 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	mountBackup(httpAPI, store)
 	// The dashboard and the candidates' pages: the group /ui on the same
 	// server, with their own CSP, body caps and timeouts.
-	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Reviews: svc, Logger: logger, Limits: httpAPI.Limits()})
+	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Reviews: svc,
+		ExportColumns: exportColumns, Logger: logger, Limits: httpAPI.Limits()})
 	if err != nil {
 		ln.Close()
 		return nil, err
