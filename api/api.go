@@ -94,6 +94,9 @@ type Config struct {
 	// DefaultMaxUploadsPerToken), so that a few slow connections from one
 	// token cannot hold every slot.
 	MaxUploadsPerToken int
+	// Now is the clock of assignments' time limits (the same as the
+	// grader's Config.Now); nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP API. Create it with New.
@@ -319,6 +322,8 @@ func (s *Server) routes() {
 	e.POST(pathAssignments, s.createAssignment, authn, staff)
 	GET(e, pathAssignments, s.listAssignments, authn)
 	GET(e, pathAssignments+"/:id", s.getAssignment, authn)
+	e.POST(pathAssignments+"/:id/revoke", s.revokeAssignment, authn, staff)
+	e.POST(pathAssignments+"/:id/extend", s.extendAssignment, authn, staff)
 
 	e.POST(pathTokens, s.createToken, authn, admin)
 	GET(e, pathTokens, s.listTokens, authn, admin)
