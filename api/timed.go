@@ -24,16 +24,16 @@ func (s *Server) now() time.Time {
 // sides. Deadline (in assignmentJSON) is the effective one, extensions
 // applied.
 type timedJSON struct {
-	TimeLimit        string          `json:"time_limit,omitempty"`
-	AfterTime        string          `json:"after_time"`
-	Counts           string          `json:"counts"`
-	State            string          `json:"state"`
-	OpenedAt         *time.Time      `json:"opened_at"`
-	EndsAt           *time.Time      `json:"ends_at"`
-	Remaining        *int64          `json:"remaining_seconds"`
-	RevokedAt        *time.Time      `json:"revoked_at,omitempty"`
-	RevokedBy        string          `json:"revoked_by,omitempty"`
-	Extensions       []extensionJSON `json:"extensions,omitempty"`
+	TimeLimit         string          `json:"time_limit,omitempty"`
+	AfterTime         string          `json:"after_time"`
+	Counts            string          `json:"counts"`
+	State             string          `json:"state"`
+	OpenedAt          *time.Time      `json:"opened_at"`
+	EndsAt            *time.Time      `json:"ends_at"`
+	Remaining         *int64          `json:"remaining_seconds"`
+	RevokedAt         *time.Time      `json:"revoked_at,omitempty"`
+	RevokedBy         string          `json:"revoked_by,omitempty"`
+	Extensions        []extensionJSON `json:"extensions,omitempty"`
 	CountedSubmission string          `json:"counted_submission,omitempty"`
 }
 
