@@ -91,7 +91,6 @@ type Handler struct {
 	pages    map[string]*template.Template
 	sessions *sessions
 	logins   *loginLimiter
-	opened   *openedSet
 	auth     *api.Authenticator
 }
 
@@ -131,7 +130,6 @@ func New(cfg Config) (*Handler, error) {
 		pages:    pages,
 		sessions: newSessions(cfg.SessionIdle, cfg.SessionMax, cfg.Now),
 		logins:   newLoginLimiter(),
-		opened:   newOpenedSet(),
 	}
 	h.auth = &api.Authenticator{Tokens: cfg.Auth, Sessions: h.sessions, Cookie: cookieSession}
 	return h, nil
@@ -163,6 +161,9 @@ func (h *Handler) routes() []route {
 		{http.MethodGet, "/exercises/:id", h.staff(h.exercise)},
 		{http.MethodGet, "/assignments", h.staff(h.assignments)},
 		{http.MethodPost, "/assignments", h.staff(h.createAssignment)},
+		{http.MethodGet, "/assignments/:id", h.staff(h.staffAssignment)},
+		{http.MethodPost, "/assignments/:id/revoke", h.staff(h.revokeAssignment)},
+		{http.MethodPost, "/assignments/:id/extend", h.staff(h.extendAssignment)},
 		{http.MethodGet, "/compare", h.staff(h.compare)},
 		{http.MethodGet, "/compare.csv", h.staff(h.compareCSV)},
 
