@@ -248,6 +248,15 @@ func TestTimedAssignmentRevoke(t *testing.T) {
 	}
 	res, body = e.call(t, http.MethodPost, path+"/extend", e.staff, map[string]any{"add_minutes": 5})
 	wantError(t, res, body, http.StatusConflict, grader.ECONFLICT)
+
+	// A new assignment of the same exercise to the same token takes the
+	// submissions; the revoked one stays revoked.
+	res, body = e.call(t, http.MethodPost, "/api/v1/assignments", e.staff, map[string]any{"exercise": "n-plus-one", "candidate": "Ada Lovelace", "token_id": a.TokenID})
+	again := decodeAssignment(t, res, body, http.StatusCreated)
+	res, body = e.submit(t, a.Secret)
+	if res.StatusCode != http.StatusAccepted || !strings.Contains(string(body), again.ID) {
+		t.Fatalf("under the new assignment: %d %s", res.StatusCode, body)
+	}
 }
 
 func TestTimedAssignmentInputErrors(t *testing.T) {
