@@ -103,6 +103,9 @@ type Config struct {
 	// Exports.Columns): the hook for data beside a result, such as a
 	// reviewer's override of the score.
 	ExportColumns func(ctx context.Context, t *export.Table) []export.Column
+	// Now is the clock of assignments' time limits (the same as the
+	// grader's Config.Now); nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP API. Create it with New.
@@ -328,6 +331,8 @@ func (s *Server) routes() {
 	e.POST(pathAssignments, s.createAssignment, authn, staff)
 	GET(e, pathAssignments, s.listAssignments, authn)
 	GET(e, pathAssignments+"/:id", s.getAssignment, authn)
+	e.POST(pathAssignments+"/:id/revoke", s.revokeAssignment, authn, staff)
+	e.POST(pathAssignments+"/:id/extend", s.extendAssignment, authn, staff)
 
 	e.POST(pathTokens, s.createToken, authn, admin)
 	GET(e, pathTokens, s.listTokens, authn, admin)

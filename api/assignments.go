@@ -27,11 +27,13 @@ type assignmentJSON struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	CreatedBy   string     `json:"created_by"`
 	TokenSecret string     `json:"token,omitempty"`
+	timedJSON
 }
 
-func assignmentView(a *grader.Assignment) assignmentJSON {
+func assignmentView(a *grader.Assignment, now time.Time) assignmentJSON {
 	return assignmentJSON{ID: a.ID, Exercise: a.Exercise, Candidate: a.Candidate, Token: a.Token, Mode: a.Mode,
-		Deadline: timePtr(a.Deadline), CreatedAt: a.CreatedAt.UTC(), CreatedBy: a.CreatedBy}
+		Deadline: timePtr(a.EffectiveDeadline()), CreatedAt: a.CreatedAt.UTC(), CreatedBy: a.CreatedBy,
+		timedJSON: timedView(a, now)}
 }
 
 // assignmentRequest creates an assignment. Without token_id a candidate
@@ -44,6 +46,7 @@ type assignmentRequest struct {
 	// format (grader.ParseDeadline), rather than by Go's layout string.
 	Deadline *string `json:"deadline"`
 	TokenID  string  `json:"token_id"`
+	timedRequest
 }
 
 func (s *Server) createAssignment(c echo.Context) error {
@@ -70,9 +73,12 @@ func (s *Server) createAssignment(c echo.Context) error {
 	}
 	a := &grader.Assignment{Exercise: ex.ID, Candidate: name, Mode: req.Mode, CreatedBy: caller(c).ID}
 	if req.Deadline != nil {
-		if a.Deadline, err = grader.ParseDeadline(*req.Deadline, time.Now()); err != nil {
+		if a.Deadline, err = grader.ParseDeadline(*req.Deadline, s.now()); err != nil {
 			return err
 		}
+	}
+	if err := req.timedRequest.apply(a); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	secret := ""
@@ -98,7 +104,7 @@ func (s *Server) createAssignment(c echo.Context) error {
 	if err := s.cfg.Auth.CreateAssignment(ctx, a); err != nil {
 		return err
 	}
-	out := assignmentView(a)
+	out := assignmentView(a, s.now())
 	out.TokenSecret = secret
 	c.Response().Header().Set(echo.HeaderLocation, pathAssignments+"/"+url.PathEscape(a.ID))
 	return c.JSON(http.StatusCreated, out)
@@ -120,21 +126,31 @@ func (s *Server) listAssignments(c echo.Context) error {
 	}
 	out := assignmentListJSON{Assignments: make([]assignmentJSON, 0, len(list))}
 	for _, a := range list {
-		out.Assignments = append(out.Assignments, assignmentView(a))
+		out.Assignments = append(out.Assignments, assignmentView(a, s.now()))
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// getAssignment shows one; a candidate asking for another's gets 404.
+// getAssignment shows one; a candidate asking for another's gets 404. The
+// candidate's first GET opens it (starts its time limit); staff's never do.
 func (s *Server) getAssignment(c echo.Context) error {
-	a, err := s.cfg.Auth.Assignment(c.Request().Context(), c.Param("id"))
+	ctx := c.Request().Context()
+	a, err := s.cfg.Auth.Assignment(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if tok := caller(c); !tok.Role.Staff() && a.Token != tok.ID {
+	tok := caller(c)
+	if !tok.Role.Staff() && a.Token != tok.ID {
 		return grader.Errorf(grader.ENOTFOUND, "assignment not found")
 	}
-	return c.JSON(http.StatusOK, assignmentView(a))
+	if a, err = grader.OpenAssignment(ctx, s.cfg.Auth, a, tok, s.now()); err != nil {
+		return err
+	}
+	out := assignmentView(a, s.now())
+	if err := s.addCounted(c, a, &out); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // bindJSON decodes a JSON body strictly: unknown fields and trailing data

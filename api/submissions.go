@@ -111,16 +111,27 @@ func idempotencyKey(k string) (string, error) {
 }
 
 // assignmentFor returns the candidate token's newest assignment to the
-// exercise, or EFORBIDDEN when it has none.
+// exercise that is not revoked (else the newest, which refuses the
+// submission as revoked), or EFORBIDDEN when it has none.
 func (s *Server) assignmentFor(c echo.Context, tok *grader.Token, exercise string) (*grader.Assignment, error) {
 	list, err := s.cfg.Auth.Assignments(c.Request().Context(), tok.ID)
 	if err != nil {
 		return nil, err
 	}
+	var revoked *grader.Assignment
 	for _, a := range list {
-		if a.Exercise == exercise {
+		if a.Exercise != exercise {
+			continue
+		}
+		if !a.IsRevoked() {
 			return a, nil
 		}
+		if revoked == nil {
+			revoked = a
+		}
+	}
+	if revoked != nil {
+		return revoked, nil
 	}
 	return nil, grader.Errorf(grader.EFORBIDDEN, "this token was not assigned exercise %q", truncate(exercise, 64))
 }

@@ -104,11 +104,22 @@ type Assignment struct {
 	// Live is the id of the live session the assignment was made for:
 	// its submission comes from the session's submit only.
 	Live string `json:"live,omitempty"`
-}
 
-// LateAt reports whether a submission made at t is late.
-func (a *Assignment) LateAt(t time.Time) bool {
-	return !a.Deadline.IsZero() && t.After(a.Deadline)
+	// Timed assessments (timed.go). TimeLimit, if set, is how long the
+	// candidate has from OpenedAt, the first time they opened the
+	// assignment (set once, by the store). AfterTime says what happens to
+	// a submission after the end (AfterLate or AfterRefuse; empty is
+	// late), Counts which attempt counts (CountsLatest or CountsBest).
+	TimeLimit time.Duration `json:"time_limit,omitempty"`
+	OpenedAt  time.Time     `json:"opened_at,omitzero"`
+	AfterTime string        `json:"after_time,omitempty"`
+	Counts    string        `json:"counts,omitempty"`
+	// RevokedAt and RevokedBy (a staff token's id) are set once when
+	// staff revoke it: it then refuses every submission.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	RevokedBy string    `json:"revoked_by,omitempty"`
+	// Extensions are the extensions given, oldest first.
+	Extensions []Extension `json:"extensions,omitempty"`
 }
 
 // DeadlineExample is the example of a deadline that errors quote.
@@ -164,6 +175,15 @@ type AuthStore interface {
 	// Assignments returns assignments, newest first; token, if not empty,
 	// keeps only those of that candidate token.
 	Assignments(ctx context.Context, token string) ([]*Assignment, error)
+
+	// Timed assessments (timed.go). OpenAssignment sets OpenedAt to at if
+	// it is not set yet, atomically (the first open wins), and returns the
+	// assignment as stored. RevokeAssignment revokes it (Assignment.Revoke)
+	// and ExtendAssignment records an extension (Assignment.Extend, whose
+	// error stores nothing). Each is ENOTFOUND for an unknown id.
+	OpenAssignment(ctx context.Context, id string, at time.Time) (*Assignment, error)
+	RevokeAssignment(ctx context.Context, id, by string, at time.Time) (*Assignment, error)
+	ExtendAssignment(ctx context.Context, id string, e Extension) (*Assignment, error)
 }
 
 // CleanTokenName trims and checks a token's or assignment's free-text name.

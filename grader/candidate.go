@@ -76,8 +76,14 @@ func SameCandidateName(a, b string) bool {
 }
 
 // StartOf is when the candidate's time on an assignment starts counting:
-// when it was issued.
-func StartOf(a *Assignment) time.Time { return a.CreatedAt }
+// when the candidate first opened it (Assignment.OpenedAt), else when it
+// was issued.
+func StartOf(a *Assignment) time.Time {
+	if !a.OpenedAt.IsZero() {
+		return a.OpenedAt
+	}
+	return a.CreatedAt
+}
 
 // liveTimeUsed is the session's time from its start to its end, or to now.
 func liveTimeUsed(l *LiveSession, now time.Time) time.Duration {

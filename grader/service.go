@@ -75,6 +75,9 @@ type Config struct {
 	// and after MaxUnavailableAttempts the submission ends as an infrastructure
 	// error. Zero means DefaultRetryBackoff.
 	RetryBackoff time.Duration
+	// Now is the clock of assignments' time limits and deadlines
+	// (timed.go); nil means time.Now.
+	Now func() time.Time
 }
 
 // Service grades submissions: it accepts them into the Store (the durable
@@ -167,11 +170,16 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 	if len(applied) == 0 {
 		return nil, Errorf(EINVALID, "the archive holds none of the files this exercise lets you change (%s)", strings.Join(ex.Editable, ", "))
 	}
+	// Last of the checks, as it may open the assignment (its first
+	// submission starts its clock).
+	if err := s.admit(ctx, &req); err != nil {
+		return nil, err
+	}
 	sub := &Submission{
 		Exercise:   ex.ID,
 		Candidate:  candidate,
 		Status:     StatusQueued,
-		CreatedAt:  time.Now().UTC(),
+		CreatedAt:  s.now().UTC(),
 		Refused:    refused,
 		Source:     req.Source,
 		Owner:      req.Owner,

@@ -28,13 +28,14 @@ func (h *Handler) myAssignments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type row struct {
-		A  *grader.Assignment
-		Ex *grader.Exercise
+		A     *grader.Assignment
+		Ex    *grader.Exercise
+		Clock assignmentClock
 	}
 	var rows []row
 	for _, a := range list {
 		ex, _ := h.cfg.Catalog.Exercise(a.Exercise)
-		rows = append(rows, row{A: a, Ex: ex})
+		rows = append(rows, row{A: a, Ex: ex, Clock: clockOf(a, h.cfg.Now())})
 	}
 	h.render(w, r, http.StatusOK, "myassignments", &page{Title: "Your assignments", Nav: "mine", Data: rows})
 }
@@ -71,7 +72,10 @@ type assignmentData struct {
 	Ex      *grader.Exercise
 	Subs    []*grader.Submission
 	Preview bool
-	Late    bool
+	// Clock is the assignment's time and state (timed.go); Counted the id
+	// of the submission that counts.
+	Clock   assignmentClock
+	Counted string
 	Nonce   string
 	Error   string
 	Accept  string
@@ -94,20 +98,20 @@ func (h *Handler) renderAssignment(w http.ResponseWriter, r *http.Request, statu
 		http.Redirect(w, r, Prefix+"/l/"+url.PathEscape(a.Live), http.StatusSeeOther)
 		return
 	}
-	d := assignmentData{A: a, Ex: ex, Preview: s.Staff(), Late: a.LateAt(h.cfg.Now()), Nonce: randomID(), Error: msg,
-		Accept: ".zip,.tar.gz,.tgz", MaxSize: archive.FormatBytes(h.cfg.MaxUploadBytes)}
-	if !s.Staff() {
-		h.opened.mark(a.ID, h.cfg.Now())
-	}
-	subs, err := h.cfg.Grader.ListSubmissions(r.Context(), grader.SubmissionFilter{Owner: a.Token, Exercise: a.Exercise, Limit: 100})
-	if err != nil {
+	// The candidate's page opens the assignment: its time limit starts
+	// now, unless it had started. Staff's preview never starts it.
+	if a, err = grader.OpenAssignment(r.Context(), h.cfg.Auth, a, s.Token, h.cfg.Now()); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	for _, sub := range subs {
-		if sub.Assignment == a.ID {
-			d.Subs = append(d.Subs, sub)
-		}
+	d := assignmentData{A: a, Ex: ex, Preview: s.Staff(), Clock: clockOf(a, h.cfg.Now()), Nonce: randomID(), Error: msg,
+		Accept: ".zip,.tar.gz,.tgz", MaxSize: archive.FormatBytes(h.cfg.MaxUploadBytes)}
+	if d.Subs, err = h.assignmentSubmissions(r, a); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if c := grader.CountedSubmission(a, d.Subs); c != nil {
+		d.Counted = c.ID
 	}
 	h.render(w, r, status, "assignment", &page{Title: ex.Title, Nav: "mine", Data: d})
 }
@@ -115,8 +119,13 @@ func (h *Handler) renderAssignment(w http.ResponseWriter, r *http.Request, statu
 // starter downloads the starter project (public tests included; hidden
 // tests, solutions and variants live elsewhere in the exercise).
 func (h *Handler) starter(w http.ResponseWriter, r *http.Request) {
-	_, ex, err := h.ownAssignment(r)
+	a, ex, err := h.ownAssignment(r)
 	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// The task is in the starter too: downloading it opens the assignment.
+	if _, err := grader.OpenAssignment(r.Context(), h.cfg.Auth, a, sessionOf(r).Token, h.cfg.Now()); err != nil {
 		h.fail(w, r, err)
 		return
 	}

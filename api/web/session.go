@@ -401,27 +401,3 @@ func (l *loginLimiter) failed(ip string, now time.Time) {
 	defer l.mu.Unlock()
 	l.fail[ip] = append(recent(l.fail, ip, now), now)
 }
-
-// openedSet remembers when each assignment was first opened by its
-// candidate, for the interviewer's "started" column. It is in memory: after
-// a restart "started" is known again from the first visit or submission.
-type openedSet struct {
-	mu sync.Mutex
-	at map[string]time.Time
-}
-
-func newOpenedSet() *openedSet { return &openedSet{at: map[string]time.Time{}} }
-
-func (o *openedSet) mark(id string, now time.Time) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, ok := o.at[id]; !ok {
-		o.at[id] = now
-	}
-}
-
-func (o *openedSet) get(id string) time.Time {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.at[id]
-}

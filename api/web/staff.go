@@ -371,7 +371,7 @@ func (h *Handler) exercise(w http.ResponseWriter, r *http.Request) {
 
 type assignmentRow struct {
 	A           *grader.Assignment
-	Opened      time.Time
+	Clock       assignmentClock
 	Submissions int
 	Latest      *grader.Submission
 }
@@ -386,16 +386,20 @@ type assignmentsData struct {
 
 type assignmentForm struct {
 	Candidate, Exercise, Mode, Deadline string
+	// The timed fields (timed.go).
+	TimeLimit, AfterTime, Counts string
 }
 
 type createdAssignment struct {
 	A     *grader.Assignment
 	Link  string
 	Token string
+	// Message is the ready-to-send text (timed.go's readyMessage).
+	Message string
 }
 
 func (h *Handler) assignments(w http.ResponseWriter, r *http.Request) {
-	h.renderAssignments(w, r, http.StatusOK, assignmentsData{Form: assignmentForm{Mode: grader.ModeAssessment}})
+	h.renderAssignments(w, r, http.StatusOK, assignmentsData{Form: assignmentForm{Mode: grader.ModeAssessment, AfterTime: grader.AfterLate, Counts: grader.CountsLatest}})
 }
 
 func (h *Handler) renderAssignments(w http.ResponseWriter, r *http.Request, status int, d assignmentsData) {
@@ -411,7 +415,7 @@ func (h *Handler) renderAssignments(w http.ResponseWriter, r *http.Request, stat
 			h.fail(w, r, err)
 			return
 		}
-		row := assignmentRow{A: a, Opened: h.opened.get(a.ID), Submissions: len(subs)}
+		row := assignmentRow{A: a, Clock: clockOf(a, h.cfg.Now()), Submissions: len(subs)}
 		if len(subs) > 0 {
 			row.Latest = subs[0]
 		}
@@ -427,6 +431,7 @@ func (h *Handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 	form := assignmentForm{
 		Candidate: r.PostFormValue("candidate"), Exercise: r.PostFormValue("exercise"),
 		Mode: r.PostFormValue("mode"), Deadline: r.PostFormValue("deadline"),
+		TimeLimit: r.PostFormValue("time_limit"), AfterTime: r.PostFormValue("after_time"), Counts: r.PostFormValue("counts"),
 	}
 	bad := func(msg string) {
 		h.renderAssignments(w, r, http.StatusBadRequest, assignmentsData{Form: form, Error: msg})
@@ -452,11 +457,15 @@ func (h *Handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 			bad("The deadline must be a date and time.")
 			return
 		}
-		if err := grader.CheckDeadline(t, time.Now()); err != nil {
+		if err := grader.CheckDeadline(t, h.cfg.Now()); err != nil {
 			bad("The deadline is in the past; choose a later date and time.")
 			return
 		}
 		a.Deadline = t.UTC()
+	}
+	if msg, ok := timedForm(r, a); !ok {
+		bad(msg)
+		return
 	}
 	secret := grader.NewSecret()
 	tok := &grader.Token{Name: name, Role: grader.RoleCandidate, Hash: grader.HashSecret(secret)}
@@ -471,8 +480,9 @@ func (h *Handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("web: assignment created", "assignment", a.ID, "exercise", a.Exercise, "by", a.CreatedBy)
-	created := &createdAssignment{A: a, Link: h.baseURL(r) + Prefix + "/a/" + url.PathEscape(a.ID), Token: secret}
-	h.renderAssignments(w, r, http.StatusCreated, assignmentsData{Created: created, Form: assignmentForm{Mode: form.Mode}})
+	created := &createdAssignment{A: a, Link: h.assignmentLink(r, a), Token: secret}
+	created.Message = readyMessage(a, ex.Title, created.Link, secret)
+	h.renderAssignments(w, r, http.StatusCreated, assignmentsData{Created: created, Form: assignmentForm{Mode: form.Mode, AfterTime: a.AfterTime, Counts: a.Counts}})
 }
 
 func (h *Handler) baseURL(r *http.Request) string {

@@ -99,7 +99,6 @@ type Handler struct {
 	pages    map[string]*template.Template
 	sessions *sessions
 	logins   *loginLimiter
-	opened   *openedSet
 	auth     *api.Authenticator
 }
 
@@ -139,7 +138,6 @@ func New(cfg Config) (*Handler, error) {
 		pages:    pages,
 		sessions: newSessions(cfg.SessionIdle, cfg.SessionMax, cfg.Now),
 		logins:   newLoginLimiter(),
-		opened:   newOpenedSet(),
 	}
 	h.auth = &api.Authenticator{Tokens: cfg.Auth, Sessions: h.sessions, Cookie: cookieSession}
 	return h, nil
@@ -174,6 +172,9 @@ func (h *Handler) routes() []route {
 		{http.MethodPost, "/submissions/:id/notes", h.staff(h.reviewNote)},
 		{http.MethodPost, "/submissions/:id/override", h.staff(h.reviewOverride)},
 		{http.MethodGet, "/candidates/:name", h.staff(h.candidatePage)},
+		{http.MethodGet, "/assignments/:id", h.staff(h.staffAssignment)},
+		{http.MethodPost, "/assignments/:id/revoke", h.staff(h.revokeAssignment)},
+		{http.MethodPost, "/assignments/:id/extend", h.staff(h.extendAssignment)},
 		{http.MethodGet, "/compare", h.staff(h.compare)},
 		{http.MethodGet, "/compare.csv", h.staff(h.compareCSV)},
 		{http.MethodGet, "/exercises/:id/results.csv", h.staff(h.exportResults(api.FormatCSV, false))},
