@@ -344,3 +344,41 @@ func TestTimedAssignmentCounts(t *testing.T) {
 		})
 	}
 }
+
+// A client that retries a submission made in time (the same
+// Idempotency-Key) after the time is up gets the submission stored the
+// first time, not a refusal; a new submission is refused and stores nothing.
+func TestTimedRetryAfterTheEndGetsTheFirstSubmission(t *testing.T) {
+	e := newTimedEnv(t)
+	a := e.create(t, map[string]any{"time_limit": "30m", "after_time": "refuse"})
+	submit := func(key string) (*http.Response, []byte) {
+		t.Helper()
+		body, ctype := multipartBody(t, part{name: "exercise", data: []byte("n-plus-one")},
+			part{name: "archive", filename: "a.zip", data: zipArchive(t, map[string]string{"library/views.py": "# mine\n"})})
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/submissions", body)
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("Authorization", "Bearer "+a.Secret)
+		req.Header.Set("Idempotency-Key", key)
+		return do(t, req)
+	}
+	e.now = timedT0.Add(time.Minute)
+	res, first := submit("attempt-1")
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("in time: %d %s", res.StatusCode, first)
+	}
+	var sub struct{ ID string }
+	json.Unmarshal(first, &sub)
+	e.now = timedT0.Add(2 * time.Hour)
+	n := e.count(t)
+	res, again := submit("attempt-1")
+	var same struct{ ID string }
+	json.Unmarshal(again, &same)
+	if res.StatusCode != http.StatusAccepted || same.ID != sub.ID {
+		t.Fatalf("the retry after the end: %d %s, want 202 with %s", res.StatusCode, again, sub.ID)
+	}
+	res, body := submit("attempt-2")
+	wantError(t, res, body, http.StatusForbidden, grader.EFORBIDDEN)
+	if e.count(t) != n {
+		t.Fatalf("the refused submission was stored")
+	}
+}

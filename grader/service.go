@@ -171,9 +171,12 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 		return nil, Errorf(EINVALID, "the archive holds none of the files this exercise lets you change (%s)", strings.Join(ex.Editable, ", "))
 	}
 	// Last of the checks, as it may open the assignment (its first
-	// submission starts its clock).
-	if err := s.admit(ctx, &req); err != nil {
-		return nil, err
+	// submission starts its clock). A refusal under an idempotency key is
+	// left to the store: a retry of a request stored in time still gets
+	// its submission, whenever the retry arrives.
+	refusal := s.admit(ctx, &req)
+	if refusal != nil && (req.IdempotencyKey == "" || ErrorCode(refusal) != EFORBIDDEN) {
+		return nil, refusal
 	}
 	sub := &Submission{
 		Exercise:   ex.ID,
@@ -187,7 +190,7 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 		Late:       req.Late,
 		Priority:   req.Priority,
 	}
-	opts := CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued(), MaxQueuedPerOwner: s.maxQueuedPerOwner(req)}
+	opts := CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued(), MaxQueuedPerOwner: s.maxQueuedPerOwner(req), Refused: refusal}
 	if req.IdempotencyKey != "" {
 		opts.Fingerprint = RequestFingerprint(sub, files)
 	}

@@ -106,4 +106,8 @@ type CreateOptions struct {
 	// MaxQueuedPerOwner, if positive, refuses (ERATELIMIT) a new submission
 	// of an Owner who has that many waiting: one token cannot fill the queue.
 	MaxQueuedPerOwner int
+	// Refused, if set, refuses a new submission with this error (its
+	// assignment no longer admits one), while a repeat of an earlier
+	// request under IdempotencyKey still returns the first submission.
+	Refused error
 }

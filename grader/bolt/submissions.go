@@ -88,6 +88,9 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 				}
 			}
 		}
+		if opts.Refused != nil {
+			return opts.Refused
+		}
 		if opts.MaxQueued > 0 {
 			queue, err := b.index(grader.StatusQueued)
 			if err != nil {
