@@ -82,6 +82,10 @@ type Config struct {
 	// Live runs live-coding sessions (*grader.Service implements it); nil
 	// means the live pages answer that this server does not run them.
 	Live grader.LiveService
+	// Similarity lists flagged pairs of similar submissions
+	// (*grader.Service implements it); nil leaves the similarity sections
+	// out and the pair pages answer that this server keeps no index.
+	Similarity Similarity
 }
 
 // Handler serves the pages. Create it with New.
@@ -158,6 +162,8 @@ func (h *Handler) routes() []route {
 		{http.MethodGet, "/submissions/:id", h.staff(h.submission)},
 		{http.MethodPost, "/submissions/:id/regrade", h.staff(h.regrade)},
 		{http.MethodPost, "/submissions/:id/cancel", h.staff(h.cancel)},
+		{http.MethodGet, "/submissions/:id/similar/:other", h.staff(h.similarPair)},
+		{http.MethodGet, "/submissions/:id/similar/catalog/:kind/:name", h.staff(h.similarPair)},
 		{http.MethodGet, "/events", h.staff(h.staffEvents)},
 		{http.MethodGet, "/exercises", h.staff(h.exercises)},
 		{http.MethodGet, "/exercises/:id", h.staff(h.exercise)},
