@@ -187,7 +187,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	mountBackup(httpAPI, store)
 	// The dashboard and the candidates' pages: the group /ui on the same
 	// server, with their own CSP, body caps and timeouts.
-	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Logger: logger, Limits: httpAPI.Limits()})
+	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Similarity: svc, Logger: logger, Limits: httpAPI.Limits()})
 	if err != nil {
 		ln.Close()
 		return nil, err
