@@ -484,6 +484,9 @@ func TestBrowserDashboard(t *testing.T) {
 		{"/ui/compare?exercise=n-plus-one", "table.compare", "21-compare-phone"},
 		{"/ui/submissions/" + bob.ID, "table.similar", "22-submission-phone"},
 		{"/ui/exercises/n-plus-one", "table.similar", "23-exercise-phone"},
+		{"/ui/exercises", ".cards", "24-exercises-phone"},
+		{"/ui/assignments", "table.data", "25-assignments-phone"},
+		{"/ui/live", "main h1", "26-live-phone"},
 	} {
 		do(p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
 		over(p.path)

@@ -1,6 +1,7 @@
 // Package web is djgrade's browser interface: the interviewer's dashboard
-// (submissions, exercises, assignments, live sessions, compare) and the
-// candidate's pages reached through an assignment or live-session link.
+// (submissions, exercises, assignments, live sessions, compare, similar
+// submissions side by side) and the candidate's pages reached through an
+// assignment or live-session link.
 // Pages are rendered on the server with html/template from templates
 // embedded in the binary. The JavaScript is hand-written and served from
 // the binary too (no build step, no CDN): app.js for live progress and
