@@ -427,6 +427,11 @@ func TestBrowserDashboard(t *testing.T) {
 	if n := eval("target", `location.hash === '#R1' && document.querySelector('#R1').closest('.pane').dataset.side === 'right' ? 1 : 0`); n != 1 {
 		t.Errorf("block 1's marker does not lead to the right side")
 	}
+	do("catalog pair", chromedp.Navigate(base+"/ui/submissions/"+bob.ID+"/similar/catalog/solutions/reference"), chromedp.WaitVisible(chromedp.CSS(".pair-grid")))
+	if n := eval("catalog right side", `document.querySelectorAll('.pane[data-side=right]').length`); n != 0 {
+		t.Errorf("the catalog's answer is shown")
+	}
+	shot("12b-similar-catalog")
 	do("submission page", chromedp.Navigate(base+"/ui/submissions/"+bob.ID), chromedp.WaitVisible(chromedp.CSS("table.similar")))
 	do("scroll to the section", chromedp.ScrollIntoView(chromedp.CSS("#similar-h")))
 	shot("13-submission-similar")
