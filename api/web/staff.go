@@ -56,7 +56,7 @@ var verdicts = []grader.Verdict{
 var sortKeys = []string{"created", "candidate", "exercise", "status", "score"}
 
 type submissionsData struct {
-	Rows                             []*grader.Submission
+	Rows                             []submissionRow
 	Exercises                        []*grader.Exercise
 	Statuses                         []grader.Status
 	Verdicts                         []grader.Verdict
@@ -70,8 +70,8 @@ type submissionsData struct {
 	Reviews map[string]grader.ReviewSummary
 }
 
-// column is a sortable header: its link flips the direction when it is the
-// current sort.
+// column is a header of the submissions table; a sortable one has a link
+// (Href), which flips the direction when it is the current sort.
 type column struct {
 	Key, Label, Href, AriaSort string
 }
@@ -128,13 +128,18 @@ func (h *Handler) submissions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Truncated = truncated
-	sortSubmissions(all, d.Sort, d.Dir == "asc")
+	sortSubmissions(all, d.Sort, d.Dir == "asc", h.exerciseTitle)
 	d.Total = len(all)
 	d.Pages = max(1, (len(all)+pageSize-1)/pageSize)
 	d.Page, _ = strconv.Atoi(q.Get("page"))
 	d.Page = min(max(d.Page, 1), d.Pages)
-	d.Rows = all[(d.Page-1)*pageSize : min(len(all), d.Page*pageSize)]
-	d.Reviews = h.reviewSummaries(r.Context(), d.Rows)
+	onPage := all[(d.Page-1)*pageSize : min(len(all), d.Page*pageSize)]
+	d.Rows, err = h.submissionRows(r.Context(), onPage)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d.Reviews = h.reviewSummaries(r.Context(), onPage)
 	link := func(change map[string]string) string {
 		v := url.Values{}
 		for k, val := range map[string]string{"exercise": d.Exercise, "candidate": d.Candidate, "status": d.Status, "verdict": d.Verdict,
@@ -154,7 +159,12 @@ func (h *Handler) submissions(w http.ResponseWriter, r *http.Request) {
 	if d.Page < d.Pages {
 		d.Next = link(map[string]string{"page": strconv.Itoa(d.Page + 1)})
 	}
-	for _, c := range []struct{ key, label string }{{"created", "Submitted"}, {"candidate", "Candidate"}, {"exercise", "Exercise"}, {"status", "Status"}, {"score", "Score"}} {
+	for _, c := range []struct{ key, label string }{{"created", "Submitted"}, {"candidate", "Candidate"}, {"exercise", "Exercise"},
+		{"mode", "Mode"}, {"late", "Late"}, {"assignment", "Assignment"}, {"status", "Status"}, {"score", "Score"}, {"verdict", "Verdict"}} {
+		if !slices.Contains(sortKeys, c.key) {
+			d.Columns = append(d.Columns, column{Key: c.key, Label: c.label})
+			continue
+		}
 		col := column{Key: c.key, Label: c.label, AriaSort: "none"}
 		dir := "asc"
 		if c.key == "created" || c.key == "score" {
@@ -170,6 +180,71 @@ func (h *Handler) submissions(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "submissions", &page{Title: "Submissions", Nav: "submissions", Script: true, Data: d})
 }
 
+// submissionRow is one row of the submissions table: the submission and
+// what its assignment says of it.
+type submissionRow struct {
+	*grader.Submission
+	// Title is the exercise's title (its id if the catalog no longer has it).
+	Title string
+	// Mode is the assignment's (practice or assessment), "" without one.
+	Mode string
+	// LiveSession: the assignment is a live session's.
+	LiveSession bool
+	// Deadline is the assignment's, zero without one.
+	Deadline time.Time
+	// NoAssignment: the assignment is gone (deleted since).
+	NoAssignment bool
+}
+
+// ShortAssignment is the assignment's id cut to what tells assignments
+// apart at a glance (its random part is hex, as a short commit hash); the
+// page shows the whole id on hover.
+func (r submissionRow) ShortAssignment() string {
+	if len(r.Assignment) > 12 {
+		return r.Assignment[:12] + "…"
+	}
+	return r.Assignment
+}
+
+// submissionRows reads the assignment of each shown submission (a page of
+// them, so one read each).
+func (h *Handler) submissionRows(ctx context.Context, subs []*grader.Submission) ([]submissionRow, error) {
+	rows := make([]submissionRow, len(subs))
+	assignments := map[string]*grader.Assignment{}
+	for i, s := range subs {
+		row := submissionRow{Submission: s, Title: h.exerciseTitle(s.Exercise)}
+		if s.Assignment != "" {
+			a, ok := assignments[s.Assignment]
+			if !ok {
+				var err error
+				a, err = h.cfg.Auth.Assignment(ctx, s.Assignment)
+				if grader.ErrorCode(err) == grader.ENOTFOUND {
+					a = nil
+				} else if err != nil {
+					return nil, err
+				}
+				assignments[s.Assignment] = a
+			}
+			if a == nil {
+				row.NoAssignment = true
+			} else {
+				row.Mode, row.LiveSession, row.Deadline = a.Mode, a.Live != "", a.EffectiveDeadline()
+			}
+		}
+		rows[i] = row
+	}
+	return rows, nil
+}
+
+// exerciseTitle is the title of the exercise with the id, or the id when the
+// catalog no longer has it.
+func (h *Handler) exerciseTitle(id string) string {
+	if ex, err := h.cfg.Catalog.Exercise(id); err == nil && ex.Title != "" {
+		return ex.Title
+	}
+	return id
+}
+
 func scoreOf(s *grader.Submission) int {
 	if s.Status == grader.StatusDone && s.Result != nil {
 		return s.Result.Score
@@ -177,7 +252,9 @@ func scoreOf(s *grader.Submission) int {
 	return -1
 }
 
-func sortSubmissions(list []*grader.Submission, key string, asc bool) {
+// sortSubmissions sorts list by the column key; exercises sort by their
+// title, as the table shows them.
+func sortSubmissions(list []*grader.Submission, key string, asc bool, title func(string) string) {
 	sort.SliceStable(list, func(i, j int) bool {
 		a, b := list[i], list[j]
 		var c int
@@ -185,7 +262,7 @@ func sortSubmissions(list []*grader.Submission, key string, asc bool) {
 		case "candidate":
 			c = cmp.Compare(strings.ToLower(a.Candidate), strings.ToLower(b.Candidate))
 		case "exercise":
-			c = cmp.Compare(a.Exercise, b.Exercise)
+			c = cmp.Compare(strings.ToLower(title(a.Exercise)), strings.ToLower(title(b.Exercise)))
 		case "status":
 			c = cmp.Compare(a.Status, b.Status)
 		case "score":
@@ -224,6 +301,8 @@ type submissionData struct {
 	Public   []grader.TestResult
 	// Review is the review panel (review.go); nil without reviews.
 	Review *reviewPanel
+	// Similar is the "Similar submissions" section (similar.go).
+	Similar *similarSection
 }
 
 // submission shows everything about one submission to staff.
@@ -275,6 +354,7 @@ func (h *Handler) submission(w http.ResponseWriter, r *http.Request) {
 	for _, s := range same {
 		d.Timeline = append(d.Timeline, attempt{Sub: s, Current: s.ID == sub.ID, Regrades: s.History})
 	}
+	d.Similar = h.similarOf(ctx, sub)
 	h.render(w, r, http.StatusOK, "submission", &page{Title: "Submission " + sub.ID, Nav: "submissions", Script: !sub.Status.Final(), Data: d})
 }
 
@@ -341,11 +421,14 @@ func mean(xs []int) string {
 }
 
 type exerciseData struct {
-	Ex     *grader.Exercise
+	Ex *grader.Exercise
+	// Chart is nil when nothing is graded: an empty chart says nothing.
 	Chart  any
 	Graded int
 	Mean   string
 	Median string
+	// Similar is the exercise's flagged pairs (similar.go).
+	Similar *similarSection
 }
 
 func (h *Handler) exercise(w http.ResponseWriter, r *http.Request) {
@@ -365,7 +448,10 @@ func (h *Handler) exercise(w http.ResponseWriter, r *http.Request) {
 		slices.Sort(s)
 		d.Median = strconv.Itoa(s[len(s)/2])
 	}
-	d.Chart = histogram(fmt.Sprintf("Scores of %d graded submissions of %s, out of %d", len(scores), ex.Title, ex.MaxScore()), scores, ex.MaxScore())
+	if len(scores) > 0 {
+		d.Chart = histogram(fmt.Sprintf("Scores of %d graded submissions of %s, out of %d", len(scores), ex.Title, ex.MaxScore()), scores, ex.MaxScore())
+	}
+	d.Similar = h.exerciseSimilarOf(r.Context(), ex.ID)
 	h.render(w, r, http.StatusOK, "exercise", &page{Title: ex.Title, Nav: "exercises", Data: d})
 }
 
@@ -499,13 +585,25 @@ func (h *Handler) baseURL(r *http.Request) string {
 type compareData struct {
 	Exercises []*grader.Exercise
 	Ex        *grader.Exercise
-	Subs      []*grader.Submission
-	Checks    []string
-	// Cells[check][i] is the outcome of the check for Subs[i].
-	Cells map[string][]grader.TestResult
-	CSV   string
+	// Rows are one per candidate, best first; Categories and Checks are
+	// the columns after score and verdict.
+	Rows       []compareRow
+	Categories []string
+	Checks     []string
+	CSV        string
 	// Reviews are the candidates' review summaries (review.go).
 	Reviews map[string]grader.ReviewSummary
+}
+
+// compareRow is one candidate's latest graded submission of the exercise:
+// Categories[i] is the score in compareData.Categories[i] ("" when the
+// result has no such category), Checks[i] the outcome of
+// compareData.Checks[i] (zero when it did not run).
+type compareRow struct {
+	Rank       int
+	Sub        *grader.Submission
+	Categories []string
+	Checks     []grader.TestResult
 }
 
 // latestPerCandidate returns each candidate's newest graded submission of
@@ -528,6 +626,9 @@ func (h *Handler) latestPerCandidate(ctx context.Context, exercise string) ([]*g
 	return out, nil
 }
 
+// compare lays out each candidate's latest graded submission of an
+// exercise, one row per candidate (a page scales to many candidates down,
+// not across), each name linking to its submission.
 func (h *Handler) compare(w http.ResponseWriter, r *http.Request) {
 	d := compareData{Exercises: h.cfg.Catalog.Exercises()}
 	if id := r.URL.Query().Get("exercise"); id != "" {
@@ -537,24 +638,42 @@ func (h *Handler) compare(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d.Ex = ex
-		if d.Subs, err = h.latestPerCandidate(r.Context(), ex.ID); err != nil {
+		subs, err := h.latestPerCandidate(r.Context(), ex.ID)
+		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		d.Reviews = h.reviewSummaries(r.Context(), d.Subs)
-		sortByEffective(d.Subs, d.Reviews)
-		d.Cells = map[string][]grader.TestResult{}
-		for i, s := range d.Subs {
-			for _, t := range s.Result.View(grader.AudienceStaff).Tests {
-				if !t.Hidden {
-					continue
-				}
-				if _, ok := d.Cells[t.Name]; !ok {
+		// Best first by the score that counts: a reviewer's override
+		// where one is in force.
+		d.Reviews = h.reviewSummaries(r.Context(), subs)
+		sortByEffective(subs, d.Reviews)
+		for _, c := range ex.Categories {
+			d.Categories = append(d.Categories, c.Name)
+		}
+		views := make([]*grader.ResultView, len(subs))
+		checkIndex := map[string]int{}
+		for i, s := range subs {
+			views[i] = s.Result.View(grader.AudienceStaff)
+			for _, t := range views[i].Tests {
+				if _, ok := checkIndex[t.Name]; t.Hidden && !ok {
+					checkIndex[t.Name] = len(d.Checks)
 					d.Checks = append(d.Checks, t.Name)
-					d.Cells[t.Name] = make([]grader.TestResult, len(d.Subs))
 				}
-				d.Cells[t.Name][i] = t
 			}
+		}
+		for i, s := range subs {
+			row := compareRow{Rank: i + 1, Sub: s, Categories: make([]string, len(d.Categories)), Checks: make([]grader.TestResult, len(d.Checks))}
+			for _, c := range views[i].Categories {
+				if j := slices.Index(d.Categories, c.Name); j >= 0 {
+					row.Categories[j] = fmt.Sprintf("%d / %d", c.Score, c.MaxScore)
+				}
+			}
+			for _, t := range views[i].Tests {
+				if j, ok := checkIndex[t.Name]; ok && t.Hidden {
+					row.Checks[j] = t
+				}
+			}
+			d.Rows = append(d.Rows, row)
 		}
 		d.CSV = Prefix + "/compare.csv?" + url.Values{"exercise": {ex.ID}}.Encode()
 	}

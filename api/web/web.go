@@ -1,6 +1,7 @@
 // Package web is djgrade's browser interface: the interviewer's dashboard
-// (submissions, exercises, assignments, live sessions, compare) and the
-// candidate's pages reached through an assignment or live-session link.
+// (submissions, exercises, assignments, live sessions, compare, similar
+// submissions side by side) and the candidate's pages reached through an
+// assignment or live-session link.
 // Pages are rendered on the server with html/template from templates
 // embedded in the binary. The JavaScript is hand-written and served from
 // the binary too (no build step, no CDN): app.js for live progress and
@@ -90,6 +91,10 @@ type Config struct {
 	// candidate page (*grader.Service implements it); nil hides the review
 	// panel and answers the candidate page that this server keeps none.
 	Reviews grader.ReviewService
+	// Similarity lists flagged pairs of similar submissions
+	// (*grader.Service implements it); nil leaves the similarity sections
+	// out and the pair pages answer that this server keeps no index.
+	Similarity Similarity
 }
 
 // Handler serves the pages. Create it with New.
@@ -164,6 +169,8 @@ func (h *Handler) routes() []route {
 		{http.MethodGet, "/submissions/:id", h.staff(h.submission)},
 		{http.MethodPost, "/submissions/:id/regrade", h.staff(h.regrade)},
 		{http.MethodPost, "/submissions/:id/cancel", h.staff(h.cancel)},
+		{http.MethodGet, "/submissions/:id/similar/:other", h.staff(h.similarPair)},
+		{http.MethodGet, "/submissions/:id/similar/catalog/:kind/:name", h.staff(h.similarPair)},
 		{http.MethodGet, "/events", h.staff(h.staffEvents)},
 		{http.MethodGet, "/exercises", h.staff(h.exercises)},
 		{http.MethodGet, "/exercises/:id", h.staff(h.exercise)},

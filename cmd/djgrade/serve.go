@@ -193,7 +193,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	mountBackup(httpAPI, store)
 	// The dashboard and the candidates' pages: the group /ui on the same
 	// server, with their own CSP, body caps and timeouts.
-	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Reviews: svc,
+	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Reviews: svc, Similarity: svc,
 		ExportColumns: exportColumns, Logger: logger, Limits: httpAPI.Limits()})
 	if err != nil {
 		ln.Close()
