@@ -188,7 +188,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *webhook.Endpoint, max int
 		}
 		return h.putJSON(h.endpoints, []byte(e.ID), e)
 	})
-	return storeErr(err, "create webhook")
+	return hookErr(err, "create webhook")
 }
 
 // UpdateEndpoint loads the endpoint, calls fn and stores the result; a
@@ -338,7 +338,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		}
 		return h.endpoints.Delete([]byte(id))
 	})
-	return storeErr(err, "delete webhook")
+	return hookErr(err, "delete webhook")
 }
 
 // PublishEvent stores ev and its deliveries, or nothing if ev.ID is stored.
@@ -647,7 +647,7 @@ func (s *Store) Postpone(ctx context.Context, id string, next time.Time) error {
 		}
 		return h.putJSON(h.deliveries, k, d)
 	})
-	return storeErr(err, "postpone a delivery")
+	return hookErr(err, "postpone a delivery")
 }
 
 // OutboxMark returns the time stored under name (false if none).
@@ -691,5 +691,13 @@ func (s *Store) SetOutboxMark(ctx context.Context, name string, t time.Time) err
 		}
 		return b.Put([]byte(name), []byte(t.UTC().Format(time.RFC3339Nano)))
 	})
-	return storeErr(err, "store an outbox mark")
+	return hookErr(err, "store an outbox mark")
+}
+
+// hookErr is storeErr for a call that may have succeeded.
+func hookErr(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	return storeErr(err, op)
 }

@@ -442,9 +442,11 @@ func (o *Outbox) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-sem }()
-				defer o.release(d.ID)
 				o.attempt(ctx, d)
+				// Released before the wake-up, so that the dispatcher
+				// looking again can claim it if it fell due already.
+				o.release(d.ID)
+				<-sem
 				o.Wake()
 			}()
 		}
