@@ -57,6 +57,9 @@ type Config struct {
 	// Live runs the live-coding sessions of /api/v1/live (implemented by
 	// *grader.Service); nil answers those routes with 503.
 	Live grader.LiveService
+	// Webhooks manages the outbound webhooks of /api/v1/webhooks (admins
+	// only; implemented by *webhook.Outbox); nil answers them with 503.
+	Webhooks Webhooks
 	// RatePerSecond and RateBurst size each token's request bucket
 	// (defaults DefaultRatePerSecond and DefaultRateBurst); a negative
 	// RatePerSecond turns the limit off.
@@ -325,6 +328,7 @@ func (s *Server) routes() {
 	e.DELETE(pathTokens+"/:id", s.revokeToken, authn, admin)
 
 	s.liveRoutes(authn)
+	s.webhookRoutes(authn)
 }
 
 // isLongPoll reports whether c may legitimately outlive RequestTimeout: an
