@@ -199,7 +199,8 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	mountBackup(httpAPI, store)
 	// The dashboard and the candidates' pages: the group /ui on the same
 	// server, with their own CSP, body caps and timeouts.
-	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Logger: logger, Limits: httpAPI.Limits()})
+	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Logger: logger, Limits: httpAPI.Limits(),
+		Webhooks: outbox}) // the admins' webhook pages (cmd/djgrade/webhooks.go)
 	if err != nil {
 		ln.Close()
 		return nil, err
