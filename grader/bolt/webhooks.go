@@ -24,6 +24,9 @@ import (
 //	                     one key per pending delivery
 //	webhook_marks        name -> RFC 3339 time (grader.OutboxMarks)
 //
+// Prune removes finished deliveries past the retention and replaces the
+// bodies of events past it with a tombstone ("pruned"), so that an event
+// id is still stored once: a late publish of it stores nothing.
 // A delivery's id is "dlv_" and its seq in 16 hex digits, so its key is
 // found from its id. Publishing an event writes the event and its
 // deliveries with their due keys in one transaction: an event is either
@@ -121,6 +124,9 @@ func (h *hookTx) endpoint(id string) (*webhook.Endpoint, error) {
 	}
 	return &e, nil
 }
+
+// prunedEvent is the value an event's record is replaced with by Prune.
+var prunedEvent = []byte("pruned")
 
 func (h *hookTx) putJSON(b *bbolt.Bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)
@@ -411,7 +417,7 @@ func (s *Store) Event(ctx context.Context, id string) (*webhook.Event, error) {
 		if b != nil && id != "" && len(id) <= webhook.MaxEventIDLen {
 			data = b.Get([]byte(id))
 		}
-		if data == nil {
+		if data == nil || bytes.Equal(data, prunedEvent) {
 			return grader.Errorf(grader.ENOTFOUND, "event not found")
 		}
 		var ev webhook.Event
@@ -453,8 +459,8 @@ func (s *Store) Redeliver(ctx context.Context, endpoint, id string, now time.Tim
 			return grader.Errorf(grader.ECONFLICT, "delivery %s is still pending: it is attempted again at %s", d.ID, d.NextAt.UTC().Format(time.RFC3339))
 		}
 		data := h.events.Get([]byte(d.Event))
-		if data == nil {
-			return grader.Errorf(grader.ECONFLICT, "the event of delivery %s is no longer stored", d.ID)
+		if data == nil || bytes.Equal(data, prunedEvent) {
+			return grader.Errorf(grader.ECONFLICT, "the event of delivery %s is no longer stored (events are kept for a limited time)", d.ID)
 		}
 		var ev webhook.Event
 		if err := json.Unmarshal(data, &ev); err != nil {
@@ -562,7 +568,8 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 			}
 			d, _, err := h.delivery(deliveryID(binary.BigEndian.Uint64(k[8:])))
 			if err != nil {
-				return err
+				// Never a stuck dispatcher over one bad record.
+				continue
 			}
 			out = append(out, d)
 		}
@@ -700,4 +707,68 @@ func hookErr(err error, op string) error {
 		return nil
 	}
 	return storeErr(err, op)
+}
+
+// Prune deletes delivered and failed deliveries created before before and
+// turns events created before it into tombstones, at most limit of each in
+// one call; it returns how many of both it removed. Pending deliveries
+// stay (MaxAge ends them).
+func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		h, err := hookBuckets(tx)
+		if err != nil {
+			return err
+		}
+		// Deliveries are in creation order: stop at the first young one.
+		var gone [][]byte
+		c := h.deliveries.Cursor()
+		for k, v := c.First(); k != nil && len(gone) < limit; k, v = c.Next() {
+			var d webhook.Delivery
+			if err := json.Unmarshal(v, &d); err != nil {
+				continue
+			}
+			if !d.CreatedAt.Before(before) {
+				break
+			}
+			if d.State != webhook.StatePending {
+				gone = append(gone, bytes.Clone(k))
+				if err := h.byEndpoint.Delete(byEndpointKey(d.Endpoint, k)); err != nil {
+					return err
+				}
+			}
+		}
+		for _, k := range gone {
+			if err := h.deliveries.Delete(k); err != nil {
+				return err
+			}
+		}
+		var old [][]byte
+		ec := h.events.Cursor()
+		for k, v := ec.First(); k != nil && len(old) < limit; k, v = ec.Next() {
+			if bytes.Equal(v, prunedEvent) {
+				continue
+			}
+			var ev struct {
+				At time.Time `json:"created_at"`
+			}
+			if json.Unmarshal(v, &ev) == nil && ev.At.Before(before) {
+				old = append(old, bytes.Clone(k))
+			}
+		}
+		for _, k := range old {
+			if err := h.events.Put(k, prunedEvent); err != nil {
+				return err
+			}
+		}
+		n = len(gone) + len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, storeErr(err, "prune webhook deliveries")
+	}
+	return n, nil
 }

@@ -31,6 +31,14 @@ const (
 	DefaultMaxAge      = 72 * time.Hour
 	DefaultWorkers     = 4
 	DefaultPoll        = 30 * time.Second
+	DefaultRetention   = 30 * 24 * time.Hour
+)
+
+// pruneEvery is how often the dispatcher prunes, and pruneBatch how much
+// one transaction of it removes at most.
+const (
+	pruneEvery = time.Hour
+	pruneBatch = 1000
 )
 
 // Config is what an Outbox is made of.
@@ -55,6 +63,10 @@ type Config struct {
 	// Poll is how often the dispatcher looks for due deliveries without a
 	// wake-up (a safety net; it is woken by Publish and knows the next due).
 	Poll time.Duration
+	// Retention is how long delivered and failed deliveries, and events,
+	// are kept (an event's id stays, so that it is never sent twice). It
+	// must exceed MaxAge; a shorter one is raised to it.
+	Retention time.Duration
 	// Client, if set, replaces Policy.Client(Timeout) (tests of the
 	// policy's dialer use the default).
 	Client *http.Client
@@ -109,6 +121,12 @@ func New(c Config) *Outbox {
 	}
 	if c.MaxAge <= 0 {
 		c.MaxAge = DefaultMaxAge
+	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.Retention < c.MaxAge {
+		c.Retention = c.MaxAge
 	}
 	if c.Workers <= 0 {
 		c.Workers = DefaultWorkers
@@ -424,7 +442,12 @@ func (o *Outbox) Run(ctx context.Context) error {
 	sem := make(chan struct{}, o.cfg.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var pruned time.Time
 	for {
+		if o.now().Sub(pruned) >= pruneEvery {
+			pruned = o.now()
+			o.prune(ctx)
+		}
 		due, next, err := o.cfg.Store.DueDeliveries(ctx, o.now(), dueBatch)
 		if err != nil && ctx.Err() == nil {
 			o.log.Error("webhooks: read due deliveries", "err", err)
@@ -467,6 +490,28 @@ func (o *Outbox) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 		timer.Stop()
+	}
+}
+
+// prune removes what is past the retention, a batch at a time.
+func (o *Outbox) prune(ctx context.Context) {
+	before := o.now().Add(-o.cfg.Retention)
+	total := 0
+	for ctx.Err() == nil {
+		n, err := o.cfg.Store.Prune(ctx, before, pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				o.log.Error("webhooks: prune", "err", err)
+			}
+			return
+		}
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		o.log.Info("webhooks: pruned old deliveries and events", "count", total, "before", before)
 	}
 }
 

@@ -198,6 +198,10 @@ type Store interface {
 	RecordAttempt(ctx context.Context, id string, a Attempt, state State, next time.Time) (*Delivery, error)
 	// Postpone makes a pending delivery due at next without an attempt.
 	Postpone(ctx context.Context, id string, next time.Time) error
+	// Prune removes delivered and failed deliveries created before before,
+	// and the bodies of events created before it (their ids stay, so that
+	// one is still stored once), at most limit of each; it returns how many.
+	Prune(ctx context.Context, before time.Time, limit int) (int, error)
 	// OutboxMark and SetOutboxMark keep the service's watermarks
 	// (grader.OutboxMarks).
 	OutboxMark(ctx context.Context, name string) (time.Time, bool, error)

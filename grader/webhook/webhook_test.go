@@ -647,3 +647,76 @@ func TestWebhookPing(t *testing.T) {
 	}
 	eventually(t, "ping delivered", func() bool { return state(t, st, d.ID).State == webhook.StateDelivered })
 }
+
+// TestWebhookPrune: finished deliveries and events past the retention go,
+// pending and young ones stay, and a pruned event's id is still stored
+// once: publishing it again sends nothing.
+func TestWebhookPrune(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "djgrade.db"))
+	defer st.Close()
+	ctx := context.Background()
+	o := webhook.New(fastConfig(st))
+	ep, err := o.CreateEndpoint(ctx, webhook.NewEndpoint{URL: "http://127.0.0.1:1/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	young := old.Add(60 * 24 * time.Hour)
+	publish := func(id string, at time.Time) *webhook.Delivery {
+		t.Helper()
+		created, ds, err := st.PublishEvent(ctx, &webhook.Event{ID: id, Type: grader.OutboundSubmissionFinished, At: at, Body: []byte(`{}`)}, "", at)
+		if err != nil || !created || len(ds) != 1 {
+			t.Fatalf("publish %s: %v %v %d", id, created, err, len(ds))
+		}
+		return ds[0]
+	}
+	done := func(d *webhook.Delivery, state webhook.State) {
+		t.Helper()
+		if _, err := st.RecordAttempt(ctx, d.ID, webhook.Attempt{At: d.CreatedAt, StatusCode: 200}, state, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oldDelivered, oldFailed, oldPending, youngDone := publish("old-1", old), publish("old-2", old.Add(time.Hour)), publish("old-3", old.Add(2*time.Hour)), publish("young", young)
+	done(oldDelivered, webhook.StateDelivered)
+	done(oldFailed, webhook.StateFailed)
+	done(youngDone, webhook.StateDelivered)
+	n, err := st.Prune(ctx, young.Add(-time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2+3 {
+		t.Errorf("pruned %d, want 2 deliveries and 3 events", n)
+	}
+	for _, d := range []*webhook.Delivery{oldDelivered, oldFailed} {
+		if _, err := st.Delivery(ctx, d.ID); grader.ErrorCode(err) != grader.ENOTFOUND {
+			t.Errorf("%s kept: %v", d.ID, err)
+		}
+	}
+	for _, d := range []*webhook.Delivery{oldPending, youngDone} {
+		if _, err := st.Delivery(ctx, d.ID); err != nil {
+			t.Errorf("%s pruned: %v", d.ID, err)
+		}
+	}
+	if ds, _ := st.Deliveries(ctx, ep.ID, "", 10); len(ds) != 2 {
+		t.Errorf("the log lists %d deliveries after the prune", len(ds))
+	}
+	if _, err := st.Event(ctx, "old-1"); grader.ErrorCode(err) != grader.ENOTFOUND {
+		t.Errorf("a pruned event is readable: %v", err)
+	}
+	if _, err := st.Event(ctx, "young"); err != nil {
+		t.Errorf("a young event went: %v", err)
+	}
+	if err := o.Publish(ctx, grader.OutboundEvent{ID: "old-1", Type: grader.OutboundSubmissionFinished}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := st.Deliveries(ctx, ep.ID, "", 10); len(ds) != 2 {
+		t.Errorf("a pruned event's id was published again: %d deliveries", len(ds))
+	}
+	if _, err := st.Redeliver(ctx, ep.ID, youngDone.ID, young); err != nil {
+		t.Errorf("redeliver a young one: %v", err)
+	}
+	// The pending old one fails when attempted: its event is gone.
+	if due, _, _ := st.DueDeliveries(ctx, young, 10); len(due) != 2 || due[0].ID != oldPending.ID {
+		t.Errorf("due %v", due)
+	}
+}
