@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -83,11 +84,14 @@ func byEndpointKey(endpoint string, seq []byte) []byte {
 	return append(k, seq...)
 }
 
-// hookBuckets returns the webhook buckets, creating them.
+// hookTx is the webhook buckets of one transaction; in a read-only one a
+// bucket not yet created is nil.
 type hookTx struct {
 	endpoints, events, deliveries, byEndpoint, due *bbolt.Bucket
 }
 
+// hookBuckets returns the webhook buckets, creating them in a writable
+// transaction.
 func hookBuckets(tx *bbolt.Tx) (*hookTx, error) {
 	var h hookTx
 	for _, b := range []struct {
@@ -301,11 +305,7 @@ func (s *Store) Endpoints(ctx context.Context) ([]*webhook.Endpoint, error) {
 		return nil, storeErr(err, "list webhooks")
 	}
 	// Ids are random: order by creation.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].CreatedAt.Before(out[j-1].CreatedAt); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortStableFunc(out, func(a, b *webhook.Endpoint) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
 }
 
