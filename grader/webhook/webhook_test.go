@@ -720,3 +720,32 @@ func TestWebhookPrune(t *testing.T) {
 		t.Errorf("due %v", due)
 	}
 }
+
+// TestWebhookRetryAfter: a 429's Retry-After, when longer than the backoff
+// and within MaxBackoff, sets the next attempt's time.
+func TestWebhookRetryAfter(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "djgrade.db"))
+	defer st.Close()
+	ctx := context.Background()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	cfg := fastConfig(st)
+	cfg.MaxBackoff = time.Hour
+	o := webhook.New(cfg)
+	ep, err := o.CreateEndpoint(ctx, webhook.NewEndpoint{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, o)
+	if err := o.Publish(ctx, event("e-429")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first attempt", func() bool { return onlyDelivery(t, st, ep.ID).AttemptCount == 1 })
+	d := onlyDelivery(t, st, ep.ID)
+	if d.State != webhook.StatePending || d.Attempts[0].StatusCode != 429 || d.NextAt.Sub(d.Attempts[0].At) != time.Minute {
+		t.Errorf("after a 429 with Retry-After 60: %+v, next in %s", d.Attempts[0], d.NextAt.Sub(d.Attempts[0].At))
+	}
+}
