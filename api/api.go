@@ -62,6 +62,9 @@ type Config struct {
 	// candidate view (implemented by *grader.Service); nil answers those
 	// routes (api/review.go) with 503.
 	Reviews grader.ReviewService
+	// Webhooks manages the outbound webhooks of /api/v1/webhooks (admins
+	// only; implemented by *webhook.Outbox); nil answers them with 503.
+	Webhooks Webhooks
 	// RatePerSecond and RateBurst size each token's request bucket
 	// (defaults DefaultRatePerSecond and DefaultRateBurst); a negative
 	// RatePerSecond turns the limit off.
@@ -341,6 +344,7 @@ func (s *Server) routes() {
 	s.liveRoutes(authn)
 	s.exportRoutes(authn)
 	s.reviewRoutes(authn)
+	s.webhookRoutes(authn)
 }
 
 // isLongPoll reports whether c may legitimately outlive RequestTimeout: an

@@ -44,7 +44,10 @@ type Config struct {
 	// Reviews, when set, keeps reviewers' notes and score overrides
 	// (review.go); without it the review methods answer EUNAVAILABLE.
 	Reviews ReviewStore
-	Catalog Catalog
+	// OutboundLinkURL is this server's base URL (no trailing slash) for
+	// the links in outbound events; empty gives paths alone.
+	OutboundLinkURL string
+	Catalog         Catalog
 	// Image is the sandbox image tag to run.
 	Image string
 	// Concurrency is the number of workers; default one per CPU.
@@ -282,6 +285,19 @@ func (s *Service) Run(ctx context.Context) error {
 		s.Logger.Info("requeued interrupted submissions", "count", n)
 	}
 	var wg sync.WaitGroup
+	if s.Outbox != nil {
+		// Events a crash kept from the Outbox; alongside the workers,
+		// whose own events the Outbox stores once whoever is first.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n, err := s.SweepOutbound(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.Error("publish the events of finished submissions again", "err", err)
+			} else if n > 0 {
+				s.Logger.Info("published the events of finished submissions again", "count", n)
+			}
+		}()
+	}
 	for i := 0; i < s.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
@@ -384,6 +400,9 @@ func (s *Service) process(ctx context.Context, sub *Submission) {
 	log.Info("graded", "status", status, "score", res.Score, "max", res.MaxScore, "verdict", res.Verdict, "took", time.Since(start).Round(time.Millisecond))
 	if done, err := s.Store.Submission(fctx, sub.ID); err == nil {
 		s.fingerprint(fctx, done)
+		// Failures are logged; the start-up sweep publishes what a crash
+		// or a store failure here left out (outbound_events.go).
+		_ = s.publishFinished(fctx, done)
 		s.emit(Event{Type: EventFinished, Submission: done})
 	}
 }

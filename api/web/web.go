@@ -95,6 +95,9 @@ type Config struct {
 	// (*grader.Service implements it); nil leaves the similarity sections
 	// out and the pair pages answer that this server keeps no index.
 	Similarity Similarity
+	// Webhooks manages the outbound webhooks of the admins' pages
+	// (*webhook.Outbox implements it); nil means those pages answer 503.
+	Webhooks api.Webhooks
 }
 
 // Handler serves the pages. Create it with New.
@@ -205,6 +208,12 @@ func (h *Handler) routes() []route {
 		{http.MethodGet, "/live/:id/diff", h.staff(h.liveDiff)},
 		{http.MethodGet, "/live/:id/playback", h.staff(h.livePlayback)},
 		{http.MethodGet, "/live/:id/snapshots/:seq", h.staff(h.liveSnapshot)},
+
+		{http.MethodGet, "/webhooks", h.admin(h.webhookList)},
+		{http.MethodPost, "/webhooks", h.admin(h.webhookCreate)},
+		{http.MethodGet, "/webhooks/:id", h.admin(h.webhookPage)},
+		{http.MethodPost, "/webhooks/:id/ping", h.admin(h.webhookPing)},
+		{http.MethodPost, "/webhooks/:id/deliveries/:delivery/redeliver", h.admin(h.webhookRedeliver)},
 
 		{http.MethodGet, "/l/:id", h.signedIn(h.liveEditor)},
 		{http.MethodGet, "/l/:id/files", h.signedIn(h.liveFiles)},

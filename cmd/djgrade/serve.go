@@ -47,6 +47,8 @@ type serveConfig struct {
 	AdminToken string
 	// GitHub configures the take-home webhook (cmd/djgrade/github.go).
 	GitHub githubConfig
+	// Webhooks configures the outbound webhooks (cmd/djgrade/webhooks.go).
+	Webhooks webhookConfig
 	// Engines are the Docker engines to grade on (--engine); none means
 	// one from the DOCKER_* environment with Concurrency as its capacity.
 	Engines []engineSpec
@@ -67,6 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running gradings may take to finish before they are cancelled and left for the next start")
 	fs.Var((*engineList)(&cfg.Engines), "engine", "an `ENGINE` (Docker engine) to grade on, repeatable: unix:///var/run/docker.sock or tcp://HOST:PORT, then ,capacity=N (runs at once, default 1) ,tls=DIR (ca.pem, cert.pem, key.pem as DOCKER_CERT_PATH) ,tls-verify=true|false ,cpuset=LIST; several may be given in one value, separated by spaces or ';' (DJGRADE_ENGINE). Without it: the engine of DOCKER_HOST with capacity --concurrency; with it, the workers are the sum of the capacities")
 	addGitHubFlags(fs, &cfg.GitHub)
+	addWebhookFlags(fs, &cfg.Webhooks)
 	exDir := catalogFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -103,6 +106,8 @@ type server struct {
 	done    chan struct{}
 	logger  *slog.Logger
 	metrics *api.Metrics
+	// hooksDone is closed when the webhook dispatcher has stopped.
+	hooksDone chan struct{}
 }
 
 // startServer opens the store, connects to Docker (building the sandbox
@@ -163,6 +168,11 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		ln.Close()
 		return nil, err
 	}
+	outbox, err := newOutbox(cfg.Webhooks, ln.Addr().String(), svc, store, logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	// Exports carry a reviewer's override beside the automatic score.
 	exportColumns := export.ReviewColumns(svc.ReviewSummaries)
 	httpAPI := api.New(api.Config{
@@ -173,6 +183,8 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		Reviews:       svc,
 		ExportColumns: exportColumns,
 		Logger:        logger,
+		// Outbound webhooks (cmd/djgrade/webhooks.go).
+		Webhooks: outbox,
 		ReadyCheck: api.ReadyChecks(
 			api.Check{Name: "docker", Fn: sb.Ping},
 			api.Check{Name: "sandbox_image", Fn: func(ctx context.Context) error {
@@ -194,7 +206,8 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	// The dashboard and the candidates' pages: the group /ui on the same
 	// server, with their own CSP, body caps and timeouts.
 	dashboard, err := web.New(web.Config{Grader: svc, Catalog: catalog, Auth: store, Live: svc, Reviews: svc, Similarity: svc,
-		ExportColumns: exportColumns, Logger: logger, Limits: httpAPI.Limits()})
+		ExportColumns: exportColumns, Logger: logger, Limits: httpAPI.Limits(),
+		Webhooks: outbox}) // the admins' webhook pages (cmd/djgrade/webhooks.go)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -207,6 +220,9 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		return nil, err
 	}
 	s := &server{addr: ln.Addr().String(), store: store, sandbox: sb, api: httpAPI, service: svc, cancel: cancel, done: make(chan struct{}), logger: logger, metrics: metrics}
+	// Deliveries left pending by an earlier run first, then new ones.
+	s.hooksDone = make(chan struct{})
+	go runOutbox(wctx, outbox, s.hooksDone, logger)
 	// Containers of this instance that no Run tracks: a create a killed
 	// earlier run left in flight, a remove that failed while the engine
 	// restarted.
@@ -264,6 +280,8 @@ func (s *server) Shutdown(grace time.Duration) error {
 	}
 	s.cancel()
 	<-s.done
+	// Attempts cut off here stay pending and are made at the next start.
+	<-s.hooksDone
 	// No worker runs now, so every container of this store's instance is
 	// a leftover: one that a killed earlier run had asked the engine to
 	// create just before it died can appear after the start-up sweep.

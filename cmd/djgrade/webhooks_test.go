@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/djgrade/djgrade/grader/webhook"
+)
+
+// TestServeDeliversWebhooks: the real server runs the webhook dispatcher
+// with the service: an endpoint registered through the API gets a signed
+// ping on loopback, and Shutdown stops the dispatcher.
+func TestServeDeliversWebhooks(t *testing.T) {
+	skipShort(t)
+	got := make(chan error, 1)
+	var secret string
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- webhook.Verify(secret, r.Header.Get(webhook.HeaderSignature), body, webhook.DefaultTolerance, time.Now())
+	}))
+	defer rcv.Close()
+	bootstrap := "bootstrap-admin-secret-0123456789"
+	srv, err := startServer(context.Background(), serveConfig{Addr: "127.0.0.1:0", Data: t.TempDir(), Concurrency: 1, AdminToken: bootstrap}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+srv.addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+bootstrap)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		json.NewDecoder(res.Body).Decode(&out)
+		if res.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, out)
+		}
+		return out
+	}
+	ep := call("POST", "/api/v1/webhooks", `{"url":"`+rcv.URL+`"}`)
+	secret = ep["secret"].(string)
+	call("POST", "/api/v1/webhooks/"+ep["id"].(string)+"/ping", "")
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Errorf("the ping's signature: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no ping arrived")
+	}
+	if err := srv.Shutdown(0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-srv.hooksDone:
+	default:
+		t.Error("the dispatcher still runs after Shutdown")
+	}
+}
