@@ -220,12 +220,14 @@ func (h *Hook) handle(c echo.Context) error {
 		if w == nil {
 			return c.JSON(http.StatusOK, answer{Status: "ignored", Reason: why})
 		}
+		h.cfg.Client.RememberInstallation(w.Repo, ev.GetInstallation().GetID())
 		h.start(log, *w)
 	case *github.PullRequestEvent:
 		w, why := pullRequestWork(ev)
 		if w == nil {
 			return c.JSON(http.StatusOK, answer{Status: "ignored", Reason: why})
 		}
+		h.cfg.Client.RememberInstallation(w.Repo, ev.GetInstallation().GetID())
 		h.start(log, *w)
 	default:
 		return c.JSON(http.StatusOK, answer{Status: "ignored", Reason: "event type " + kind + " is not used"})
