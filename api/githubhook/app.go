@@ -338,6 +338,18 @@ func (c *Client) RememberInstallation(repo string, id int64) {
 	c.app.remember(owner, id)
 }
 
+// InstallationOf returns the App installation known for repo's owner, or 0
+// (none known yet, or a personal token).
+func (c *Client) InstallationOf(repo string) int64 {
+	if c.app == nil {
+		return 0
+	}
+	owner, _, _ := strings.Cut(repo, "/")
+	c.app.mu.Lock()
+	defer c.app.mu.Unlock()
+	return c.app.owners[strings.ToLower(owner)]
+}
+
 // TokensMinted reports how many installation tokens c has fetched.
 func (c *Client) TokensMinted() int {
 	if c.app == nil {

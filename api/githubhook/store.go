@@ -32,4 +32,13 @@ type Store interface {
 	// SetRepoAssignment stores a as an interviewer's assignment (setting its
 	// ID and CreatedAt) and binds the repository to it.
 	SetRepoAssignment(ctx context.Context, repo string, a *grader.Assignment) error
+	// AddGitHubPending stores an answer waiting for GitHub (JSON of this
+	// package's) and returns its sequence number, which orders them.
+	AddGitHubPending(ctx context.Context, data []byte) (uint64, error)
+	// SetGitHubPending replaces a pending answer; ENOTFOUND when gone.
+	SetGitHubPending(ctx context.Context, seq uint64, data []byte) error
+	// DeleteGitHubPending forgets an answer; a missing one is no error.
+	DeleteGitHubPending(ctx context.Context, seq uint64) error
+	// GitHubPending calls fn with every pending answer, oldest first.
+	GitHubPending(ctx context.Context, fn func(seq uint64, data []byte) error) error
 }
