@@ -78,11 +78,11 @@ type Config struct {
 
 // Hook is the webhook handler and the GitHub notifier. Create it with New.
 type Hook struct {
-	cfg  Config
-	log  *slog.Logger
-	ctx  context.Context
-	wg   sync.WaitGroup
-	sem  chan struct{}
+	cfg Config
+	log *slog.Logger
+	ctx context.Context
+	wg  sync.WaitGroup
+	sem chan struct{}
 	// signal wakes the answer loop; active counts the webhooks whose
 	// commit is being fetched.
 	signal chan struct{}
