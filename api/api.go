@@ -57,6 +57,9 @@ type Config struct {
 	// Live runs the live-coding sessions of /api/v1/live (implemented by
 	// *grader.Service); nil answers those routes with 503.
 	Live grader.LiveService
+	// TakeHomes prepares GitHub take-homes for POST /api/v1/takehomes
+	// (implemented by *githubhook.TakeHomes); nil answers that route 503.
+	TakeHomes TakeHomes
 	// RatePerSecond and RateBurst size each token's request bucket
 	// (defaults DefaultRatePerSecond and DefaultRateBurst); a negative
 	// RatePerSecond turns the limit off.
@@ -325,6 +328,7 @@ func (s *Server) routes() {
 	e.DELETE(pathTokens+"/:id", s.revokeToken, authn, admin)
 
 	s.liveRoutes(authn)
+	s.takeHomeRoutes(authn)
 }
 
 // isLongPoll reports whether c may legitimately outlive RequestTimeout: an

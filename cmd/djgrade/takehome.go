@@ -57,7 +57,7 @@ func runTakeHomeCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	defer store.Close()
-	a, err := githubhook.PrepareTakeHome(ctx, client, store, githubhook.TakeHome{Exercise: ex, Login: *login, Repo: *repo, Deadline: due})
+	a, err := githubhook.PrepareTakeHome(ctx, client, store, &githubhook.TakeHome{Exercise: ex, Login: *login, Repo: *repo, Deadline: due})
 	if err != nil {
 		return err
 	}
