@@ -75,6 +75,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Exercises = *exDir
 	cfg.AdminToken = os.Getenv("DJGRADE_ADMIN_TOKEN")
+	cfg.GitHub.AppKey = os.Getenv(envAppKey)
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = runtime.NumCPU()
 	}
@@ -161,12 +162,19 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		ln.Close()
 		return nil, err
 	}
+	// GitHub's credentials (cmd/djgrade/github.go): nil when none are set.
+	ghClient, err := serveGitHubClient(cfg.GitHub, logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	httpAPI := api.New(api.Config{
-		Grader:  svc,
-		Catalog: catalog,
-		Auth:    store,
-		Live:    svc,
-		Logger:  logger,
+		Grader:    svc,
+		Catalog:   catalog,
+		Auth:      store,
+		Live:      svc,
+		TakeHomes: takeHomesFor(ghClient, store),
+		Logger:    logger,
 		ReadyCheck: api.ReadyChecks(
 			api.Check{Name: "docker", Fn: sb.Ping},
 			api.Check{Name: "sandbox_image", Fn: func(ctx context.Context) error {
@@ -194,7 +202,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	}
 	dashboard.Mount(httpAPI.Echo())
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if err := wireGitHub(wctx, cfg.GitHub, ln.Addr().String(), httpAPI, svc, store, catalog, logger); err != nil {
+	if err := wireGitHub(wctx, cfg.GitHub, ghClient, ln.Addr().String(), httpAPI, svc, store, catalog, logger); err != nil {
 		cancel()
 		ln.Close()
 		return nil, err
