@@ -265,3 +265,23 @@ func TestAppCredentialsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookInstallationUsed: the installation a webhook names is the one
+// djgrade answers as; it is not looked up.
+func TestWebhookInstallationUsed(t *testing.T) {
+	h := newHarness(t, testSecret, nil, "")
+	h.fake.serveCommit(testRepo, shaOpened, answerFiles(t, "", "n-plus-one"))
+	if code, out := h.deliverSigned("pull_request", "inst-1", "pull_request_opened.json"); code != 202 {
+		t.Fatalf("%d %v", code, out)
+	}
+	h.idle()
+	h.fake.mu.Lock()
+	calls := append([]string(nil), h.fake.calls...)
+	h.fake.mu.Unlock()
+	if !slices.Contains(calls, "POST app/installations/777/access_tokens") || slices.ContainsFunc(calls, func(c string) bool { return strings.HasSuffix(c, "/installation") }) {
+		t.Fatalf("calls %q", calls)
+	}
+	if st := h.fake.snapshotStatuses(); len(st) != 1 || st[0].State != StatePending {
+		t.Fatalf("statuses %+v", st)
+	}
+}
