@@ -233,6 +233,10 @@ func (a *appAuth) installationFor(ctx context.Context, p string) (int64, error) 
 // the request once more.
 func (a *appAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if req.URL.Host != a.base.Host || !strings.HasPrefix(req.URL.Path, a.base.Path) {
+		// Never the token to another host (a redirect to a download).
+		return a.next.RoundTrip(req)
+	}
 	p := strings.TrimPrefix(req.URL.Path, a.base.Path)
 	id, err := a.installationFor(ctx, p)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -283,5 +284,23 @@ func TestWebhookInstallationUsed(t *testing.T) {
 	}
 	if st := h.fake.snapshotStatuses(); len(st) != 1 || st[0].State != StatePending {
 		t.Fatalf("statuses %+v", st)
+	}
+}
+
+// TestInstallationTokenStaysOnTheAPIHost: a request of the App's client to
+// another host (a download's redirect) carries no token.
+func TestInstallationTokenStaysOnTheAPIHost(t *testing.T) {
+	fake := newFakeGitHub(t)
+	c := fake.newAppClient(t, testInstallation, nil)
+	got := make(chan string, 1)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Get("Authorization") }))
+	defer other.Close()
+	resp, err := c.gh.Client().Get(other.URL + "/api/v3/repos/acme/x/tarball/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if auth := <-got; auth != "" || c.TokensMinted() != 0 {
+		t.Fatalf("another host got %q (minted %d)", auth, c.TokensMinted())
 	}
 }

@@ -5,8 +5,9 @@
 // preparation of a candidate's repository.
 //
 // Its neighbours: the grading service (Grader), GitHub's REST API (Client,
-// over go-github) and a Store for deliveries, comment ids and repository
-// assignments (bbolt, in grader/bolt/github.go).
+// over go-github, as a GitHub App in app.go or with a personal token) and a
+// Store for deliveries, comment ids, repository assignments and the answers
+// waiting for GitHub (bbolt, in grader/bolt/github.go; see pending.go).
 package githubhook
 
 import (
