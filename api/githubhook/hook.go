@@ -87,6 +87,8 @@ type Hook struct {
 	// signal wakes the answer loop; active counts the webhooks whose
 	// commit is being fetched.
 	signal chan struct{}
+	// ready is closed once the answer loop has reconciled the store.
+	ready  chan struct{}
 	mu     sync.Mutex
 	active int
 }
@@ -125,7 +127,7 @@ func New(ctx context.Context, cfg Config) *Hook {
 	if cfg.ResultURL == nil {
 		cfg.ResultURL = func(string) string { return "" }
 	}
-	h := &Hook{cfg: cfg, log: cfg.Logger.With("component", "github"), ctx: ctx, sem: make(chan struct{}, cfg.Parallel), signal: make(chan struct{}, 1)}
+	h := &Hook{cfg: cfg, log: cfg.Logger.With("component", "github"), ctx: ctx, sem: make(chan struct{}, cfg.Parallel), signal: make(chan struct{}, 1), ready: make(chan struct{})}
 	if cfg.Secret != "" {
 		cfg.Grader.Listen(h.onEvent)
 		h.wg.Add(1)
@@ -133,6 +135,8 @@ func New(ctx context.Context, cfg Config) *Hook {
 			defer h.wg.Done()
 			h.answerLoop()
 		}()
+	} else {
+		close(h.ready)
 	}
 	return h
 }
@@ -144,6 +148,11 @@ func (h *Hook) Wait() { h.wg.Wait() }
 // Idle blocks until no webhook is being processed and no answer waits for
 // GitHub, or ctx ends. Tests use it to observe a quiet state.
 func (h *Hook) Idle(ctx context.Context) error {
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	for {
 		h.mu.Lock()
 		active := h.active

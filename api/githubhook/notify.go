@@ -1,6 +1,7 @@
 package githubhook
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -31,22 +32,39 @@ func (h *Hook) onEvent(e grader.Event) {
 		p.Status = &statusAnswer{State: StatePending, Context: ctxName, Description: "grading…", Target: target}
 		p.Check = &CheckRun{Name: ctxName, SHA: src.SHA, Status: "in_progress", DetailsURL: target, ExternalID: sub.ID}
 	case grader.EventFinished:
-		p.Kind = kindFinish
-		state, conclusion, desc := outcome(sub)
-		ex, _ := h.cfg.Catalog.Exercise(sub.Exercise)
-		summary := Summary(sub, ex, target)
-		p.Status = &statusAnswer{State: state, Context: ctxName, Description: desc, Target: target}
-		p.Check = &CheckRun{
-			Name: ctxName, SHA: src.SHA, Status: "completed", Conclusion: conclusion,
-			DetailsURL: target, ExternalID: sub.ID, Title: desc, Summary: summary,
-		}
-		if src.PullRequest != 0 {
-			p.Comment = CommentMarker + "\n" + summary
-		}
+		h.answerFinished(sub)
+		return
 	default:
 		return
 	}
 	h.enqueue(p)
+}
+
+// answerFinished stores the final answer of a finished submission (the
+// status, the completed check run, the comment) and records that it did.
+func (h *Hook) answerFinished(sub *grader.Submission) {
+	src := sub.Source
+	target := h.cfg.ResultURL(sub.ID)
+	ctxName := StatusContext(sub.Exercise)
+	state, conclusion, desc := outcome(sub)
+	ex, _ := h.cfg.Catalog.Exercise(sub.Exercise)
+	summary := Summary(sub, ex, target)
+	p := &pending{
+		Kind: kindFinish, Submission: sub.ID, Repo: src.Repo, SHA: src.SHA, PR: src.PullRequest, Installation: h.cfg.Client.InstallationOf(src.Repo),
+		Status: &statusAnswer{State: state, Context: ctxName, Description: desc, Target: target},
+		Check: &CheckRun{
+			Name: ctxName, SHA: src.SHA, Status: "completed", Conclusion: conclusion,
+			DetailsURL: target, ExternalID: sub.ID, Title: desc, Summary: summary,
+		},
+	}
+	if src.PullRequest != 0 {
+		p.Comment = CommentMarker + "\n" + summary
+	}
+	if h.enqueue(p) {
+		if err := h.cfg.Store.SetGitHubAnswered(context.WithoutCancel(h.ctx), sub.ID, sub.FinishedAt); err != nil {
+			h.log.Error("record the answered submission", "submission", sub.ID, "err", err)
+		}
+	}
 }
 
 // outcome is the final commit status, check conclusion and one-line

@@ -76,10 +76,10 @@ type pending struct {
 
 func (p *pending) done(step string) bool { return slices.Contains(p.Done, step) }
 
-// enqueue stores p and wakes the answer loop. Storing must not depend on
-// the hook's context: an answer made while the server stops is kept for the
-// next start.
-func (h *Hook) enqueue(p *pending) {
+// enqueue stores p and wakes the answer loop; it reports whether p was
+// stored. Storing must not depend on the hook's context: an answer made
+// while the server stops is kept for the next start.
+func (h *Hook) enqueue(p *pending) bool {
 	p.CreatedAt = time.Now().UTC()
 	data, err := json.Marshal(p)
 	if err == nil {
@@ -87,9 +87,67 @@ func (h *Hook) enqueue(p *pending) {
 	}
 	if err != nil {
 		h.log.Error("store an answer for GitHub: it is lost", "repo", p.Repo, "sha", p.SHA, "kind", p.Kind, "err", err)
-		return
+		return false
 	}
 	h.wake()
+	return true
+}
+
+// submissionLister is what reconcile needs of the grader (implemented by
+// *grader.Service); a Grader without it skips the reconciliation.
+type submissionLister interface {
+	ListSubmissions(ctx context.Context, filter grader.SubmissionFilter) ([]*grader.Submission, error)
+}
+
+// reconcile stores the final answers of GitHub submissions that finished
+// within PendingMaxAge without one: djgrade stopped between storing the
+// grade and storing its answer. It runs once, when the answer loop starts.
+func (h *Hook) reconcile() {
+	lister, ok := h.cfg.Grader.(submissionLister)
+	if !ok {
+		return
+	}
+	ctx := h.ctx
+	waiting := map[string]bool{}
+	list, err := h.loadPending(ctx)
+	if err != nil {
+		h.log.Error("reconcile GitHub answers", "err", err)
+		return
+	}
+	for _, p := range list {
+		if p.Kind == kindFinish {
+			waiting[p.Submission] = true
+		}
+	}
+	filter := grader.SubmissionFilter{Since: time.Now().Add(-h.cfg.PendingMaxAge), Limit: 100}
+	for page := 0; page < 1000 && ctx.Err() == nil; page++ {
+		subs, err := lister.ListSubmissions(ctx, filter)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Error("reconcile GitHub answers", "err", err)
+			}
+			return
+		}
+		for _, sub := range subs {
+			src := sub.Source
+			if src == nil || src.Kind != grader.SourceGitHub || src.Repo == "" || src.SHA == "" || !sub.Status.Final() || waiting[sub.ID] {
+				continue
+			}
+			at, err := h.cfg.Store.GitHubAnswered(ctx, sub.ID)
+			if err != nil {
+				h.log.Error("reconcile GitHub answers", "submission", sub.ID, "err", err)
+				continue
+			}
+			if !at.Equal(sub.FinishedAt) {
+				h.log.Info("a graded submission's answer to GitHub was never stored: storing it now", "submission", sub.ID, "repo", src.Repo)
+				h.answerFinished(sub)
+			}
+		}
+		if len(subs) < filter.Limit {
+			return
+		}
+		filter.Before = subs[len(subs)-1].ID
+	}
 }
 
 func (h *Hook) wake() {
@@ -118,6 +176,8 @@ func (h *Hook) loadPending(ctx context.Context) ([]*pending, error) {
 
 // answerLoop sends the stored answers until the hook's context ends.
 func (h *Hook) answerLoop() {
+	h.reconcile()
+	close(h.ready)
 	for {
 		wait := h.sendDue()
 		var timer *time.Timer

@@ -240,3 +240,50 @@ func TestPendingStoreOrder(t *testing.T) {
 		t.Fatalf("too big: %v", err)
 	}
 }
+
+// TestCrashBetweenGradeAndAnswer: a GitHub submission was graded and stored
+// but djgrade stopped before its answer was stored. At the next start the
+// answer is stored and sent, once; the start after that sends nothing.
+func TestCrashBetweenGradeAndAnswer(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeGitHub(t)
+	path := filepath.Join(t.TempDir(), "djgrade.db")
+	store, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, _ := exercises.Embedded()
+	svc := grader.NewService(grader.Config{Store: store, Catalog: catalog, Concurrency: 1})
+	sub, err := svc.Create(ctx, grader.SubmitRequest{Exercise: "n-plus-one", Candidate: "ada-l", Files: answerFiles(t, "", ""),
+		Source: &grader.Source{Kind: grader.SourceGitHub, Repo: testRepo, SHA: shaOpened, Ref: "feature", PullRequest: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claimed, err := store.ClaimNext(ctx); err != nil || claimed.ID != sub.ID {
+		t.Fatalf("claim %v %v", claimed, err)
+	}
+	if err := store.Finish(ctx, sub.ID, grader.StatusDone, gradedSubmission().Result, ""); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	n := startNotifier(t, path, fake)
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := n.hook.Idle(wctx); err != nil {
+		t.Fatal(err)
+	}
+	st := fake.snapshotStatuses()
+	if len(st) != 1 || st[0].State != StateSuccess || len(fake.checkRuns) != 1 || len(fake.commentsOn(testRepo, 7)) != 1 {
+		t.Fatalf("after the start: statuses %+v, check runs %d", st, len(fake.checkRuns))
+	}
+	n.stop()
+
+	again := startNotifier(t, path, fake)
+	if err := again.hook.Idle(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := fake.snapshotStatuses(); len(st) != 1 || len(fake.checkRuns) != 1 {
+		t.Fatalf("the second start answered again: %+v", st)
+	}
+}

@@ -2,6 +2,7 @@ package githubhook
 
 import (
 	"context"
+	"time"
 
 	"github.com/djgrade/djgrade/grader"
 )
@@ -41,4 +42,9 @@ type Store interface {
 	DeleteGitHubPending(ctx context.Context, seq uint64) error
 	// GitHubPending calls fn with every pending answer, oldest first.
 	GitHubPending(ctx context.Context, fn func(seq uint64, data []byte) error) error
+	// GitHubAnswered returns the FinishedAt of the submission's result
+	// whose final answer was stored (SetGitHubAnswered), or the zero time.
+	GitHubAnswered(ctx context.Context, submission string) (time.Time, error)
+	// SetGitHubAnswered records it.
+	SetGitHubAnswered(ctx context.Context, submission string, finished time.Time) error
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -310,6 +311,55 @@ func (s *Store) GitHubPending(ctx context.Context, fn func(seq uint64, data []by
 	})
 	if err != nil {
 		return storeErr(err, "read pending GitHub answers")
+	}
+	return nil
+}
+
+// bucketGitHubAnswered: submission id -> the FinishedAt (RFC 3339, nano) of
+// the result whose final answer was stored for GitHub. At start the
+// notifier stores the answers of results finished without one (a crash
+// between the grade and its answer).
+var bucketGitHubAnswered = []byte("github_answered")
+
+// GitHubAnswered returns the FinishedAt recorded by SetGitHubAnswered, or
+// the zero time.
+func (s *Store) GitHubAnswered(ctx context.Context, submission string) (time.Time, error) {
+	if err := ctxErr(ctx); err != nil {
+		return time.Time{}, err
+	}
+	var at time.Time
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketGitHubAnswered); b != nil {
+			if v := b.Get([]byte(submission)); v != nil {
+				at, _ = time.Parse(time.RFC3339Nano, string(v))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, storeErr(err, "read answered submission")
+	}
+	return at, nil
+}
+
+// SetGitHubAnswered records that the final answer of the submission's
+// result finished at finished is stored.
+func (s *Store) SetGitHubAnswered(ctx context.Context, submission string, finished time.Time) error {
+	if submission == "" || len(submission) > maxGitHubKey {
+		return grader.Errorf(grader.EINVALID, "record answered submission: key must be 1 to %d bytes", maxGitHubKey)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketGitHubAnswered)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(submission), []byte(finished.UTC().Format(time.RFC3339Nano)))
+	})
+	if err != nil {
+		return storeErr(err, "record answered submission")
 	}
 	return nil
 }
