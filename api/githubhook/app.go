@@ -165,6 +165,17 @@ func (a *appAuth) forget(id int64, tok string) {
 	a.mu.Unlock()
 }
 
+// forgetInstallation drops every owner mapped to the installation id.
+func (a *appAuth) forgetInstallation(id int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for owner, known := range a.owners {
+		if known == id {
+			delete(a.owners, owner)
+		}
+	}
+}
+
 // remember records the installation of a repository owner.
 func (a *appAuth) remember(owner string, id int64) {
 	if owner == "" || id <= 0 {
@@ -190,9 +201,6 @@ func ownerOf(p string) (owner, repo string) {
 
 // installationFor finds the installation that covers the API path p.
 func (a *appAuth) installationFor(ctx context.Context, p string) (int64, error) {
-	if id, ok := ctx.Value(installationKey{}).(int64); ok && id > 0 {
-		return id, nil
-	}
 	owner, repo := ownerOf(p)
 	if owner != "" {
 		a.mu.Lock()
@@ -245,6 +253,11 @@ func (a *appAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	for try := 0; ; try++ {
 		tok, err := a.token(ctx, id)
 		if err != nil {
+			if grader.ErrorCode(err) == grader.ENOTFOUND {
+				// Uninstalled (or reinstalled under a new id): the next
+				// call looks the owner's installation up again.
+				a.forgetInstallation(id)
+			}
 			return nil, err
 		}
 		r := req.Clone(ctx)
@@ -282,18 +295,6 @@ func appErr(err error, op string) error {
 	}
 	// A 5xx or no answer: EUNAVAILABLE, which Client.call retries.
 	return grader.Wrap(err, grader.EUNAVAILABLE, "GitHub: %s failed", op)
-}
-
-type installationKey struct{}
-
-// WithInstallation returns ctx in which calls authenticate as the App's
-// installation id (from a webhook's installation.id), whatever the
-// repository.
-func WithInstallation(ctx context.Context, id int64) context.Context {
-	if id <= 0 {
-		return ctx
-	}
-	return context.WithValue(ctx, installationKey{}, id)
 }
 
 // NewAppClient returns a Client for the REST API at apiURL that

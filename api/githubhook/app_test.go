@@ -304,3 +304,22 @@ func TestInstallationTokenStaysOnTheAPIHost(t *testing.T) {
 		t.Fatalf("another host got %q (minted %d)", auth, c.TokensMinted())
 	}
 }
+
+// TestReinstalledAppLookedUpAgain: an installation id GitHub no longer knows
+// (the App was reinstalled) is forgotten, and the next call finds the new one.
+func TestReinstalledAppLookedUpAgain(t *testing.T) {
+	ctx := context.Background()
+	fake := newFakeGitHub(t)
+	c := fake.newAppClient(t, 0, nil)
+	c.RememberInstallation(testRepo, 555) // from an old webhook
+	run := CheckRun{Name: "djgrade/n-plus-one", SHA: shaOpened, Status: "queued"}
+	if _, err := c.CreateCheckRun(ctx, testRepo, run); grader.ErrorCode(err) != grader.ENOTFOUND {
+		t.Fatalf("stale installation: %v", err)
+	}
+	if _, err := c.CreateCheckRun(ctx, testRepo, run); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.InstallationOf(testRepo); got != testInstallation {
+		t.Fatalf("installation now %d", got)
+	}
+}

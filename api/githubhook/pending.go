@@ -314,8 +314,12 @@ func (h *Hook) step(p *pending, name string, fn func() error) error {
 
 // send runs p's steps in order, stopping at the first that may pass later.
 func (h *Hook) send(p *pending) error {
-	ctx := WithInstallation(h.ctx, p.Installation)
+	ctx := h.ctx
 	c, st := h.cfg.Client, h.cfg.Store
+	if p.Installation != 0 && c.InstallationOf(p.Repo) == 0 {
+		// Stored before a restart; a webhook since then knows better.
+		c.RememberInstallation(p.Repo, p.Installation)
+	}
 	if s := p.Status; s != nil {
 		if err := h.step(p, stepStatus, func() error {
 			return c.SetStatus(ctx, p.Repo, p.SHA, s.State, s.Context, s.Description, s.Target)
