@@ -65,6 +65,9 @@ type Config struct {
 	// Webhooks manages the outbound webhooks of /api/v1/webhooks (admins
 	// only; implemented by *webhook.Outbox); nil answers them with 503.
 	Webhooks Webhooks
+	// TakeHomes prepares GitHub take-homes for POST /api/v1/takehomes
+	// (implemented by *githubhook.TakeHomes); nil answers that route 503.
+	TakeHomes TakeHomes
 	// RatePerSecond and RateBurst size each token's request bucket
 	// (defaults DefaultRatePerSecond and DefaultRateBurst); a negative
 	// RatePerSecond turns the limit off.
@@ -345,6 +348,7 @@ func (s *Server) routes() {
 	s.exportRoutes(authn)
 	s.reviewRoutes(authn)
 	s.webhookRoutes(authn)
+	s.takeHomeRoutes(authn)
 }
 
 // isLongPoll reports whether c may legitimately outlive RequestTimeout: an

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/djgrade/djgrade/grader"
 )
@@ -36,8 +38,23 @@ type fakeGitHub struct {
 	pulls     map[string]int    // "owner/repo:owner:branch" -> open pull request
 	// failNext answers the next n status calls with 502 (retry tests).
 	failNext int
-	// noChecks answers check runs 403 as GitHub does for a personal token.
-	noChecks bool
+	// failChecks answers every check run call 502 while set (GitHub down).
+	failChecks bool
+	// checkCalls counts the check run calls answered, failed ones too.
+	checkCalls int
+
+	// The GitHub App (see app_test.go): its id, its public key's pair,
+	// the installations (id -> owner account, lower case), the tokens
+	// issued (token -> installation and expiry) and the fake's clock
+	// offset, which tests move forward to expire tokens.
+	appID         int64
+	appKey        *rsa.PrivateKey
+	installations map[int64]string
+	instTokens    map[string]fakeInstToken
+	minted        int
+	skew          time.Duration
+	// refusals records why credentials were refused, in order.
+	refusals []string
 
 	// take-home
 	user      string
@@ -69,6 +86,7 @@ const apiBase = "/api/v3/"
 func newFakeGitHub(t *testing.T) *fakeGitHub {
 	f := &fakeGitHub{
 		t: t, token: "ghp_test_token_0123456789",
+		appID: testAppID, appKey: testAppKey(t), installations: map[int64]string{testInstallation: "acme"}, instTokens: map[string]fakeInstToken{},
 		checkRuns: map[int64]map[string]any{}, comments: map[int64]*fakeComment{}, nextID: 100,
 		tarballs: map[string][]byte{}, pulls: map[string]int{}, user: "interviewer-bob",
 		repos: map[string]map[string]any{}, repoOrg: map[string]string{}, trees: map[string][]map[string]any{},
@@ -78,12 +96,17 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request, repo string)) {
 		method, path, _ := strings.Cut(pattern, " ")
 		mux.HandleFunc(method+" "+apiBase+path, func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("Authorization") != "Bearer "+f.token {
-				writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Bad credentials"})
+			p := strings.TrimPrefix(r.URL.Path, apiBase)
+			owner := r.PathValue("owner")
+			if owner == "" {
+				owner = r.PathValue("org")
+			}
+			if status, msg := f.authorize(r, p, owner); status != 0 {
+				writeJSON(w, status, map[string]any{"message": msg})
 				return
 			}
 			f.mu.Lock()
-			f.calls = append(f.calls, r.Method+" "+strings.TrimPrefix(r.URL.Path, apiBase))
+			f.calls = append(f.calls, r.Method+" "+p)
 			f.mu.Unlock()
 			repo := r.PathValue("owner") + "/" + r.PathValue("repo")
 			h(w, r, repo)
@@ -155,8 +178,9 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 		f.decode(r, &body)
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if f.noChecks {
-			writeJSON(w, http.StatusForbidden, map[string]any{"message": "You must authenticate via a GitHub App."})
+		f.checkCalls++
+		if f.failChecks {
+			writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Server Error"})
 			return
 		}
 		if body["name"] == "" || body["head_sha"] == "" {
@@ -173,6 +197,11 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.checkCalls++
+		if f.failChecks {
+			writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Server Error"})
+			return
+		}
 		if _, ok := f.checkRuns[id]; !ok {
 			writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
 			return
@@ -294,6 +323,7 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 		f.mu.Unlock()
 		writeJSON(w, http.StatusCreated, map[string]any{"id": 1, "permissions": body["permission"]})
 	})
+	f.appRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("fake GitHub: unexpected %s %s", r.Method, r.URL)
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})

@@ -5,8 +5,9 @@
 // preparation of a candidate's repository.
 //
 // Its neighbours: the grading service (Grader), GitHub's REST API (Client,
-// over go-github) and a Store for deliveries, comment ids and repository
-// assignments (bbolt, in grader/bolt/github.go).
+// over go-github, as a GitHub App in app.go or with a personal token) and a
+// Store for deliveries, comment ids, repository assignments and the answers
+// waiting for GitHub (bbolt, in grader/bolt/github.go; see pending.go).
 package githubhook
 
 import (
@@ -19,6 +20,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/labstack/echo/v4"
@@ -69,16 +71,26 @@ type Config struct {
 	ArchiveLimits archive.Limits
 	// Parallel bounds the commits fetched at once (default 4).
 	Parallel int
+	// RetryBackoff is the wait before an answer GitHub did not accept is
+	// sent again; it doubles each time up to RetryMaxBackoff. An answer not
+	// accepted within PendingMaxAge is given up (see pending.go).
+	RetryBackoff, RetryMaxBackoff, PendingMaxAge time.Duration
 }
 
 // Hook is the webhook handler and the GitHub notifier. Create it with New.
 type Hook struct {
-	cfg  Config
-	log  *slog.Logger
-	ctx  context.Context
-	wg   sync.WaitGroup
-	sem  chan struct{}
-	outq *queue
+	cfg Config
+	log *slog.Logger
+	ctx context.Context
+	wg  sync.WaitGroup
+	sem chan struct{}
+	// signal wakes the answer loop; active counts the webhooks whose
+	// commit is being fetched.
+	signal chan struct{}
+	// ready is closed once the answer loop has reconciled the store.
+	ready  chan struct{}
+	mu     sync.Mutex
+	active int
 }
 
 // New returns a Hook whose background work (fetching commits, answering on
@@ -103,17 +115,28 @@ func New(ctx context.Context, cfg Config) *Hook {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 4
 	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = DefaultRetryBackoff
+	}
+	if cfg.RetryMaxBackoff < cfg.RetryBackoff {
+		cfg.RetryMaxBackoff = max(DefaultRetryMaxBackoff, cfg.RetryBackoff)
+	}
+	if cfg.PendingMaxAge <= 0 {
+		cfg.PendingMaxAge = DefaultPendingMaxAge
+	}
 	if cfg.ResultURL == nil {
 		cfg.ResultURL = func(string) string { return "" }
 	}
-	h := &Hook{cfg: cfg, log: cfg.Logger.With("component", "github"), ctx: ctx, sem: make(chan struct{}, cfg.Parallel), outq: newQueue()}
+	h := &Hook{cfg: cfg, log: cfg.Logger.With("component", "github"), ctx: ctx, sem: make(chan struct{}, cfg.Parallel), signal: make(chan struct{}, 1), ready: make(chan struct{})}
 	if cfg.Secret != "" {
 		cfg.Grader.Listen(h.onEvent)
 		h.wg.Add(1)
 		go func() {
 			defer h.wg.Done()
-			h.notifyLoop()
+			h.answerLoop()
 		}()
+	} else {
+		close(h.ready)
 	}
 	return h
 }
@@ -122,9 +145,38 @@ func New(ctx context.Context, cfg Config) *Hook {
 // context given to New is done (or in tests, to let work finish).
 func (h *Hook) Wait() { h.wg.Wait() }
 
-// Idle blocks until no webhook is being processed and no notification is
-// waiting to be sent, or ctx ends. Tests use it to observe a quiet state.
-func (h *Hook) Idle(ctx context.Context) error { return h.outq.idle(ctx) }
+// Idle blocks until no webhook is being processed and no answer waits for
+// GitHub, or ctx ends. Tests use it to observe a quiet state.
+func (h *Hook) Idle(ctx context.Context) error {
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for {
+		h.mu.Lock()
+		active := h.active
+		h.mu.Unlock()
+		n, err := h.pendingCount(ctx)
+		if err != nil {
+			return err
+		}
+		if active == 0 && n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (h *Hook) busy(n int) {
+	h.mu.Lock()
+	h.active += n
+	h.mu.Unlock()
+}
 
 // Register mounts the webhook on e in the group api.PathWebhooks, with the
 // group's own edge: the API's security headers and a request timeout (the
@@ -220,12 +272,14 @@ func (h *Hook) handle(c echo.Context) error {
 		if w == nil {
 			return c.JSON(http.StatusOK, answer{Status: "ignored", Reason: why})
 		}
+		h.cfg.Client.RememberInstallation(w.Repo, ev.GetInstallation().GetID())
 		h.start(log, *w)
 	case *github.PullRequestEvent:
 		w, why := pullRequestWork(ev)
 		if w == nil {
 			return c.JSON(http.StatusOK, answer{Status: "ignored", Reason: why})
 		}
+		h.cfg.Client.RememberInstallation(w.Repo, ev.GetInstallation().GetID())
 		h.start(log, *w)
 	default:
 		return c.JSON(http.StatusOK, answer{Status: "ignored", Reason: "event type " + kind + " is not used"})
@@ -301,11 +355,11 @@ func pullRequestWork(ev *github.PullRequestEvent) (*work, string) {
 
 // start grades w in the background: the webhook has answered by then.
 func (h *Hook) start(log *slog.Logger, w work) {
-	h.outq.busy(1)
+	h.busy(1)
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		defer h.outq.busy(-1)
+		defer h.busy(-1)
 		select {
 		case h.sem <- struct{}{}:
 		case <-h.ctx.Done():

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/djgrade/djgrade/grader"
 )
@@ -14,169 +12,57 @@ import (
 // comment is found and edited even when its stored id is lost.
 const CommentMarker = "<!-- djgrade:pull-request-comment -->"
 
-// queue runs notifications one at a time, in the order they were pushed: a
-// final status must never be overwritten by a late "pending". It is
-// unbounded so that a listener never blocks a grading worker; it holds a few
-// small closures per submission.
-type queue struct {
-	mu     sync.Mutex
-	items  []func()
-	active int // webhooks being processed plus the notification running
-	signal chan struct{}
-}
-
-func newQueue() *queue { return &queue{signal: make(chan struct{}, 1)} }
-
-func (q *queue) push(fn func()) {
-	q.mu.Lock()
-	q.items = append(q.items, fn)
-	q.mu.Unlock()
-	select {
-	case q.signal <- struct{}{}:
-	default:
-	}
-}
-
-// pop takes the oldest item, marking it active; nil when empty.
-func (q *queue) pop() func() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.items) == 0 {
-		return nil
-	}
-	fn := q.items[0]
-	q.items[0] = nil
-	q.items = q.items[1:]
-	q.active++
-	return fn
-}
-
-func (q *queue) busy(n int) {
-	q.mu.Lock()
-	q.active += n
-	q.mu.Unlock()
-}
-
-func (q *queue) idle(ctx context.Context) error {
-	for {
-		q.mu.Lock()
-		quiet := q.active == 0 && len(q.items) == 0
-		q.mu.Unlock()
-		if quiet {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// notifyLoop sends notifications until the hook's context ends.
-func (h *Hook) notifyLoop() {
-	for {
-		if fn := h.outq.pop(); fn != nil {
-			fn()
-			h.outq.busy(-1)
-			continue
-		}
-		select {
-		case <-h.ctx.Done():
-			return
-		case <-h.outq.signal:
-		}
-	}
-}
-
-// onEvent is the grader's listener: it only queues work, as Listen asks.
+// onEvent is the grader's listener: it only stores the answer GitHub is to
+// get (see pending.go), which the answer loop sends.
 func (h *Hook) onEvent(e grader.Event) {
 	sub := e.Submission
 	if sub == nil || sub.Source == nil || sub.Source.Kind != grader.SourceGitHub || sub.Source.Repo == "" || sub.Source.SHA == "" {
 		return
 	}
-	// The event's snapshot is shared with other listeners: copy.
-	snap := *sub
-	src := *sub.Source
-	snap.Source = &src
+	src := sub.Source
+	p := &pending{Submission: sub.ID, Repo: src.Repo, SHA: src.SHA, PR: src.PullRequest, Installation: h.cfg.Client.InstallationOf(src.Repo)}
+	target := h.cfg.ResultURL(sub.ID)
+	ctxName := StatusContext(sub.Exercise)
 	switch e.Type {
 	case grader.EventQueued:
-		h.outq.push(func() { h.status(&snap, StatePending, "queued for grading") })
+		p.Kind = kindStatus
+		p.Status = &statusAnswer{State: StatePending, Context: ctxName, Description: "queued for grading", Target: target}
 	case grader.EventRunning:
-		h.outq.push(func() {
-			h.status(&snap, StatePending, "grading…")
-			h.openCheckRun(&snap)
-		})
+		p.Kind = kindOpen
+		p.Status = &statusAnswer{State: StatePending, Context: ctxName, Description: "grading…", Target: target}
+		p.Check = &CheckRun{Name: ctxName, SHA: src.SHA, Status: "in_progress", DetailsURL: target, ExternalID: sub.ID}
 	case grader.EventFinished:
-		h.outq.push(func() { h.finished(&snap) })
-	}
-}
-
-func (h *Hook) status(sub *grader.Submission, state, description string) {
-	src := sub.Source
-	if err := h.cfg.Client.SetStatus(h.ctx, src.Repo, src.SHA, state, StatusContext(sub.Exercise), description, h.cfg.ResultURL(sub.ID)); err != nil {
-		h.log.Error("set commit status", "submission", sub.ID, "repo", src.Repo, "state", state, "err", err)
-	}
-}
-
-func (h *Hook) openCheckRun(sub *grader.Submission) {
-	src := sub.Source
-	id, err := h.cfg.Client.CreateCheckRun(h.ctx, src.Repo, CheckRun{
-		Name: StatusContext(sub.Exercise), SHA: src.SHA, Status: "in_progress",
-		DetailsURL: h.cfg.ResultURL(sub.ID), ExternalID: sub.ID,
-	})
-	if err != nil {
-		h.log.Error("open check run", "submission", sub.ID, "repo", src.Repo, "err", err)
+		h.answerFinished(sub)
+		return
+	default:
 		return
 	}
-	if err := h.cfg.Store.SetCheckRun(h.ctx, sub.ID, id); err != nil {
-		h.log.Error("record check run", "submission", sub.ID, "err", err)
-	}
+	h.enqueue(p)
 }
 
-// finished writes the final status, completes the check run and writes the
-// pull request comment. Each is independent: one failing does not stop the
-// others, and the grade itself is already stored.
-func (h *Hook) finished(sub *grader.Submission) {
+// answerFinished stores the final answer of a finished submission (the
+// status, the completed check run, the comment) and records that it did.
+func (h *Hook) answerFinished(sub *grader.Submission) {
 	src := sub.Source
+	target := h.cfg.ResultURL(sub.ID)
+	ctxName := StatusContext(sub.Exercise)
 	state, conclusion, desc := outcome(sub)
-	h.status(sub, state, desc)
-
 	ex, _ := h.cfg.Catalog.Exercise(sub.Exercise)
-	summary := Summary(sub, ex, h.cfg.ResultURL(sub.ID))
-	run := CheckRun{
-		Name: StatusContext(sub.Exercise), SHA: src.SHA, Status: "completed", Conclusion: conclusion,
-		DetailsURL: h.cfg.ResultURL(sub.ID), ExternalID: sub.ID, Title: desc, Summary: summary,
+	summary := Summary(sub, ex, target)
+	p := &pending{
+		Kind: kindFinish, Submission: sub.ID, Repo: src.Repo, SHA: src.SHA, PR: src.PullRequest, Installation: h.cfg.Client.InstallationOf(src.Repo),
+		Status: &statusAnswer{State: state, Context: ctxName, Description: desc, Target: target},
+		Check: &CheckRun{
+			Name: ctxName, SHA: src.SHA, Status: "completed", Conclusion: conclusion,
+			DetailsURL: target, ExternalID: sub.ID, Title: desc, Summary: summary,
+		},
 	}
-	id, err := h.cfg.Store.CheckRun(h.ctx, sub.ID)
-	if err != nil {
-		h.log.Error("read check run", "submission", sub.ID, "err", err)
+	if src.PullRequest != 0 {
+		p.Comment = CommentMarker + "\n" + summary
 	}
-	if id != 0 {
-		err = h.cfg.Client.UpdateCheckRun(h.ctx, src.Repo, id, run)
-	} else {
-		_, err = h.cfg.Client.CreateCheckRun(h.ctx, src.Repo, run)
-	}
-	if err != nil {
-		h.log.Error("complete check run", "submission", sub.ID, "repo", src.Repo, "err", err)
-	}
-
-	if src.PullRequest == 0 {
-		return
-	}
-	known, err := h.cfg.Store.PRComment(h.ctx, src.Repo, src.PullRequest)
-	if err != nil {
-		h.log.Error("read pull request comment id", "submission", sub.ID, "err", err)
-	}
-	body := CommentMarker + "\n" + summary
-	got, err := h.cfg.Client.UpsertComment(h.ctx, src.Repo, src.PullRequest, known, CommentMarker, body)
-	if err != nil {
-		h.log.Error("write pull request comment", "submission", sub.ID, "repo", src.Repo, "pr", src.PullRequest, "err", err)
-		return
-	}
-	if got != known {
-		if err := h.cfg.Store.SetPRComment(h.ctx, src.Repo, src.PullRequest, got); err != nil {
-			h.log.Error("record pull request comment id", "submission", sub.ID, "err", err)
+	if h.enqueue(p) {
+		if err := h.cfg.Store.SetGitHubAnswered(context.WithoutCancel(h.ctx), sub.ID, sub.FinishedAt); err != nil {
+			h.log.Error("record the answered submission", "submission", sub.ID, "err", err)
 		}
 	}
 }

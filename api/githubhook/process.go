@@ -141,11 +141,8 @@ func (h *Hook) release(log *slog.Logger, w work) {
 
 // fail tells GitHub, as a commit status, why a commit is not graded.
 func (h *Hook) fail(w work, context, state, why string) {
-	h.outq.push(func() {
-		if err := h.cfg.Client.SetStatus(h.ctx, w.Repo, w.SHA, state, context, why, ""); err != nil {
-			h.log.Error("set commit status", "repo", w.Repo, "sha", w.SHA, "err", err)
-		}
-	})
+	h.enqueue(&pending{Kind: kindStatus, Repo: w.Repo, SHA: w.SHA, PR: w.PR, Installation: h.cfg.Client.InstallationOf(w.Repo),
+		Status: &statusAnswer{State: state, Context: context, Description: why}})
 }
 
 // takeConfig removes ConfigFile from files (it is not part of the answer)

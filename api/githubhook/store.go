@@ -2,6 +2,7 @@ package githubhook
 
 import (
 	"context"
+	"time"
 
 	"github.com/djgrade/djgrade/grader"
 )
@@ -32,4 +33,18 @@ type Store interface {
 	// SetRepoAssignment stores a as an interviewer's assignment (setting its
 	// ID and CreatedAt) and binds the repository to it.
 	SetRepoAssignment(ctx context.Context, repo string, a *grader.Assignment) error
+	// AddGitHubPending stores an answer waiting for GitHub (JSON of this
+	// package's) and returns its sequence number, which orders them.
+	AddGitHubPending(ctx context.Context, data []byte) (uint64, error)
+	// SetGitHubPending replaces a pending answer; ENOTFOUND when gone.
+	SetGitHubPending(ctx context.Context, seq uint64, data []byte) error
+	// DeleteGitHubPending forgets an answer; a missing one is no error.
+	DeleteGitHubPending(ctx context.Context, seq uint64) error
+	// GitHubPending calls fn with every pending answer, oldest first.
+	GitHubPending(ctx context.Context, fn func(seq uint64, data []byte) error) error
+	// GitHubAnswered returns the FinishedAt of the submission's result
+	// whose final answer was stored (SetGitHubAnswered), or the zero time.
+	GitHubAnswered(ctx context.Context, submission string) (time.Time, error)
+	// SetGitHubAnswered records it.
+	SetGitHubAnswered(ctx context.Context, submission string, finished time.Time) error
 }

@@ -31,7 +31,7 @@ func TestPrepareTakeHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Date(2030, 5, 1, 17, 0, 0, 0, time.UTC)
-	a, err := PrepareTakeHome(ctx, client, store, TakeHome{Exercise: ex, Login: "ada-l", Repo: "acme/takehome-ada", Deadline: deadline})
+	a, err := PrepareTakeHome(ctx, client, store, &TakeHome{Exercise: ex, Login: "ada-l", Repo: "acme/takehome-ada", Deadline: deadline})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,27 +102,40 @@ func TestPrepareTakeHome(t *testing.T) {
 		t.Fatalf("assignment %+v %v", got, err)
 	}
 
-	// Again: the repository exists; a clear conflict, nothing re-registered.
-	_, err = PrepareTakeHome(ctx, client, store, TakeHome{Exercise: ex, Login: "ada-l", Repo: "acme/takehome-ada"})
-	if grader.ErrorCode(err) != grader.ECONFLICT || !strings.Contains(grader.ErrorMessage(err), "already exists") {
+	// Again: djgrade knows the repository; a clear conflict before any
+	// call to GitHub.
+	calls := len(fake.calls)
+	_, err = PrepareTakeHome(ctx, client, store, &TakeHome{Exercise: ex, Login: "ada-l", Repo: "acme/takehome-ada"})
+	if grader.ErrorCode(err) != grader.ECONFLICT || !strings.Contains(grader.ErrorMessage(err), "already the take-home of assignment "+a.ID) || len(fake.calls) != calls {
 		t.Fatalf("second time: %v", err)
 	}
+	// A repository GitHub has but djgrade does not: GitHub's 422, worded.
+	fake.repos["acme/exists"] = map[string]any{}
+	_, err = PrepareTakeHome(ctx, client, store, &TakeHome{Exercise: ex, Login: "ada-l", Repo: "acme/exists"})
+	if grader.ErrorCode(err) != grader.ECONFLICT || !strings.Contains(grader.ErrorMessage(err), "already exists") {
+		t.Fatalf("existing on GitHub: %v", err)
+	}
+	for _, bad := range []string{"acme/.", "acme/a b", "acme/x.git", "-acme/x", "acme/" + strings.Repeat("r", 101), "acme", "acme/x/y"} {
+		if _, err := PrepareTakeHome(ctx, client, store, &TakeHome{Exercise: ex, Login: "ada-l", Repo: bad}); grader.ErrorCode(err) != grader.EINVALID {
+			t.Errorf("repo %q: %v", bad, err)
+		}
+	}
 	// A repository of the token's own user is created under /user/repos.
-	if _, err := PrepareTakeHome(ctx, client, store, TakeHome{Exercise: ex, Login: "grace-h", Repo: "interviewer-bob/th-grace"}); err != nil {
+	if _, err := PrepareTakeHome(ctx, client, store, &TakeHome{Exercise: ex, Login: "grace-h", Repo: "interviewer-bob/th-grace"}); err != nil {
 		t.Fatal(err)
 	}
 	if org, ok := fake.repoOrg["interviewer-bob/th-grace"]; !ok || org != "" {
 		t.Fatalf("user repository created under %q", org)
 	}
 	for _, bad := range []string{"", "-ada", "a--b", "ada l", strings.Repeat("a", 40)} {
-		if _, err := PrepareTakeHome(ctx, client, store, TakeHome{Exercise: ex, Login: bad, Repo: "acme/x"}); grader.ErrorCode(err) != grader.EINVALID {
+		if _, err := PrepareTakeHome(ctx, client, store, &TakeHome{Exercise: ex, Login: bad, Repo: "acme/x"}); grader.ErrorCode(err) != grader.EINVALID {
 			t.Errorf("login %q: %v", bad, err)
 		}
 	}
 
 	// A wrong token is refused by GitHub and reported, not retried.
 	bad, _ := NewClient(fake.apiURL(), "wrong", nil)
-	_, err = PrepareTakeHome(ctx, bad, store, TakeHome{Exercise: ex, Login: "ada-l", Repo: "acme/y"})
+	_, err = PrepareTakeHome(ctx, bad, store, &TakeHome{Exercise: ex, Login: "ada-l", Repo: "acme/y"})
 	if grader.ErrorCode(err) != grader.EUNAUTHORIZED {
 		t.Fatalf("wrong token: %v", err)
 	}

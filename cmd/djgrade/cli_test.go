@@ -18,7 +18,8 @@ import (
 // command added to the table, or a flag added or removed, must show here.
 var wantFlags = map[string][]string{
 	"serve": {"addr", "data", "concurrency", "pool", "pool-idle", "log-format", "shutdown-grace", "engine",
-		"github-api-url", "github-token", "github-webhook-secret", "github-link-url", "exercises"},
+		"github-api-url", "github-token", "github-app-id", "github-app-key-file", "github-app-installation", "github-webhook-secret", "github-link-url",
+		"webhook-link-url", "webhook-deny-private", "webhook-deny-loopback", "exercises"},
 	"grade":              {"exercise", "json", "public", "details", "seed", "exercises"},
 	"submit":             {"server", "token", "exercise", "candidate", "wait", "json"},
 	"exercises list":     {"json", "exercises"},
@@ -28,7 +29,7 @@ var wantFlags = map[string][]string{
 	"token list":         {"data", "server", "token", "json"},
 	"token revoke":       {"data", "server", "token", "json"},
 	"image build":        {"rebuild", "no-pull", "service", "tag", "dockerfile"},
-	"takehome create":    {"exercise", "candidate-login", "repo", "deadline", "data", "github-api-url", "github-token", "exercises"},
+	"takehome create":    {"exercise", "candidate-login", "repo", "deadline", "data", "github-api-url", "github-token", "github-app-id", "github-app-key-file", "github-app-installation", "exercises"},
 	"backup":             {"data", "server", "token"},
 	"bench":              {"exercise", "n", "c", "solution", "plain-runs", "public-gap", "pool", "plain-postgres", "json", "exercises"},
 	"version":            {"json"},

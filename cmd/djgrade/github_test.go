@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -73,5 +79,64 @@ func TestTakeHomeUsage(t *testing.T) {
 		if code := run(context.Background(), c.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q", c.args, code, stderr.String())
 		}
+	}
+}
+
+func TestGitHubAppFlags(t *testing.T) {
+	t.Setenv("DJGRADE_GITHUB_APP_ID", "4242")
+	t.Setenv("DJGRADE_GITHUB_APP_INSTALLATION", "777")
+	var cfg githubConfig
+	fs := newFlagSet("serve", io.Discard)
+	addGitHubFlags(fs, &cfg)
+	if err := parse(fs, []string{"--github-app-key-file", "/etc/djgrade/app.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AppID != 4242 || cfg.AppInstallation != 777 || cfg.AppKeyFile != "/etc/djgrade/app.pem" || cfg.Token != "" {
+		t.Fatalf("%+v", cfg)
+	}
+}
+
+func TestGitHubClientChoice(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	file := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(file, pemKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []githubConfig{
+		{AppID: 4242, AppKeyFile: file},
+		{AppID: 4242, AppKey: string(pemKey), AppInstallation: 777},
+	} {
+		c, err := githubClient(cfg, nil)
+		if err != nil || !c.IsApp() {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+	}
+	if c, err := githubClient(githubConfig{Token: "ghp_x"}, nil); err != nil || c.IsApp() {
+		t.Fatalf("token: %v", err)
+	}
+	for _, c := range []struct {
+		cfg  githubConfig
+		want string
+	}{
+		{githubConfig{}, "DJGRADE_GITHUB_APP_KEY"},
+		{githubConfig{AppID: 4242}, "--github-app-key-file"},
+		{githubConfig{AppKeyFile: file}, "--github-app-id"},
+		{githubConfig{AppID: 4242, AppKeyFile: file, AppKey: string(pemKey)}, "not both"},
+		{githubConfig{AppID: 4242, AppKeyFile: file, Token: "ghp_x"}, "not both"},
+		{githubConfig{AppID: 4242, AppKeyFile: filepath.Join(t.TempDir(), "missing.pem")}, "cannot read"},
+		{githubConfig{AppID: 4242, AppKey: "not a key"}, "not an RSA private key"},
+		{githubConfig{AppID: -1, AppKeyFile: file}, "positive"},
+	} {
+		if _, err := githubClient(c.cfg, nil); err == nil || !strings.Contains(describe(err), c.want) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+	}
+	// No credentials at all: serve runs without GitHub.
+	if c, err := serveGitHubClient(githubConfig{APIURL: "https://api.github.com/"}, nil); c != nil || err != nil {
+		t.Fatalf("none: %v %v", c, err)
 	}
 }

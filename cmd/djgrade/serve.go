@@ -79,6 +79,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Exercises = *exDir
 	cfg.AdminToken = os.Getenv("DJGRADE_ADMIN_TOKEN")
+	cfg.GitHub.AppKey = os.Getenv(envAppKey)
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = runtime.NumCPU()
 	}
@@ -173,6 +174,12 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		ln.Close()
 		return nil, err
 	}
+	// GitHub's credentials (cmd/djgrade/github.go): nil when none are set.
+	ghClient, err := serveGitHubClient(cfg.GitHub, logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	// Exports carry a reviewer's override beside the automatic score.
 	exportColumns := export.ReviewColumns(svc.ReviewSummaries)
 	httpAPI := api.New(api.Config{
@@ -182,6 +189,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 		Live:          svc,
 		Reviews:       svc,
 		ExportColumns: exportColumns,
+		TakeHomes:     takeHomesFor(ghClient, store),
 		Logger:        logger,
 		// Outbound webhooks (cmd/djgrade/webhooks.go).
 		Webhooks: outbox,
@@ -214,7 +222,7 @@ func startServer(ctx context.Context, cfg serveConfig, progress io.Writer) (_ *s
 	}
 	dashboard.Mount(httpAPI.Echo())
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if err := wireGitHub(wctx, cfg.GitHub, ln.Addr().String(), httpAPI, svc, store, catalog, logger); err != nil {
+	if err := wireGitHub(wctx, cfg.GitHub, ghClient, ln.Addr().String(), httpAPI, svc, store, catalog, logger); err != nil {
 		cancel()
 		ln.Close()
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/djgrade/djgrade/api/githubhook"
@@ -20,7 +21,7 @@ func runTakeHomeCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	data := fs.String("data", "./data", "`DIR` of the store ("+DBName+") the server grades with")
 	var gh githubConfig
 	fs.StringVar(&gh.APIURL, "github-api-url", githubhook.DefaultAPIURL, "GitHub REST API base `URL`")
-	fs.StringVar(&gh.Token, "github-token", "", "GitHub `TOKEN` that may create repositories and invite (prefer DJGRADE_GITHUB_TOKEN)")
+	addGitHubAuthFlags(fs, &gh)
 	exDir := catalogFlag(fs)
 	required(fs, "exercise", "candidate-login", "repo")
 	if err := parse(fs, args); err != nil {
@@ -46,7 +47,8 @@ func runTakeHomeCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 		return &exitError{2, fmt.Sprintf("unknown exercise %q", *exercise)}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	client, err := githubClient(gh.APIURL, gh.Token, logger)
+	gh.AppKey = os.Getenv(envAppKey)
+	client, err := githubClient(gh, logger)
 	if err != nil {
 		return &exitError{2, describe(err)}
 	}
@@ -57,7 +59,7 @@ func runTakeHomeCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	defer store.Close()
-	a, err := githubhook.PrepareTakeHome(ctx, client, store, githubhook.TakeHome{Exercise: ex, Login: *login, Repo: *repo, Deadline: due})
+	a, err := githubhook.PrepareTakeHome(ctx, client, store, &githubhook.TakeHome{Exercise: ex, Login: *login, Repo: *repo, Deadline: due})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -204,6 +205,161 @@ func (s *Store) ReleaseCommit(ctx context.Context, repo, sha string, pr int) err
 	})
 	if err != nil {
 		return storeErr(err, "forget graded commit")
+	}
+	return nil
+}
+
+// bucketGitHubPending holds the answers waiting for GitHub (a commit
+// status, a check run, a pull request comment): 8-byte big-endian sequence
+// -> the JSON api/githubhook stores. Kept until GitHub accepted them, so
+// that a restart (or a GitHub that is down) loses none.
+var bucketGitHubPending = []byte("github_pending")
+
+// maxGitHubPending bounds one stored answer: a check run summary is at most
+// 64 KiB, a comment the same.
+const maxGitHubPending = 256 << 10
+
+func pendingKey(seq uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k[:]
+}
+
+// AddGitHubPending stores an answer waiting for GitHub and returns its
+// sequence number, which orders the answers.
+func (s *Store) AddGitHubPending(ctx context.Context, data []byte) (uint64, error) {
+	if len(data) == 0 || len(data) > maxGitHubPending {
+		return 0, grader.Errorf(grader.EINVALID, "a pending GitHub answer must be 1 byte to %d KiB", maxGitHubPending>>10)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	var seq uint64
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketGitHubPending)
+		if err != nil {
+			return err
+		}
+		if seq, err = b.NextSequence(); err != nil {
+			return err
+		}
+		return b.Put(pendingKey(seq), data)
+	})
+	if err != nil {
+		return 0, storeErr(err, "record pending GitHub answer")
+	}
+	return seq, nil
+}
+
+// SetGitHubPending replaces a pending answer (its progress, its next try);
+// ENOTFOUND when it is gone.
+func (s *Store) SetGitHubPending(ctx context.Context, seq uint64, data []byte) error {
+	if len(data) == 0 || len(data) > maxGitHubPending {
+		return grader.Errorf(grader.EINVALID, "a pending GitHub answer must be 1 byte to %d KiB", maxGitHubPending>>10)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketGitHubPending)
+		if b == nil || b.Get(pendingKey(seq)) == nil {
+			return grader.Errorf(grader.ENOTFOUND, "no pending GitHub answer %d", seq)
+		}
+		return b.Put(pendingKey(seq), data)
+	})
+	if err != nil {
+		return storeErr(err, "update pending GitHub answer")
+	}
+	return nil
+}
+
+// DeleteGitHubPending forgets an answer GitHub accepted (or that was given
+// up); a missing one is no error.
+func (s *Store) DeleteGitHubPending(ctx context.Context, seq uint64) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketGitHubPending); b != nil {
+			return b.Delete(pendingKey(seq))
+		}
+		return nil
+	})
+	if err != nil {
+		return storeErr(err, "forget pending GitHub answer")
+	}
+	return nil
+}
+
+// GitHubPending calls fn with every pending answer, oldest first, in one
+// read transaction; fn must not write to the store (copy what it keeps).
+func (s *Store) GitHubPending(ctx context.Context, fn func(seq uint64, data []byte) error) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketGitHubPending)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(k) != 8 {
+				return nil
+			}
+			return fn(binary.BigEndian.Uint64(k), v)
+		})
+	})
+	if err != nil {
+		return storeErr(err, "read pending GitHub answers")
+	}
+	return nil
+}
+
+// bucketGitHubAnswered: submission id -> the FinishedAt (RFC 3339, nano) of
+// the result whose final answer was stored for GitHub. At start the
+// notifier stores the answers of results finished without one (a crash
+// between the grade and its answer).
+var bucketGitHubAnswered = []byte("github_answered")
+
+// GitHubAnswered returns the FinishedAt recorded by SetGitHubAnswered, or
+// the zero time.
+func (s *Store) GitHubAnswered(ctx context.Context, submission string) (time.Time, error) {
+	if err := ctxErr(ctx); err != nil {
+		return time.Time{}, err
+	}
+	var at time.Time
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketGitHubAnswered); b != nil {
+			if v := b.Get([]byte(submission)); v != nil {
+				at, _ = time.Parse(time.RFC3339Nano, string(v))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, storeErr(err, "read answered submission")
+	}
+	return at, nil
+}
+
+// SetGitHubAnswered records that the final answer of the submission's
+// result finished at finished is stored.
+func (s *Store) SetGitHubAnswered(ctx context.Context, submission string, finished time.Time) error {
+	if submission == "" || len(submission) > maxGitHubKey {
+		return grader.Errorf(grader.EINVALID, "record answered submission: key must be 1 to %d bytes", maxGitHubKey)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketGitHubAnswered)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(submission), []byte(finished.UTC().Format(time.RFC3339Nano)))
+	})
+	if err != nil {
+		return storeErr(err, "record answered submission")
 	}
 	return nil
 }
