@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -247,5 +248,53 @@ func TestWebhookServiceSweepRepublishesAfterACrash(t *testing.T) {
 	}
 	if len(ds) != 2 || seen["submission.finished:"+lost+":1"] != 1 || seen["submission.finished:"+lost2+":1"] != 1 {
 		t.Errorf("deliveries %v (sink has %v)", seen, sink.ids())
+	}
+}
+
+// TestWebhookOverrideDelivered: a reviewer's override reaches a hiring
+// tool's endpoint through the real outbox, signed, as override made, with
+// both scores and the reason (hiring tools are staff's own).
+func TestWebhookOverrideDelivered(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store, err := bolt.Open(t.TempDir() + "/djgrade.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	outbox := webhook.New(webhook.Config{Store: store, Backoff: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	sink, srv := newHookSink(t, "override-secret-0123456789")
+	if _, err := outbox.CreateEndpoint(ctx, webhook.NewEndpoint{URL: srv.URL, Secret: "override-secret-0123456789", Events: []string{grader.OutboundOverrideMade}}); err != nil {
+		t.Fatal(err)
+	}
+	go outbox.Run(ctx)
+	svc := grader.NewService(grader.Config{Store: store, Reviews: store, Outbox: outbox, Image: "img"})
+	sub := scored(t, store, "Ada", 6)
+	nine := 9
+	ivy := &grader.Token{ID: "tok_ivy", Name: "Ivy", Role: grader.RoleInterviewer}
+	e, err := svc.OverrideScore(ctx, sub.ID, ivy, grader.OverrideRequest{Score: &nine, Reason: "the judge missed a correct edge case"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "override.made:" + sub.ID + ":" + strconv.Itoa(e.Seq)
+	waitFor(t, "the override's delivery", func() bool { b, _ := sink.get(id); return b != nil })
+	body, n := sink.get(id)
+	if n != 1 || !strings.Contains(string(body), `"type":"override.made"`) || !strings.Contains(string(body), "the judge missed a correct edge case") {
+		t.Errorf("delivered %d times: %s", n, body)
+	}
+	var ev struct {
+		Data grader.OverrideEventData `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if d := ev.Data; d.Submission != sub.ID || d.Candidate != "Ada" || d.Automatic.Score != 6 || d.Effective.Score != 9 || d.By.Token != "tok_ivy" || d.Cleared {
+		t.Errorf("the event's data: %+v", d)
+	}
+	// Only the subscribed type: the submission's own events were never sent here.
+	for _, other := range sink.ids() {
+		if !strings.HasPrefix(other, "override.made:") {
+			t.Errorf("an unsubscribed event was delivered: %s", other)
+		}
 	}
 }
