@@ -220,6 +220,11 @@ def test_db():
     Item.objects.create(name="x")
     assert Item.objects.count() == 1
 
+def test_fast_hash():
+    # Passwords hash fast in the public tests, as in graded runs.
+    from django.contrib.auth.hashers import make_password
+    assert make_password("x").startswith("md5$")
+
 def test_warm():
     # The tests run in the pytest process started while the sandbox waited.
     assert b"djgrade_warm_pytest" in open("/proc/self/cmdline", "rb").read()
@@ -232,7 +237,7 @@ def test_warm():
 			t.Fatalf("run %d: verdict %s report %q\n%s", i, out.Verdict, out.Report, out.CandidateLog)
 		}
 		p := pytestPublic(t, out)
-		want := map[string]string{"tests/test_public.py::test_ok": "passed", "tests/test_public.py::test_bad": "failed", "tests/test_public.py::test_long": "failed", "tests/test_public.py::test_db": "passed", "tests/test_public.py::test_warm": "passed"}
+		want := map[string]string{"tests/test_public.py::test_ok": "passed", "tests/test_public.py::test_bad": "failed", "tests/test_public.py::test_long": "failed", "tests/test_public.py::test_db": "passed", "tests/test_public.py::test_fast_hash": "passed", "tests/test_public.py::test_warm": "passed"}
 		for id, o := range want {
 			if p[id] != o {
 				t.Errorf("run %d: %s is %q, want %q (all: %v)\n%s", i, id, p[id], o, p, out.CandidateLog)

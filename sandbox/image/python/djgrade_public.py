@@ -89,6 +89,28 @@ class Recorder:
             json.dump({"exitstatus": int(exitstatus), "tests": tests}, f)
 
 
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session):
+    """Passwords hash fast, as in graded runs (djgrade_settings): a test
+    that creates a user spends no CPU-second on PBKDF2. This changes
+    nothing a test can tell apart but the hash's prefix, and it is how
+    Django's own docs advise running tests. Set once Django is set up
+    (pytest-django does that first), through override_settings so that
+    Django's caches of the hashers hear of it."""
+    if not session.config.getoption("--djgrade-public-report"):
+        return
+    try:
+        from django.conf import settings
+        from django.test.utils import override_settings
+        if settings.configured:
+            override_settings(PASSWORD_HASHERS=FAST_HASHERS).enable()
+    except Exception:  # noqa: BLE001: a project that does not set up runs (and fails) as it would
+        pass
+
+
 def pytest_configure(config):
     path = config.getoption("--djgrade-public-report")
     if path:
