@@ -92,6 +92,14 @@ type LiveSnapshot struct {
 	At    time.Time `json:"at"`
 	Files []File    `json:"files"` // the editable files only, as typed
 	Bytes int       `json:"bytes"`
+	// Changed is the paths whose text this snapshot changed from the one
+	// before (from the starter's, for the first), sorted: what the
+	// playback counts the time between the two against, recorded at save
+	// time so that no page reads every snapshot's files. It is empty, not
+	// nil, when nothing changed; nil only in a snapshot stored before it
+	// was recorded, which the service's listing fills in (once: it stores
+	// what it worked out).
+	Changed []string `json:"changed"`
 }
 
 // liveFileJSON is a file of a snapshot as JSON shows it (the stream, the
@@ -106,12 +114,15 @@ type liveSnapshotJSON struct {
 	At    time.Time      `json:"at"`
 	Files []liveFileJSON `json:"files,omitempty"`
 	Bytes int            `json:"bytes"`
+	// Changed is not omitempty: [] (recorded, nothing changed) and null
+	// (not recorded) differ.
+	Changed []string `json:"changed"`
 }
 
 // MarshalJSON writes the files as {path, content} text (absent when the
 // snapshot was read without them).
 func (s LiveSnapshot) MarshalJSON() ([]byte, error) {
-	out := liveSnapshotJSON{Seq: s.Seq, At: s.At, Bytes: s.Bytes}
+	out := liveSnapshotJSON{Seq: s.Seq, At: s.At, Bytes: s.Bytes, Changed: s.Changed}
 	for _, f := range s.Files {
 		out.Files = append(out.Files, liveFileJSON{Path: f.Path, Content: string(f.Data)})
 	}
@@ -124,7 +135,7 @@ func (s *LiveSnapshot) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return err
 	}
-	*s = LiveSnapshot{Seq: in.Seq, At: in.At, Bytes: in.Bytes}
+	*s = LiveSnapshot{Seq: in.Seq, At: in.At, Bytes: in.Bytes, Changed: in.Changed}
 	for _, f := range in.Files {
 		s.Files = append(s.Files, File{Path: f.Path, Data: []byte(f.Content)})
 	}
@@ -205,8 +216,13 @@ type LiveStore interface {
 	AddLiveSnapshot(ctx context.Context, id string, s *LiveSnapshot) error
 	// LiveSnapshots returns the session's snapshots in order, without
 	// their files when withFiles is false; LiveSnapshot one with its files.
+	// Without files the listing reads no snapshot's files (but those of
+	// snapshots stored before Changed was recorded).
 	LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*LiveSnapshot, error)
 	LiveSnapshot(ctx context.Context, id string, seq int) (*LiveSnapshot, error)
+	// SetLiveSnapshotChanged records the Changed paths of stored
+	// snapshots (by Seq) that were stored without them.
+	SetLiveSnapshotChanged(ctx context.Context, id string, changed map[int][]string) error
 	// PutLiveRun stores r (a new one when r.Seq is 0, Seq assigned).
 	PutLiveRun(ctx context.Context, id string, r *LiveRun) error
 	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)

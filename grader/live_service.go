@@ -448,17 +448,18 @@ func (s *Service) save(ctx context.Context, id string, ex *Exercise, files []Fil
 	for _, f := range current {
 		merged[f.Path] = f.Data
 	}
-	changed := l.Snapshots == 0
+	paths := []string{}
 	for _, f := range files {
 		if old, ok := merged[f.Path]; !ok || !bytes.Equal(old, f.Data) {
-			changed = true
+			paths = append(paths, f.Path)
 		}
 		merged[f.Path] = f.Data
 	}
-	if !changed {
+	if len(paths) == 0 && l.Snapshots > 0 {
 		return s.LiveStore.LiveSnapshot(ctx, id, l.Snapshots)
 	}
-	snap := &LiveSnapshot{At: time.Now().UTC()}
+	slices.Sort(paths)
+	snap := &LiveSnapshot{At: time.Now().UTC(), Changed: paths}
 	for _, p := range slices.Sorted(mapsKeys(merged)) {
 		snap.Files = append(snap.Files, File{Path: p, Data: merged[p]})
 		snap.Bytes += len(merged[p])
@@ -573,12 +574,93 @@ func (s *Service) SubmitLive(ctx context.Context, id string, files []File) (*Sub
 	return sub, nil
 }
 
-// LiveSnapshots returns the session's snapshots in order.
+// LiveSnapshots returns the session's snapshots in order, each with the
+// paths it changed (worked out and recorded once for snapshots stored
+// before they were recorded at save time).
 func (s *Service) LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*LiveSnapshot, error) {
 	if err := s.liveStores(); err != nil {
 		return nil, err
 	}
-	return s.LiveStore.LiveSnapshots(ctx, id, withFiles)
+	list, err := s.LiveStore.LiveSnapshots(ctx, id, withFiles)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(list, func(sn *LiveSnapshot) bool { return sn.Changed == nil }) {
+		return list, nil
+	}
+	if err := s.backfillChanged(ctx, id, list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// backfillChanged works out Changed for the snapshots of list stored
+// without it, from their files and those of the snapshot before each (the
+// starter's editable files before the first), one snapshot at a time, and
+// records it so that the next listing reads none of them.
+func (s *Service) backfillChanged(ctx context.Context, id string, list []*LiveSnapshot) error {
+	l, err := s.LiveStore.Live(ctx, id)
+	if err != nil {
+		return err
+	}
+	ex, err := s.Catalog.Exercise(l.Exercise)
+	if err != nil {
+		return Wrap(err, EINTERNAL, "the session's exercise is gone")
+	}
+	starter, err := StarterFiles(ex)
+	if err != nil {
+		return Wrap(err, EINTERNAL, "cannot read the exercise")
+	}
+	filesOf := func(i int) ([]File, error) {
+		if i < 0 {
+			return starterEditable(ex, starter), nil
+		}
+		if list[i].Files != nil {
+			return list[i].Files, nil
+		}
+		sn, err := s.LiveStore.LiveSnapshot(ctx, id, list[i].Seq)
+		if err != nil {
+			return nil, err
+		}
+		return sn.Files, nil
+	}
+	found := map[int][]string{}
+	var prev []File
+	prevAt := -2 // the index of the snapshot prev holds
+	for i, sn := range list {
+		if sn.Changed != nil {
+			continue
+		}
+		if prevAt != i-1 {
+			if prev, err = filesOf(i - 1); err != nil {
+				return err
+			}
+		}
+		cur, err := filesOf(i)
+		if err != nil {
+			return err
+		}
+		sn.Changed = changedPaths(prev, cur)
+		found[sn.Seq] = sn.Changed
+		prev, prevAt = cur, i
+	}
+	return s.LiveStore.SetLiveSnapshotChanged(ctx, id, found)
+}
+
+// changedPaths is the paths of cur whose text is not that of prev.
+func changedPaths(prev, cur []File) []string {
+	before := make(map[string][]byte, len(prev))
+	for _, f := range prev {
+		before[f.Path] = f.Data
+	}
+	out := []string{}
+	for _, f := range cur {
+		if old, ok := before[f.Path]; !ok || !bytes.Equal(old, f.Data) {
+			out = append(out, f.Path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // LiveSnapshot returns one snapshot with its files.

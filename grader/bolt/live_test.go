@@ -3,8 +3,11 @@ package bolt
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/djgrade/djgrade/grader"
 )
@@ -93,5 +96,38 @@ func TestLiveStore(t *testing.T) {
 	notes, err := s2.LiveNotes(ctx, a.ID)
 	if err != nil || len(notes) != 1 || notes[0].Text != "good" {
 		t.Fatalf("notes after reopen: %+v %v", notes, err)
+	}
+}
+
+// A listing without files reads the snapshots' index, not the snapshots:
+// it holds even when a snapshot's stored record (its files) cannot be read.
+func TestLiveSnapshotIndex(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenPath(t, filepath.Join(t.TempDir(), "live.db"))
+	l := &grader.LiveSession{Exercise: "demo", Candidate: "Ada", CandidateToken: "tok_c"}
+	if err := s.CreateLive(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range []string{"app/views.py", "app/models.py"} {
+		snap := &grader.LiveSnapshot{At: time.Now().UTC(), Files: []grader.File{{Path: p, Data: []byte("x")}}, Bytes: 1, Changed: []string{p}}
+		if err := s.AddLiveSnapshot(ctx, l.ID, snap); err != nil || snap.Seq != i+1 {
+			t.Fatalf("add: %+v, %v", snap, err)
+		}
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketLiveSnapshots).Bucket([]byte(l.ID)).Put(seqKey(1), []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.LiveSnapshots(ctx, l.ID, false)
+	if err != nil || len(list) != 2 || list[0].Seq != 1 || list[0].Bytes != 1 || !slices.Equal(list[1].Changed, []string{"app/models.py"}) {
+		t.Fatalf("listing read the snapshots themselves: %+v, %v", list, err)
+	}
+	if _, err := s.LiveSnapshots(ctx, l.ID, true); err == nil {
+		t.Fatal("a listing with files read no file")
+	}
+	if err := s.SetLiveSnapshotChanged(ctx, l.ID, map[int][]string{9: {"x"}}); grader.ErrorCode(err) != grader.ENOTFOUND {
+		t.Fatalf("changes of a snapshot that does not exist: %v", err)
 	}
 }
