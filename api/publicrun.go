@@ -36,7 +36,7 @@ func (s *Server) runPublicTests(c echo.Context) error {
 	}
 	tok := caller(c)
 	if tok.Role == grader.RoleCandidate {
-		if _, err := s.assignmentFor(c, tok, ex.ID); err != nil {
+		if err := s.publicRunAssigned(c, tok, ex.ID); err != nil {
 			return err
 		}
 	}
@@ -68,4 +68,30 @@ func (s *Server) runPublicTests(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, run)
+}
+
+// publicRunAssigned lets a candidate token run the public tests of an
+// exercise it was assigned other than through a live session. A live
+// session's runs are the session's: each is recorded and shown to the
+// interviewer as it happens, one every grader.LiveRunEvery; a run here
+// would be off that record.
+func (s *Server) publicRunAssigned(c echo.Context, tok *grader.Token, exercise string) error {
+	list, err := s.cfg.Auth.Assignments(c.Request().Context(), tok.ID)
+	if err != nil {
+		return err
+	}
+	live := ""
+	for _, a := range list {
+		if a.Exercise != exercise {
+			continue
+		}
+		if a.Live == "" {
+			return nil
+		}
+		live = a.Live
+	}
+	if live != "" {
+		return grader.Errorf(grader.EFORBIDDEN, "exercise %q is your live session %s: run its tests from the session's page", truncate(exercise, 64), live)
+	}
+	return grader.Errorf(grader.EFORBIDDEN, "this token was not assigned exercise %q", truncate(exercise, 64))
 }
