@@ -63,6 +63,11 @@ func (s *Server) runPublicTests(c echo.Context) error {
 	if len(files) == 0 {
 		return grader.Errorf(grader.EINVALID, "the archive holds no files")
 	}
+	done, err := s.limits.PublicRun(tok.ID)
+	if err != nil {
+		return err
+	}
+	defer done()
 	run, err := runner.PublicRun(c.Request().Context(), ex.ID, files)
 	if err != nil {
 		return err
