@@ -400,7 +400,10 @@ func (s *Server) liveEvents(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderContentType, "text/event-stream")
 		return c.NoContent(http.StatusOK)
 	}
-	events, stop := s.cfg.Live.SubscribeLive(liveOf(c).ID)
+	events, stop, err := s.cfg.Live.SubscribeLive(liveOf(c).ID, caller(c).ID)
+	if err != nil {
+		return err
+	}
 	defer stop()
 	ServeLiveEvents(c.Request().Context(), c.Response(), events, caller(c).Role.Staff())
 	return nil

@@ -281,6 +281,9 @@ type LiveService interface {
 	AddLiveNote(ctx context.Context, id, by, text string) (*LiveNote, error)
 	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
 	// SubscribeLive delivers the session's events from now on (filter
-	// them with LiveEventFor); the func stops the delivery.
-	SubscribeLive(id string) (<-chan LiveEvent, func())
+	// them with LiveEventFor) to subscriber (the caller's token id); the
+	// func stops the delivery. One subscriber may hold at most
+	// LiveMaxStreams at once on a session (ERATELIMIT past it), so that a
+	// candidate's streams never crowd out the interviewer's.
+	SubscribeLive(id, subscriber string) (<-chan LiveEvent, func(), error)
 }

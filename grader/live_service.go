@@ -26,6 +26,10 @@ const (
 	LiveMinLimit = time.Minute
 	// liveMaxFiles caps the editable files of one snapshot.
 	liveMaxFiles = 200
+	// LiveMaxStreams caps the event streams one token may hold open on
+	// one session at once (tabs, reloads, the API): each save is sent to
+	// every stream, with the snapshot's files.
+	LiveMaxStreams = 8
 	// liveRunTimeout bounds one run, whoever waits for it: a run goes on
 	// when its caller leaves (a dropped connection), so that its result is
 	// stored and streamed.
@@ -40,7 +44,7 @@ type liveState struct {
 	running map[string]bool
 	lastRun map[string]time.Time
 	locks   map[string]*sync.Mutex
-	subs    map[string]map[chan LiveEvent]struct{}
+	subs    map[string]map[chan LiveEvent]string // session -> stream -> subscriber's token id
 }
 
 // lock returns the session's lock, which orders its saves and its submit.
@@ -97,18 +101,31 @@ func (ls *liveState) publish(id string, e LiveEvent) {
 	}
 }
 
-// SubscribeLive delivers the session's events from now on; see LiveService.
-func (s *Service) SubscribeLive(id string) (<-chan LiveEvent, func()) {
+// SubscribeLive delivers the session's events from now on, to at most
+// LiveMaxStreams streams of one subscriber at once; see LiveService.
+func (s *Service) SubscribeLive(id, subscriber string) (<-chan LiveEvent, func(), error) {
 	ls := &s.live
-	ch := make(chan LiveEvent, 64)
 	ls.mu.Lock()
 	if ls.subs == nil {
-		ls.subs = map[string]map[chan LiveEvent]struct{}{}
+		ls.subs = map[string]map[chan LiveEvent]string{}
 	}
+	n := 0
+	for _, who := range ls.subs[id] {
+		if who == subscriber {
+			n++
+		}
+	}
+	if n >= LiveMaxStreams {
+		ls.mu.Unlock()
+		e := Errorf(ERATELIMIT, "%d event streams of this session are open with this token, the most at once; close one (another tab) first", n)
+		e.RetryAfter = 5 * time.Second
+		return nil, nil, e
+	}
+	ch := make(chan LiveEvent, 64)
 	if ls.subs[id] == nil {
-		ls.subs[id] = map[chan LiveEvent]struct{}{}
+		ls.subs[id] = map[chan LiveEvent]string{}
 	}
-	ls.subs[id][ch] = struct{}{}
+	ls.subs[id][ch] = subscriber
 	ls.mu.Unlock()
 	return ch, func() {
 		ls.mu.Lock()
@@ -117,7 +134,7 @@ func (s *Service) SubscribeLive(id string) (<-chan LiveEvent, func()) {
 		if len(ls.subs[id]) == 0 {
 			delete(ls.subs, id)
 		}
-	}
+	}, nil
 }
 
 func (s *Service) liveEvent(id, typ string, fill func(*LiveEvent)) {

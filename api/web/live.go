@@ -438,7 +438,11 @@ func (h *Handler) liveStaffEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	events, stop := svc.SubscribeLive(l.ID)
+	events, stop, err := svc.SubscribeLive(l.ID, sessionOf(r).Token.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	defer stop()
 	api.ServeLiveEvents(r.Context(), w, events, true)
 }
@@ -782,7 +786,11 @@ func (h *Handler) liveCandidateEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	events, stop := svc.SubscribeLive(l.ID)
+	events, stop, err := svc.SubscribeLive(l.ID, sessionOf(r).Token.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	defer stop()
 	api.ServeLiveEvents(r.Context(), w, events, false)
 }
