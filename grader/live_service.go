@@ -448,10 +448,15 @@ func (s *Service) save(ctx context.Context, id string, ex *Exercise, files []Fil
 	if err != nil {
 		return nil, err
 	}
-	// Reread under the lock: the count of snapshots decides the latest.
+	// Reread under the lock: the count of snapshots decides the latest,
+	// and a submit or an end may have come since the caller's check (the
+	// last snapshot of a submitted session stays the one submitted).
 	l, err := s.LiveStore.Live(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if l.Submission != "" || l.State(time.Now()) == LiveEnded {
+		return nil, Errorf(ECONFLICT, "the session has ended")
 	}
 	starter, err := StarterFiles(ex)
 	if err != nil {
