@@ -40,6 +40,12 @@ const (
 	// LiveMaxSnapshotBytes caps the editable files of one snapshot, all
 	// files together (the same cap as an upload's unpacked files, or lower).
 	LiveMaxSnapshotBytes = 512 << 10
+	// LiveMaxSessionBytes caps the snapshots of one session, all together
+	// (LiveSession.SnapshotBytes): without it LiveMaxSnapshots snapshots of
+	// LiveMaxSnapshotBytes would let one candidate grow the store by 1 GiB
+	// in minutes. 64 MiB is 2000 saves of 32 KiB of files each; a save past
+	// it is refused with ETOOLARGE, as one past LiveMaxSnapshots.
+	LiveMaxSessionBytes = 64 << 20
 	// LiveMaxNoteBytes caps one interviewer note.
 	LiveMaxNoteBytes = 8 << 10
 	// LiveRunEvery is the least time between two runs of one session's
@@ -71,9 +77,11 @@ type LiveSession struct {
 	EndedBy string    `json:"ended_by,omitempty"`
 	// Submission is the id of the submission its submit made ("" before).
 	Submission string `json:"submission,omitempty"`
-	// Snapshots and Runs count what is stored.
-	Snapshots int `json:"snapshots"`
-	Runs      int `json:"runs"`
+	// Snapshots and Runs count what is stored; SnapshotBytes sums the
+	// snapshots' Bytes (since it was counted: 0 for older sessions).
+	Snapshots     int   `json:"snapshots"`
+	Runs          int   `json:"runs"`
+	SnapshotBytes int64 `json:"snapshot_bytes"`
 }
 
 // State is LiveActive or LiveEnded at now (a session past EndsAt has
@@ -212,7 +220,8 @@ type LiveStore interface {
 	// empty, keeps only that candidate's.
 	ListLive(ctx context.Context, candidateToken string) ([]*LiveSession, error)
 	// AddLiveSnapshot stores s as the session's next snapshot (Seq
-	// assigned) and counts it, refusing with ETOOLARGE past LiveMaxSnapshots.
+	// assigned) and counts it, refusing with ETOOLARGE past LiveMaxSnapshots
+	// or LiveMaxSessionBytes.
 	AddLiveSnapshot(ctx context.Context, id string, s *LiveSnapshot) error
 	// LiveSnapshots returns the session's snapshots in order, without
 	// their files when withFiles is false; LiveSnapshot one with its files.

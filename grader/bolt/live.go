@@ -10,6 +10,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // Live sessions (grader.LiveStore). Buckets, created on first write:
@@ -212,7 +213,8 @@ func subView(tx *bbolt.Tx, top []byte, id string) *bbolt.Bucket {
 	return b.Bucket([]byte(id))
 }
 
-// AddLiveSnapshot stores snap as the next snapshot, ETOOLARGE past LiveMaxSnapshots.
+// AddLiveSnapshot stores snap as the next snapshot, ETOOLARGE past
+// LiveMaxSnapshots or LiveMaxSessionBytes.
 func (s *Store) AddLiveSnapshot(ctx context.Context, id string, snap *grader.LiveSnapshot) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -226,6 +228,15 @@ func (s *Store) AddLiveSnapshot(ctx context.Context, id string, snap *grader.Liv
 		if l.Snapshots >= grader.LiveMaxSnapshots {
 			return grader.Errorf(grader.ETOOLARGE, "the session has %d snapshots, the most it may keep", l.Snapshots)
 		}
+		size := int64(0) // counted here, whatever Bytes says
+		for _, f := range rec.Files {
+			size += int64(len(f.Data))
+		}
+		if l.SnapshotBytes+size > grader.LiveMaxSessionBytes {
+			return grader.Errorf(grader.ETOOLARGE, "the session's snapshots come to %s, the most it may keep is %s",
+				archive.FormatBytes(l.SnapshotBytes), archive.FormatBytes(grader.LiveMaxSessionBytes))
+		}
+		l.SnapshotBytes += size
 		b, err := sub(tx, bucketLiveSnapshots, id)
 		if err != nil {
 			return err

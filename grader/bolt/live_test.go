@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -129,5 +130,37 @@ func TestLiveSnapshotIndex(t *testing.T) {
 	}
 	if err := s.SetLiveSnapshotChanged(ctx, l.ID, map[int][]string{9: {"x"}}); grader.ErrorCode(err) != grader.ENOTFOUND {
 		t.Fatalf("changes of a snapshot that does not exist: %v", err)
+	}
+}
+
+// A session's snapshots together are capped (LiveMaxSessionBytes), not
+// only their number: a save past it is ETOOLARGE and stores nothing.
+func TestLiveSessionBytesCapped(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenPath(t, filepath.Join(t.TempDir(), "live.db"))
+	s.SetNoSync(true)
+	l := &grader.LiveSession{Exercise: "demo", Candidate: "Ada", CandidateToken: "tok_c"}
+	if err := s.CreateLive(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("x"), grader.LiveMaxSnapshotBytes)
+	add := func() error {
+		return s.AddLiveSnapshot(ctx, l.ID, &grader.LiveSnapshot{At: time.Now(), Files: []grader.File{{Path: "app/views.py", Data: big}}, Bytes: len(big)})
+	}
+	n := int(grader.LiveMaxSessionBytes / grader.LiveMaxSnapshotBytes)
+	for i := range n {
+		if err := add(); err != nil {
+			t.Fatalf("snapshot %d of %d: %v", i+1, n, err)
+		}
+	}
+	if err := add(); grader.ErrorCode(err) != grader.ETOOLARGE {
+		t.Fatalf("a snapshot past %d bytes in all: %v, want ETOOLARGE", grader.LiveMaxSessionBytes, err)
+	}
+	got, _ := s.Live(ctx, l.ID)
+	if got.Snapshots != n || got.SnapshotBytes != grader.LiveMaxSessionBytes {
+		t.Errorf("after the refusal: %d snapshots, %d bytes; want %d and %d", got.Snapshots, got.SnapshotBytes, n, grader.LiveMaxSessionBytes)
+	}
+	if n >= grader.LiveMaxSnapshots {
+		t.Errorf("the byte cap (%d snapshots at the largest) is no lower than the count cap (%d)", n, grader.LiveMaxSnapshots)
 	}
 }
