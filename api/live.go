@@ -411,10 +411,20 @@ func (s *Server) liveEvents(c echo.Context) error {
 
 type snapshotListJSON struct {
 	Snapshots []*grader.LiveSnapshot `json:"snapshots"`
+	// NextAfter, in a listing with files cut at liveFilesPage, is the
+	// ?after= of the next page.
+	NextAfter int `json:"next_after,omitempty"`
 }
 
+// liveFilesPage bounds the files of one listing with ?files=true: a
+// session may hold grader.LiveMaxSessionBytes of snapshots, and a listing
+// of them all at once would hold that many in memory, per request.
+const liveFilesPage = 4 << 20
+
 // liveSnapshots lists the session's snapshots in order, with their files
-// when ?files=true.
+// when ?files=true: then from the one after ?after= (a seq, default 0),
+// as many as fit liveFilesPage (one at least), next_after saying where
+// the next page starts.
 func (s *Server) liveSnapshots(c echo.Context) error {
 	withFiles := false
 	if v := c.QueryParam("files"); v != "" {
@@ -424,13 +434,43 @@ func (s *Server) liveSnapshots(c echo.Context) error {
 		}
 		withFiles = b
 	}
-	list, err := s.cfg.Live.LiveSnapshots(c.Request().Context(), liveOf(c).ID, withFiles)
+	after := 0
+	if v := c.QueryParam("after"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return grader.Errorf(grader.EINVALID, "after must be a snapshot's seq (0 or more)")
+		}
+		after = n
+	}
+	ctx, id := c.Request().Context(), liveOf(c).ID
+	// The listing without files is small; the files are read one
+	// snapshot at a time, up to the page.
+	list, err := s.cfg.Live.LiveSnapshots(ctx, id, false)
 	if err != nil {
 		return err
 	}
 	out := snapshotListJSON{Snapshots: make([]*grader.LiveSnapshot, 0, len(list))}
-	for _, sn := range list {
-		out.Snapshots = append(out.Snapshots, snapshotView(sn, withFiles))
+	if !withFiles {
+		for _, sn := range list {
+			out.Snapshots = append(out.Snapshots, snapshotView(sn, false))
+		}
+		return c.JSON(http.StatusOK, out)
+	}
+	size := 0
+	for _, meta := range list {
+		if meta.Seq <= after {
+			continue
+		}
+		if len(out.Snapshots) > 0 && size+meta.Bytes > liveFilesPage {
+			out.NextAfter = out.Snapshots[len(out.Snapshots)-1].Seq
+			break
+		}
+		sn, err := s.cfg.Live.LiveSnapshot(ctx, id, meta.Seq)
+		if err != nil {
+			return err
+		}
+		size += sn.Bytes
+		out.Snapshots = append(out.Snapshots, snapshotView(sn, true))
 	}
 	return c.JSON(http.StatusOK, out)
 }
