@@ -122,8 +122,14 @@ func (h *Handler) ownLive(r *http.Request) (grader.LiveService, *grader.LiveSess
 		}
 		return nil, nil, err
 	}
-	if s := sessionOf(r); s == nil || s.Token == nil || s.Token.ID != l.CandidateToken {
+	s := sessionOf(r)
+	if s == nil || s.Token == nil || s.Token.ID != l.CandidateToken {
 		return nil, nil, notFoundLive
+	}
+	// The token's rate, the API's (shared): the pages are no way around
+	// the API's limits.
+	if err := h.cfg.Limits.Allow(s.Token.ID); err != nil {
+		return nil, nil, err
 	}
 	return svc, l, nil
 }
@@ -675,16 +681,23 @@ type liveFilesIn struct {
 	} `json:"files"`
 }
 
-// readLiveFiles decodes the body into files. The body cap (forms) turns a
-// body over liveBodyMax into errLiveTooLarge here too.
-func readLiveFiles(r *http.Request) ([]grader.File, error) {
+// readLiveFiles decodes the body into files, holding one of the token's
+// upload slots (the API's, shared) while it is read, as the API's live
+// routes and the candidate's upload do. The body cap (forms) turns a body
+// over liveBodyMax into errLiveTooLarge here too.
+func (h *Handler) readLiveFiles(r *http.Request) ([]grader.File, error) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return nil, grader.Errorf(grader.EINVALID, "send the files as application/json")
 	}
+	release, err := h.cfg.Limits.Upload(sessionOf(r).Token.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	var in liveFilesIn
-	err := dec.Decode(&in)
+	err = dec.Decode(&in)
 	if err == nil && dec.More() {
 		err = errors.New("trailing data")
 	}
@@ -717,7 +730,7 @@ func (h *Handler) liveSave(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := readLiveFiles(r)
+	files, err := h.readLiveFiles(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -742,7 +755,7 @@ func (h *Handler) liveRun(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := readLiveFiles(r)
+	files, err := h.readLiveFiles(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -765,7 +778,7 @@ func (h *Handler) liveSubmit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := readLiveFiles(r)
+	files, err := h.readLiveFiles(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
