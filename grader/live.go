@@ -46,6 +46,17 @@ const (
 	// in minutes. 64 MiB is 2000 saves of 32 KiB of files each; a save past
 	// it is refused with ETOOLARGE, as one past LiveMaxSnapshots.
 	LiveMaxSessionBytes = 64 << 20
+	// LiveMaxRuns is how many runs one session may store; a run past it
+	// is refused with ETOOLARGE. With LiveRunEvery and the stored run's
+	// own cap (LiveRunLogBytes, LiveRunMessageBytes) it bounds what the
+	// watch page and the playback read of a session's runs.
+	LiveMaxRuns = 500
+	// LiveRunLogBytes and LiveRunMessageBytes cap what a stored run keeps
+	// of its log and of its tests' messages together (the candidate's
+	// report may fill every one of 500 messages); the run's answer to the
+	// candidate's own request is whole.
+	LiveRunLogBytes     = 16 << 10
+	LiveRunMessageBytes = 64 << 10
 	// LiveMaxNoteBytes caps one interviewer note.
 	LiveMaxNoteBytes = 8 << 10
 	// LiveRunEvery is the least time between two runs of one session's
@@ -232,7 +243,8 @@ type LiveStore interface {
 	// SetLiveSnapshotChanged records the Changed paths of stored
 	// snapshots (by Seq) that were stored without them.
 	SetLiveSnapshotChanged(ctx context.Context, id string, changed map[int][]string) error
-	// PutLiveRun stores r (a new one when r.Seq is 0, Seq assigned).
+	// PutLiveRun stores r (a new one when r.Seq is 0, Seq assigned,
+	// refused with ETOOLARGE past LiveMaxRuns).
 	PutLiveRun(ctx context.Context, id string, r *LiveRun) error
 	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)
 	AddLiveNote(ctx context.Context, id string, n *LiveNote) error

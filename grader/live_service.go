@@ -546,7 +546,7 @@ func (s *Service) RunLive(ctx context.Context, id string, files []File) (*LiveRu
 	started := *run
 	s.liveEvent(l.ID, LiveEventRunStart, func(e *LiveEvent) { e.Run = &started })
 	res, runErr := s.PublicRun(ctx, ex.ID, snap.Files)
-	run.Done, run.Result = time.Now().UTC(), res
+	run.Done, run.Result = time.Now().UTC(), storedRun(res)
 	if runErr != nil {
 		run.Error = ErrorMessage(runErr)
 	}
@@ -558,7 +558,31 @@ func (s *Service) RunLive(ctx context.Context, id string, files []File) (*LiveRu
 	if runErr != nil {
 		return nil, runErr
 	}
-	return run, nil
+	answer := *run
+	answer.Result = res
+	return &answer, nil
+}
+
+// storedRun is what a session keeps of a public run, and tells its
+// streams: the log cut to LiveRunLogBytes and the tests' messages to
+// LiveRunMessageBytes together, each message whole while they fit.
+func storedRun(res *PublicRun) *PublicRun {
+	if res == nil {
+		return nil
+	}
+	out := *res
+	out.Log = text.Cap(res.Log, LiveRunLogBytes)
+	out.Tests = slices.Clone(res.Tests)
+	left := LiveRunMessageBytes
+	for i := range out.Tests {
+		m := out.Tests[i].Message
+		if len(m) > left {
+			m = text.Cap(m, max(left, 64))
+		}
+		left = max(left-len(m), 0)
+		out.Tests[i].Message = m
+	}
+	return &out
 }
 
 // SubmitLive saves files, submits the snapshot to the hidden judge and

@@ -411,6 +411,9 @@ func (s *Store) PutLiveRun(ctx context.Context, id string, r *grader.LiveRun) er
 			return err
 		}
 		if rec.Seq == 0 {
+			if l.Runs >= grader.LiveMaxRuns {
+				return grader.Errorf(grader.ETOOLARGE, "the session has run its tests %d times, the most it may keep", l.Runs)
+			}
 			l.Runs++
 			rec.Seq = l.Runs
 			if err := putLive(tx, l); err != nil {
