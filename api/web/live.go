@@ -241,8 +241,9 @@ type liveWatchData struct {
 	Diffs   []fileDiff
 	Changed int // files of Diffs that differ from the starter
 	Current []grader.File
-	Runs    []*grader.LiveRun // newest first
-	Feed    []feedItem        // newest first
+	Runs    []*grader.LiveRun // newest first, the latest MaxRuns
+	MaxRuns int
+	Feed    []feedItem // newest first
 	Notes   []*grader.LiveNote
 	Sub     *grader.Submission
 	MaxNote int
@@ -303,8 +304,11 @@ func (h *Handler) liveWatch(w http.ResponseWriter, r *http.Request) {
 		d.Feed = append(d.Feed, feedItem{At: l.EndedAt, Kind: "ended", Text: endedText(l)})
 	}
 	sort.SliceStable(d.Feed, func(i, j int) bool { return d.Feed[i].At.After(d.Feed[j].At) })
-	d.Runs = slices.Clone(runs)
+	// The latest runs in full: the feed has a line for every one, and the
+	// page stays the same size however many there are.
+	d.Runs = slices.Clone(runs[max(len(runs)-liveWatchRuns, 0):])
 	slices.Reverse(d.Runs)
+	d.MaxRuns = liveWatchRuns
 	if l.Submission != "" {
 		if d.Sub, err = h.cfg.Grader.Submission(ctx, l.Submission); err != nil {
 			h.fail(w, r, err)
@@ -313,6 +317,10 @@ func (h *Handler) liveWatch(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, "livewatch", &page{Title: "Live: " + l.Candidate, Nav: "live", Script: true, Live: true, Data: d})
 }
+
+// liveWatchRuns is how many of the latest runs the watch page shows in
+// full (each up to 500 tests with their messages).
+const liveWatchRuns = 20
 
 // runSummary is a run's line in the activity feed.
 func runSummary(run *grader.LiveRun) string {
