@@ -34,9 +34,12 @@ const (
 )
 
 // maxLiveBody caps the body of the routes that carry a snapshot's files (a
-// save, a run, a submit): twice the snapshot cap, for JSON's escapes, and
-// room for the framing. The service checks the files' own total.
-const maxLiveBody = 2*grader.LiveMaxSnapshotBytes + 64<<10
+// save, a run, a submit): the snapshot cap with each byte escaped as JSON
+// at worst ("\u003c" is how Go's and other encoders write "<", six bytes:
+// a template of 512 KiB may be 3 MiB of JSON), and room for the framing.
+// The service checks the files' own total. The pages' cap is the same
+// (api/web liveBodyMax).
+const maxLiveBody = 6*grader.LiveMaxSnapshotBytes + 64<<10
 
 // isLiveFiles reports whether c is a route whose body holds files.
 func isLiveFiles(c echo.Context) bool {
