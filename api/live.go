@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
@@ -492,17 +493,44 @@ func (s *Server) liveSnapshot(c echo.Context) error {
 
 type liveRunsJSON struct {
 	Runs []*grader.LiveRun `json:"runs"`
+	// NextAfter is the ?after= of the next page, when this one was cut at
+	// liveFilesPage.
+	NextAfter int `json:"next_after,omitempty"`
 }
 
+// liveRuns lists the session's runs in order from the one after ?after=
+// (default 0), read one at a time, as many as fit liveFilesPage (one at
+// least; a stored run is at most some 300 KiB): a session may hold
+// grader.LiveMaxRuns of them.
 func (s *Server) liveRuns(c echo.Context) error {
-	runs, err := s.cfg.Live.LiveRuns(c.Request().Context(), liveOf(c).ID)
-	if err != nil {
-		return err
+	after := 0
+	if v := c.QueryParam("after"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return grader.Errorf(grader.EINVALID, "after must be a run's seq (0 or more)")
+		}
+		after = n
 	}
-	if runs == nil {
-		runs = []*grader.LiveRun{}
+	ctx, l := c.Request().Context(), liveOf(c)
+	out := liveRunsJSON{Runs: []*grader.LiveRun{}}
+	size := 0
+	for seq := after + 1; seq <= l.Runs; seq++ {
+		if size > liveFilesPage {
+			out.NextAfter = seq - 1
+			break
+		}
+		run, err := s.cfg.Live.LiveRun(ctx, l.ID, seq)
+		if err != nil {
+			return err
+		}
+		data, err := json.Marshal(run)
+		if err != nil {
+			return err
+		}
+		size += len(data)
+		out.Runs = append(out.Runs, run)
 	}
-	return c.JSON(http.StatusOK, liveRunsJSON{Runs: runs})
+	return c.JSON(http.StatusOK, out)
 }
 
 type liveNotesJSON struct {

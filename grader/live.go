@@ -247,6 +247,8 @@ type LiveStore interface {
 	// refused with ETOOLARGE past LiveMaxRuns).
 	PutLiveRun(ctx context.Context, id string, r *LiveRun) error
 	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)
+	// LiveRun returns one run, or ENOTFOUND.
+	LiveRun(ctx context.Context, id string, seq int) (*LiveRun, error)
 	AddLiveNote(ctx context.Context, id string, n *LiveNote) error
 	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
 }
@@ -299,6 +301,10 @@ type LiveService interface {
 	LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*LiveSnapshot, error)
 	LiveSnapshot(ctx context.Context, id string, seq int) (*LiveSnapshot, error)
 	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)
+	// LiveRun returns one run (seq 1, 2, …; the session's Runs is the
+	// latest), or ENOTFOUND: what a page that needs one reads, rather than
+	// every run.
+	LiveRun(ctx context.Context, id string, seq int) (*LiveRun, error)
 	AddLiveNote(ctx context.Context, id, by, text string) (*LiveNote, error)
 	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
 	// SubscribeLive delivers the session's events from now on (filter

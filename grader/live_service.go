@@ -726,6 +726,14 @@ func (s *Service) LiveSnapshot(ctx context.Context, id string, seq int) (*LiveSn
 	return s.LiveStore.LiveSnapshot(ctx, id, seq)
 }
 
+// LiveRun returns one run of the session.
+func (s *Service) LiveRun(ctx context.Context, id string, seq int) (*LiveRun, error) {
+	if err := s.liveStores(); err != nil {
+		return nil, err
+	}
+	return s.LiveStore.LiveRun(ctx, id, seq)
+}
+
 // LiveRuns returns the session's runs in order.
 func (s *Service) LiveRuns(ctx context.Context, id string) ([]*LiveRun, error) {
 	if err := s.liveStores(); err != nil {

@@ -598,13 +598,12 @@ func (h *Handler) liveEditor(w http.ResponseWriter, r *http.Request) {
 			d.First = e.Path
 		}
 	}
-	runs, err := svc.LiveRuns(ctx, l.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if len(runs) > 0 {
-		d.LastRun = runs[len(runs)-1]
+	// The latest run only: a reload reads one run, however many there are.
+	if l.Runs > 0 {
+		if d.LastRun, err = svc.LiveRun(ctx, l.ID, l.Runs); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	if d.State == grader.LiveEnded {
 		d.Ended = endedText(l)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -77,5 +78,58 @@ func TestLivePlaybackReadsBoundedSnapshots(t *testing.T) {
 	}
 	if saves["library/serializers.py"] != "40" || saves["library/views.py"] != "10" || len(saves) != 2 {
 		t.Errorf("saves by file %v, want serializers.py 40 and views.py 10", saves)
+	}
+}
+
+// countingRuns counts the pages' listings of every run.
+type countingRuns struct {
+	grader.LiveService
+	mu  sync.Mutex
+	all int
+	one int
+}
+
+func (c *countingRuns) LiveRuns(ctx context.Context, id string) ([]*grader.LiveRun, error) {
+	c.mu.Lock()
+	c.all++
+	c.mu.Unlock()
+	return c.LiveService.LiveRuns(ctx, id)
+}
+
+func (c *countingRuns) LiveRun(ctx context.Context, id string, seq int) (*grader.LiveRun, error) {
+	c.mu.Lock()
+	c.one++
+	c.mu.Unlock()
+	return c.LiveService.LiveRun(ctx, id, seq)
+}
+
+// The candidate's editor shows the latest run: a reload reads that one,
+// not every run of the session (up to LiveMaxRuns of some 300 KiB, at
+// the candidate's rate of reloads).
+func TestLiveEditorReadsOneRun(t *testing.T) {
+	e, _ := newLiveEnv(t)
+	ctx := context.Background()
+	staffSecret, _ := e.token(grader.RoleInterviewer, "Iris Interviewer")
+	staff := e.browser()
+	staff.login(staffSecret)
+	id, secret := startLive(t, staff, "Ada Lovelace", grader.ModePractice)
+	for range 3 {
+		run := &grader.LiveRun{Snapshot: 1, Result: &grader.PublicRun{Verdict: grader.VerdictPassed, Reason: "all 1 public tests passed",
+			Tests: []grader.TestJSON{{Name: "tests/t.py::test_latest", Outcome: grader.OutcomePassed}}}}
+		if err := e.store.PutLiveRun(ctx, id, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter := &countingRuns{LiveService: e.svc}
+	e.h.cfg.Live = counter
+	cand := e.browser()
+	cand.login(secret)
+	res, body := cand.get("/ui/l/" + id)
+	wantStatus(t, "the editor", res, body, http.StatusOK)
+	if counter.all != 0 || counter.one != 1 {
+		t.Errorf("the editor listed every run %d times and read %d runs one by one; want 0 and 1", counter.all, counter.one)
+	}
+	if !strings.Contains(body, `data-run="3"`) || strings.Contains(body, `data-run="2"`) {
+		t.Error("the editor does not show the latest run alone")
 	}
 }

@@ -449,6 +449,33 @@ func (s *Store) LiveRuns(ctx context.Context, id string) ([]*grader.LiveRun, err
 	return out, err
 }
 
+// LiveRun returns one run, or ENOTFOUND.
+func (s *Store) LiveRun(ctx context.Context, id string, seq int) (*grader.LiveRun, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	var out *grader.LiveRun
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if _, err := getLive(tx, id); err != nil {
+			return err
+		}
+		b := subView(tx, bucketLiveRuns, id)
+		var v []byte
+		if b != nil && seq > 0 {
+			v = b.Get(seqKey(seq))
+		}
+		if v == nil {
+			return grader.Errorf(grader.ENOTFOUND, "no run %d in live session %q", seq, id)
+		}
+		out = &grader.LiveRun{}
+		return json.Unmarshal(v, out)
+	})
+	if err != nil {
+		return nil, storeErr(err, "read live run")
+	}
+	return out, nil
+}
+
 // AddLiveNote stores n as the session's next note.
 func (s *Store) AddLiveNote(ctx context.Context, id string, n *grader.LiveNote) error {
 	if err := ctxErr(ctx); err != nil {
