@@ -170,6 +170,32 @@ type LiveRun struct {
 	Done     time.Time  `json:"done,omitzero"`
 	Result   *PublicRun `json:"result,omitempty"`
 	Error    string     `json:"error,omitempty"`
+	// Summary counts the result's tests; in a listing of summaries
+	// (LiveRunSummaries) Result holds its verdict and reason alone.
+	Summary *LiveRunSummary `json:"summary,omitempty"`
+}
+
+// LiveRunSummary is what a listing of a session's runs needs of each
+// run's tests: how many passed of how many.
+type LiveRunSummary struct {
+	Passed int `json:"passed"`
+	Tests  int `json:"tests"`
+}
+
+// Summarized returns r as a listing of summaries has it: Result without
+// its tests, log and timings, and Summary counting them.
+func (r LiveRun) Summarized() *LiveRun {
+	if r.Result != nil {
+		sum := &LiveRunSummary{Tests: len(r.Result.Tests)}
+		for _, t := range r.Result.Tests {
+			if t.Outcome == OutcomePassed {
+				sum.Passed++
+			}
+		}
+		r.Summary = sum
+		r.Result = &PublicRun{Exercise: r.Result.Exercise, Verdict: r.Result.Verdict, Reason: r.Result.Reason}
+	}
+	return &r
 }
 
 // LiveNote is an interviewer's private note: never shown to the candidate.
@@ -249,6 +275,10 @@ type LiveStore interface {
 	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)
 	// LiveRun returns one run, or ENOTFOUND.
 	LiveRun(ctx context.Context, id string, seq int) (*LiveRun, error)
+	// LiveRunSummaries returns the session's runs in order, each
+	// Summarized, reading no run's tests (but those of runs stored before
+	// the summaries were).
+	LiveRunSummaries(ctx context.Context, id string) ([]*LiveRun, error)
 	AddLiveNote(ctx context.Context, id string, n *LiveNote) error
 	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
 }
@@ -305,6 +335,9 @@ type LiveService interface {
 	// latest), or ENOTFOUND: what a page that needs one reads, rather than
 	// every run.
 	LiveRun(ctx context.Context, id string, seq int) (*LiveRun, error)
+	// LiveRunSummaries returns the runs in order without their tests
+	// (LiveRun.Summarized): what the watch page and the playback list.
+	LiveRunSummaries(ctx context.Context, id string) ([]*LiveRun, error)
 	AddLiveNote(ctx context.Context, id, by, text string) (*LiveNote, error)
 	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
 	// SubscribeLive delivers the session's events from now on (filter

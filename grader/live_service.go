@@ -734,6 +734,14 @@ func (s *Service) LiveRun(ctx context.Context, id string, seq int) (*LiveRun, er
 	return s.LiveStore.LiveRun(ctx, id, seq)
 }
 
+// LiveRunSummaries returns the session's runs in order, summarized.
+func (s *Service) LiveRunSummaries(ctx context.Context, id string) ([]*LiveRun, error) {
+	if err := s.liveStores(); err != nil {
+		return nil, err
+	}
+	return s.LiveStore.LiveRunSummaries(ctx, id)
+}
+
 // LiveRuns returns the session's runs in order.
 func (s *Service) LiveRuns(ctx context.Context, id string) ([]*LiveRun, error) {
 	if err := s.liveStores(); err != nil {

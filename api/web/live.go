@@ -277,7 +277,8 @@ func (h *Handler) liveWatch(w http.ResponseWriter, r *http.Request) {
 			d.Changed++
 		}
 	}
-	runs, err := svc.LiveRuns(ctx, l.ID)
+	// Every run's summary for the activity; the latest in full below.
+	runs, err := svc.LiveRunSummaries(ctx, l.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -306,8 +307,14 @@ func (h *Handler) liveWatch(w http.ResponseWriter, r *http.Request) {
 	sort.SliceStable(d.Feed, func(i, j int) bool { return d.Feed[i].At.After(d.Feed[j].At) })
 	// The latest runs in full: the feed has a line for every one, and the
 	// page stays the same size however many there are.
-	d.Runs = slices.Clone(runs[max(len(runs)-liveWatchRuns, 0):])
-	slices.Reverse(d.Runs)
+	for _, sum := range slices.Backward(runs[max(len(runs)-liveWatchRuns, 0):]) {
+		run, err := svc.LiveRun(ctx, l.ID, sum.Seq)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		d.Runs = append(d.Runs, run)
+	}
 	d.MaxRuns = liveWatchRuns
 	if l.Submission != "" {
 		if d.Sub, err = h.cfg.Grader.Submission(ctx, l.Submission); err != nil {
@@ -331,13 +338,11 @@ func runSummary(run *grader.LiveRun) string {
 	case run.Result == nil:
 		return s + ": running…"
 	}
-	passed := 0
-	for _, t := range run.Result.Tests {
-		if t.Outcome == grader.OutcomePassed {
-			passed++
-		}
+	sum := run.Summary
+	if sum == nil {
+		sum = run.Summarized().Summary
 	}
-	return s + ": " + string(run.Result.Verdict) + ", " + strconv.Itoa(passed) + " of " + strconv.Itoa(len(run.Result.Tests)) + " tests passed"
+	return s + ": " + string(run.Result.Verdict) + ", " + strconv.Itoa(sum.Passed) + " of " + strconv.Itoa(sum.Tests) + " tests passed"
 }
 
 func endedText(l *grader.LiveSession) string {

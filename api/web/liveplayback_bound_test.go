@@ -133,3 +133,48 @@ func TestLiveEditorReadsOneRun(t *testing.T) {
 		t.Error("the editor does not show the latest run alone")
 	}
 }
+
+// The watch page and the playback read the runs' summaries and, for the
+// watch page's latest runs in full, those runs alone: not every run's
+// tests per view.
+func TestLiveStaffPagesReadRunSummaries(t *testing.T) {
+	e, _ := newLiveEnv(t)
+	ctx := context.Background()
+	staffSecret, staffID := e.token(grader.RoleInterviewer, "Iris Interviewer")
+	l, _, err := e.svc.StartLive(ctx, grader.LiveStart{Exercise: "n-plus-one", Candidate: "Ada", CreatedBy: staffID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SaveLive(ctx, l.ID, []grader.File{{Path: "library/serializers.py", Data: []byte("# x\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = liveWatchRuns + 10
+	for range n {
+		run := &grader.LiveRun{Snapshot: 1, Result: &grader.PublicRun{Verdict: grader.VerdictFailed, Tests: []grader.TestJSON{
+			{Name: "tests/t.py::test_a", Outcome: grader.OutcomePassed}, {Name: "tests/t.py::test_b", Outcome: grader.OutcomeFailed}}}}
+		if err := e.store.PutLiveRun(ctx, l.ID, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter := &countingRuns{LiveService: e.svc}
+	e.h.cfg.Live = counter
+	staff := e.browser()
+	staff.login(staffSecret)
+	res, body := staff.get("/ui/live/" + l.ID)
+	wantStatus(t, "watch", res, body, http.StatusOK)
+	if counter.all != 0 || counter.one != liveWatchRuns {
+		t.Errorf("the watch page listed every run whole %d times and read %d runs; want 0 and %d", counter.all, counter.one, liveWatchRuns)
+	}
+	if got := strings.Count(body, "failed, 1 of 2 tests passed"); got != n {
+		t.Errorf("%d activity lines count the tests right, want %d", got, n)
+	}
+	counter.all, counter.one = 0, 0
+	res, body = staff.get("/ui/live/" + l.ID + "/playback")
+	wantStatus(t, "playback", res, body, http.StatusOK)
+	if counter.all != 0 || counter.one != 0 {
+		t.Errorf("the playback listed every run whole %d times and read %d runs; want none", counter.all, counter.one)
+	}
+	if got := strings.Count(body, `data-verdict="failed"`); got != n {
+		t.Errorf("%d runs on the playback's timeline, want %d", got, n)
+	}
+}

@@ -19,6 +19,7 @@ import (
 //	live_snapshots  session id -> sub-bucket: seq (8 bytes, big endian) -> LiveSnapshot
 //	live_snapshot_index  session id -> sub-bucket: seq -> snapshotMeta
 //	                (the snapshot without its files: what a listing reads)
+//	live_run_index  session id -> sub-bucket: seq -> LiveRun.Summarized()
 //	live_runs       session id -> sub-bucket: seq -> LiveRun
 //	live_notes      session id -> sub-bucket: seq -> LiveNote
 //
@@ -29,6 +30,7 @@ var (
 	bucketLiveRuns      = []byte("live_runs")
 	bucketLiveNotes     = []byte("live_notes")
 	bucketLiveSnapIndex = []byte("live_snapshot_index")
+	bucketLiveRunIndex  = []byte("live_run_index")
 )
 
 // snapshotMeta is a snapshot without its files, kept beside it so that a
@@ -426,7 +428,17 @@ func (s *Store) PutLiveRun(ctx context.Context, id string, r *grader.LiveRun) er
 		if err != nil {
 			return err
 		}
-		return b.Put(seqKey(rec.Seq), data)
+		if err := b.Put(seqKey(rec.Seq), data); err != nil {
+			return err
+		}
+		index, err := sub(tx, bucketLiveRunIndex, id)
+		if err != nil {
+			return err
+		}
+		if data, err = json.Marshal(rec.Summarized()); err != nil {
+			return err
+		}
+		return index.Put(seqKey(rec.Seq), data)
 	})
 	if err != nil {
 		return storeErr(err, "store live run")
@@ -472,6 +484,49 @@ func (s *Store) LiveRun(ctx context.Context, id string, seq int) (*grader.LiveRu
 	})
 	if err != nil {
 		return nil, storeErr(err, "read live run")
+	}
+	return out, nil
+}
+
+// LiveRunSummaries returns the session's runs in order, summarized, from
+// the index (a run stored before it is read whole and summarized).
+func (s *Store) LiveRunSummaries(ctx context.Context, id string) ([]*grader.LiveRun, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	out := []*grader.LiveRun{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		l, err := getLive(tx, id)
+		if err != nil {
+			return err
+		}
+		runs, index := subView(tx, bucketLiveRuns, id), subView(tx, bucketLiveRunIndex, id)
+		for seq := 1; seq <= l.Runs; seq++ {
+			var v []byte
+			if index != nil {
+				v = index.Get(seqKey(seq))
+			}
+			whole := v == nil
+			if whole && runs != nil {
+				v = runs.Get(seqKey(seq))
+			}
+			if v == nil {
+				continue
+			}
+			var r grader.LiveRun
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			if whole {
+				out = append(out, r.Summarized())
+			} else {
+				out = append(out, &r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, "list live run summaries")
 	}
 	return out, nil
 }

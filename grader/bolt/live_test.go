@@ -164,3 +164,40 @@ func TestLiveSessionBytesCapped(t *testing.T) {
 		t.Errorf("the byte cap (%d snapshots at the largest) is no lower than the count cap (%d)", n, grader.LiveMaxSnapshots)
 	}
 }
+
+// The runs' summaries come from their index, not the runs (whose stored
+// record may be unreadable here); a run stored before the index is read
+// whole and summarized.
+func TestLiveRunIndex(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenPath(t, filepath.Join(t.TempDir(), "live.db"))
+	l := &grader.LiveSession{Exercise: "demo", Candidate: "Ada", CandidateToken: "tok_c"}
+	if err := s.CreateLive(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		run := &grader.LiveRun{Snapshot: 1, Result: &grader.PublicRun{Verdict: grader.VerdictFailed, Reason: "1 of 2 public tests failed",
+			Tests: []grader.TestJSON{{Name: "a", Outcome: grader.OutcomePassed}, {Name: "b", Outcome: grader.OutcomeFailed}}}}
+		if err := s.PutLiveRun(ctx, l.ID, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bucketLiveRuns).Bucket([]byte(l.ID)).Put(seqKey(1), []byte("{not json")); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketLiveRunIndex).Bucket([]byte(l.ID)).Delete(seqKey(2)) // as if stored before the index
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.LiveRunSummaries(ctx, l.ID)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("summaries %v, %v", list, err)
+	}
+	for _, r := range list {
+		if r.Result == nil || r.Result.Verdict != grader.VerdictFailed || r.Result.Tests != nil || r.Summary == nil || *r.Summary != (grader.LiveRunSummary{Passed: 1, Tests: 2}) {
+			t.Errorf("run %d summarized as %+v (%+v)", r.Seq, r, r.Summary)
+		}
+	}
+}
