@@ -67,8 +67,11 @@ func (s *Server) runPublicTests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer done() // once: a panic frees it too
+	// Freed before the answer is written: a client that sends its next
+	// run on reading this answer finds the token's run done.
 	run, err := runner.PublicRun(c.Request().Context(), ex.ID, files)
+	done()
 	if err != nil {
 		return err
 	}
