@@ -26,6 +26,8 @@ type Limits struct {
 
 	mu     sync.Mutex
 	active map[string]int // uploads in progress by token id
+
+	publicRuns map[string]bool // tokens with a public run going (PublicRun)
 }
 
 // NewLimits returns limits with the given rate (a negative rate turns the
@@ -154,4 +156,31 @@ func (l *limiter) take(key string, now time.Time) (time.Duration, bool) {
 	// Empty: the wait until one request's worth has refilled.
 	missing := 1 - b.TokensAt(now)
 	return time.Duration(missing / float64(l.limit) * float64(time.Second)), false
+}
+
+// --- One public run at a time per token (api/publicrun.go).
+
+// PublicRun claims the token's one public-tests run, returning the
+// function that frees it; while one runs, another of the token's is
+// ECONFLICT. The runs share Config.Concurrency slots with every other
+// candidate's, live sessions' "Run tests" among them: without this one
+// token could hold every slot.
+func (l *Limits) PublicRun(tokenID string) (release func(), err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.publicRuns == nil {
+		l.publicRuns = map[string]bool{}
+	}
+	if l.publicRuns[tokenID] {
+		return nil, grader.Errorf(grader.ECONFLICT, "this token's public tests are running; wait for their result")
+	}
+	l.publicRuns[tokenID] = true
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			delete(l.publicRuns, tokenID)
+			l.mu.Unlock()
+		})
+	}, nil
 }

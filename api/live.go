@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
@@ -34,9 +35,12 @@ const (
 )
 
 // maxLiveBody caps the body of the routes that carry a snapshot's files (a
-// save, a run, a submit): twice the snapshot cap, for JSON's escapes, and
-// room for the framing. The service checks the files' own total.
-const maxLiveBody = 2*grader.LiveMaxSnapshotBytes + 64<<10
+// save, a run, a submit): the snapshot cap with each byte escaped as JSON
+// at worst ("\u003c" is how Go's and other encoders write "<", six bytes:
+// a template of 512 KiB may be 3 MiB of JSON), and room for the framing.
+// The service checks the files' own total. The pages' cap is the same
+// (api/web liveBodyMax).
+const maxLiveBody = 6*grader.LiveMaxSnapshotBytes + 64<<10
 
 // isLiveFiles reports whether c is a route whose body holds files.
 func isLiveFiles(c echo.Context) bool {
@@ -400,7 +404,10 @@ func (s *Server) liveEvents(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderContentType, "text/event-stream")
 		return c.NoContent(http.StatusOK)
 	}
-	events, stop := s.cfg.Live.SubscribeLive(liveOf(c).ID)
+	events, stop, err := s.cfg.Live.SubscribeLive(liveOf(c).ID, caller(c).ID)
+	if err != nil {
+		return err
+	}
 	defer stop()
 	ServeLiveEvents(c.Request().Context(), c.Response(), events, caller(c).Role.Staff())
 	return nil
@@ -408,10 +415,20 @@ func (s *Server) liveEvents(c echo.Context) error {
 
 type snapshotListJSON struct {
 	Snapshots []*grader.LiveSnapshot `json:"snapshots"`
+	// NextAfter, in a listing with files cut at liveFilesPage, is the
+	// ?after= of the next page.
+	NextAfter int `json:"next_after,omitempty"`
 }
 
+// liveFilesPage bounds the files of one listing with ?files=true: a
+// session may hold grader.LiveMaxSessionBytes of snapshots, and a listing
+// of them all at once would hold that many in memory, per request.
+const liveFilesPage = 4 << 20
+
 // liveSnapshots lists the session's snapshots in order, with their files
-// when ?files=true.
+// when ?files=true: then from the one after ?after= (a seq, default 0),
+// as many as fit liveFilesPage (one at least), next_after saying where
+// the next page starts.
 func (s *Server) liveSnapshots(c echo.Context) error {
 	withFiles := false
 	if v := c.QueryParam("files"); v != "" {
@@ -421,13 +438,43 @@ func (s *Server) liveSnapshots(c echo.Context) error {
 		}
 		withFiles = b
 	}
-	list, err := s.cfg.Live.LiveSnapshots(c.Request().Context(), liveOf(c).ID, withFiles)
+	after := 0
+	if v := c.QueryParam("after"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return grader.Errorf(grader.EINVALID, "after must be a snapshot's seq (0 or more)")
+		}
+		after = n
+	}
+	ctx, id := c.Request().Context(), liveOf(c).ID
+	// The listing without files is small; the files are read one
+	// snapshot at a time, up to the page.
+	list, err := s.cfg.Live.LiveSnapshots(ctx, id, false)
 	if err != nil {
 		return err
 	}
 	out := snapshotListJSON{Snapshots: make([]*grader.LiveSnapshot, 0, len(list))}
-	for _, sn := range list {
-		out.Snapshots = append(out.Snapshots, snapshotView(sn, withFiles))
+	if !withFiles {
+		for _, sn := range list {
+			out.Snapshots = append(out.Snapshots, snapshotView(sn, false))
+		}
+		return c.JSON(http.StatusOK, out)
+	}
+	size := 0
+	for _, meta := range list {
+		if meta.Seq <= after {
+			continue
+		}
+		if len(out.Snapshots) > 0 && size+meta.Bytes > liveFilesPage {
+			out.NextAfter = out.Snapshots[len(out.Snapshots)-1].Seq
+			break
+		}
+		sn, err := s.cfg.Live.LiveSnapshot(ctx, id, meta.Seq)
+		if err != nil {
+			return err
+		}
+		size += sn.Bytes
+		out.Snapshots = append(out.Snapshots, snapshotView(sn, true))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -446,17 +493,44 @@ func (s *Server) liveSnapshot(c echo.Context) error {
 
 type liveRunsJSON struct {
 	Runs []*grader.LiveRun `json:"runs"`
+	// NextAfter is the ?after= of the next page, when this one was cut at
+	// liveFilesPage.
+	NextAfter int `json:"next_after,omitempty"`
 }
 
+// liveRuns lists the session's runs in order from the one after ?after=
+// (default 0), read one at a time, as many as fit liveFilesPage (one at
+// least; a stored run is at most some 300 KiB): a session may hold
+// grader.LiveMaxRuns of them.
 func (s *Server) liveRuns(c echo.Context) error {
-	runs, err := s.cfg.Live.LiveRuns(c.Request().Context(), liveOf(c).ID)
-	if err != nil {
-		return err
+	after := 0
+	if v := c.QueryParam("after"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return grader.Errorf(grader.EINVALID, "after must be a run's seq (0 or more)")
+		}
+		after = n
 	}
-	if runs == nil {
-		runs = []*grader.LiveRun{}
+	ctx, l := c.Request().Context(), liveOf(c)
+	out := liveRunsJSON{Runs: []*grader.LiveRun{}}
+	size := 0
+	for seq := after + 1; seq <= l.Runs; seq++ {
+		if size > liveFilesPage {
+			out.NextAfter = seq - 1
+			break
+		}
+		run, err := s.cfg.Live.LiveRun(ctx, l.ID, seq)
+		if err != nil {
+			return err
+		}
+		data, err := json.Marshal(run)
+		if err != nil {
+			return err
+		}
+		size += len(data)
+		out.Runs = append(out.Runs, run)
 	}
-	return c.JSON(http.StatusOK, liveRunsJSON{Runs: runs})
+	return c.JSON(http.StatusOK, out)
 }
 
 type liveNotesJSON struct {

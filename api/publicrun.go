@@ -36,7 +36,7 @@ func (s *Server) runPublicTests(c echo.Context) error {
 	}
 	tok := caller(c)
 	if tok.Role == grader.RoleCandidate {
-		if _, err := s.assignmentFor(c, tok, ex.ID); err != nil {
+		if err := s.publicRunAssigned(c, tok, ex.ID); err != nil {
 			return err
 		}
 	}
@@ -63,9 +63,43 @@ func (s *Server) runPublicTests(c echo.Context) error {
 	if len(files) == 0 {
 		return grader.Errorf(grader.EINVALID, "the archive holds no files")
 	}
+	done, err := s.limits.PublicRun(tok.ID)
+	if err != nil {
+		return err
+	}
+	defer done() // once: a panic frees it too
+	// Freed before the answer is written: a client that sends its next
+	// run on reading this answer finds the token's run done.
 	run, err := runner.PublicRun(c.Request().Context(), ex.ID, files)
+	done()
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, run)
+}
+
+// publicRunAssigned lets a candidate token run the public tests of an
+// exercise it was assigned other than through a live session. A live
+// session's runs are the session's: each is recorded and shown to the
+// interviewer as it happens, one every grader.LiveRunEvery; a run here
+// would be off that record.
+func (s *Server) publicRunAssigned(c echo.Context, tok *grader.Token, exercise string) error {
+	list, err := s.cfg.Auth.Assignments(c.Request().Context(), tok.ID)
+	if err != nil {
+		return err
+	}
+	live := ""
+	for _, a := range list {
+		if a.Exercise != exercise {
+			continue
+		}
+		if a.Live == "" {
+			return nil
+		}
+		live = a.Live
+	}
+	if live != "" {
+		return grader.Errorf(grader.EFORBIDDEN, "exercise %q is your live session %s: run its tests from the session's page", truncate(exercise, 64), live)
+	}
+	return grader.Errorf(grader.EFORBIDDEN, "this token was not assigned exercise %q", truncate(exercise, 64))
 }

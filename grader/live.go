@@ -40,6 +40,23 @@ const (
 	// LiveMaxSnapshotBytes caps the editable files of one snapshot, all
 	// files together (the same cap as an upload's unpacked files, or lower).
 	LiveMaxSnapshotBytes = 512 << 10
+	// LiveMaxSessionBytes caps the snapshots of one session, all together
+	// (LiveSession.SnapshotBytes): without it LiveMaxSnapshots snapshots of
+	// LiveMaxSnapshotBytes would let one candidate grow the store by 1 GiB
+	// in minutes. 64 MiB is 2000 saves of 32 KiB of files each; a save past
+	// it is refused with ETOOLARGE, as one past LiveMaxSnapshots.
+	LiveMaxSessionBytes = 64 << 20
+	// LiveMaxRuns is how many runs one session may store; a run past it
+	// is refused with ETOOLARGE. With LiveRunEvery and the stored run's
+	// own cap (LiveRunLogBytes, LiveRunMessageBytes) it bounds what the
+	// watch page and the playback read of a session's runs.
+	LiveMaxRuns = 500
+	// LiveRunLogBytes and LiveRunMessageBytes cap what a stored run keeps
+	// of its log and of its tests' messages together (the candidate's
+	// report may fill every one of 500 messages); the run's answer to the
+	// candidate's own request is whole.
+	LiveRunLogBytes     = 16 << 10
+	LiveRunMessageBytes = 64 << 10
 	// LiveMaxNoteBytes caps one interviewer note.
 	LiveMaxNoteBytes = 8 << 10
 	// LiveRunEvery is the least time between two runs of one session's
@@ -71,9 +88,11 @@ type LiveSession struct {
 	EndedBy string    `json:"ended_by,omitempty"`
 	// Submission is the id of the submission its submit made ("" before).
 	Submission string `json:"submission,omitempty"`
-	// Snapshots and Runs count what is stored.
-	Snapshots int `json:"snapshots"`
-	Runs      int `json:"runs"`
+	// Snapshots and Runs count what is stored; SnapshotBytes sums the
+	// snapshots' Bytes (since it was counted: 0 for older sessions).
+	Snapshots     int   `json:"snapshots"`
+	Runs          int   `json:"runs"`
+	SnapshotBytes int64 `json:"snapshot_bytes"`
 }
 
 // State is LiveActive or LiveEnded at now (a session past EndsAt has
@@ -92,6 +111,14 @@ type LiveSnapshot struct {
 	At    time.Time `json:"at"`
 	Files []File    `json:"files"` // the editable files only, as typed
 	Bytes int       `json:"bytes"`
+	// Changed is the paths whose text this snapshot changed from the one
+	// before (from the starter's, for the first), sorted: what the
+	// playback counts the time between the two against, recorded at save
+	// time so that no page reads every snapshot's files. It is empty, not
+	// nil, when nothing changed; nil only in a snapshot stored before it
+	// was recorded, which the service's listing fills in (once: it stores
+	// what it worked out).
+	Changed []string `json:"changed"`
 }
 
 // liveFileJSON is a file of a snapshot as JSON shows it (the stream, the
@@ -106,12 +133,15 @@ type liveSnapshotJSON struct {
 	At    time.Time      `json:"at"`
 	Files []liveFileJSON `json:"files,omitempty"`
 	Bytes int            `json:"bytes"`
+	// Changed is not omitempty: [] (recorded, nothing changed) and null
+	// (not recorded) differ.
+	Changed []string `json:"changed"`
 }
 
 // MarshalJSON writes the files as {path, content} text (absent when the
 // snapshot was read without them).
 func (s LiveSnapshot) MarshalJSON() ([]byte, error) {
-	out := liveSnapshotJSON{Seq: s.Seq, At: s.At, Bytes: s.Bytes}
+	out := liveSnapshotJSON{Seq: s.Seq, At: s.At, Bytes: s.Bytes, Changed: s.Changed}
 	for _, f := range s.Files {
 		out.Files = append(out.Files, liveFileJSON{Path: f.Path, Content: string(f.Data)})
 	}
@@ -124,7 +154,7 @@ func (s *LiveSnapshot) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return err
 	}
-	*s = LiveSnapshot{Seq: in.Seq, At: in.At, Bytes: in.Bytes}
+	*s = LiveSnapshot{Seq: in.Seq, At: in.At, Bytes: in.Bytes, Changed: in.Changed}
 	for _, f := range in.Files {
 		s.Files = append(s.Files, File{Path: f.Path, Data: []byte(f.Content)})
 	}
@@ -140,6 +170,32 @@ type LiveRun struct {
 	Done     time.Time  `json:"done,omitzero"`
 	Result   *PublicRun `json:"result,omitempty"`
 	Error    string     `json:"error,omitempty"`
+	// Summary counts the result's tests; in a listing of summaries
+	// (LiveRunSummaries) Result holds its verdict and reason alone.
+	Summary *LiveRunSummary `json:"summary,omitempty"`
+}
+
+// LiveRunSummary is what a listing of a session's runs needs of each
+// run's tests: how many passed of how many.
+type LiveRunSummary struct {
+	Passed int `json:"passed"`
+	Tests  int `json:"tests"`
+}
+
+// Summarized returns r as a listing of summaries has it: Result without
+// its tests, log and timings, and Summary counting them.
+func (r LiveRun) Summarized() *LiveRun {
+	if r.Result != nil {
+		sum := &LiveRunSummary{Tests: len(r.Result.Tests)}
+		for _, t := range r.Result.Tests {
+			if t.Outcome == OutcomePassed {
+				sum.Passed++
+			}
+		}
+		r.Summary = sum
+		r.Result = &PublicRun{Exercise: r.Result.Exercise, Verdict: r.Result.Verdict, Reason: r.Result.Reason}
+	}
+	return &r
 }
 
 // LiveNote is an interviewer's private note: never shown to the candidate.
@@ -201,15 +257,28 @@ type LiveStore interface {
 	// empty, keeps only that candidate's.
 	ListLive(ctx context.Context, candidateToken string) ([]*LiveSession, error)
 	// AddLiveSnapshot stores s as the session's next snapshot (Seq
-	// assigned) and counts it, refusing with ETOOLARGE past LiveMaxSnapshots.
+	// assigned) and counts it, refusing with ETOOLARGE past LiveMaxSnapshots
+	// or LiveMaxSessionBytes.
 	AddLiveSnapshot(ctx context.Context, id string, s *LiveSnapshot) error
 	// LiveSnapshots returns the session's snapshots in order, without
 	// their files when withFiles is false; LiveSnapshot one with its files.
+	// Without files the listing reads no snapshot's files (but those of
+	// snapshots stored before Changed was recorded).
 	LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*LiveSnapshot, error)
 	LiveSnapshot(ctx context.Context, id string, seq int) (*LiveSnapshot, error)
-	// PutLiveRun stores r (a new one when r.Seq is 0, Seq assigned).
+	// SetLiveSnapshotChanged records the Changed paths of stored
+	// snapshots (by Seq) that were stored without them.
+	SetLiveSnapshotChanged(ctx context.Context, id string, changed map[int][]string) error
+	// PutLiveRun stores r (a new one when r.Seq is 0, Seq assigned,
+	// refused with ETOOLARGE past LiveMaxRuns).
 	PutLiveRun(ctx context.Context, id string, r *LiveRun) error
 	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)
+	// LiveRun returns one run, or ENOTFOUND.
+	LiveRun(ctx context.Context, id string, seq int) (*LiveRun, error)
+	// LiveRunSummaries returns the session's runs in order, each
+	// Summarized, reading no run's tests (but those of runs stored before
+	// the summaries were).
+	LiveRunSummaries(ctx context.Context, id string) ([]*LiveRun, error)
 	AddLiveNote(ctx context.Context, id string, n *LiveNote) error
 	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
 }
@@ -262,9 +331,19 @@ type LiveService interface {
 	LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*LiveSnapshot, error)
 	LiveSnapshot(ctx context.Context, id string, seq int) (*LiveSnapshot, error)
 	LiveRuns(ctx context.Context, id string) ([]*LiveRun, error)
+	// LiveRun returns one run (seq 1, 2, …; the session's Runs is the
+	// latest), or ENOTFOUND: what a page that needs one reads, rather than
+	// every run.
+	LiveRun(ctx context.Context, id string, seq int) (*LiveRun, error)
+	// LiveRunSummaries returns the runs in order without their tests
+	// (LiveRun.Summarized): what the watch page and the playback list.
+	LiveRunSummaries(ctx context.Context, id string) ([]*LiveRun, error)
 	AddLiveNote(ctx context.Context, id, by, text string) (*LiveNote, error)
 	LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
 	// SubscribeLive delivers the session's events from now on (filter
-	// them with LiveEventFor); the func stops the delivery.
-	SubscribeLive(id string) (<-chan LiveEvent, func())
+	// them with LiveEventFor) to subscriber (the caller's token id); the
+	// func stops the delivery. One subscriber may hold at most
+	// LiveMaxStreams at once on a session (ERATELIMIT past it), so that a
+	// candidate's streams never crowd out the interviewer's.
+	SubscribeLive(id, subscriber string) (<-chan LiveEvent, func(), error)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/djgrade/djgrade/grader/archive"
@@ -26,6 +27,10 @@ const (
 	LiveMinLimit = time.Minute
 	// liveMaxFiles caps the editable files of one snapshot.
 	liveMaxFiles = 200
+	// LiveMaxStreams caps the event streams one token may hold open on
+	// one session at once (tabs, reloads, the API): each save is sent to
+	// every stream, with the snapshot's files.
+	LiveMaxStreams = 8
 	// liveRunTimeout bounds one run, whoever waits for it: a run goes on
 	// when its caller leaves (a dropped connection), so that its result is
 	// stored and streamed.
@@ -40,7 +45,7 @@ type liveState struct {
 	running map[string]bool
 	lastRun map[string]time.Time
 	locks   map[string]*sync.Mutex
-	subs    map[string]map[chan LiveEvent]struct{}
+	subs    map[string]map[chan LiveEvent]string // session -> stream -> subscriber's token id
 }
 
 // lock returns the session's lock, which orders its saves and its submit.
@@ -97,18 +102,31 @@ func (ls *liveState) publish(id string, e LiveEvent) {
 	}
 }
 
-// SubscribeLive delivers the session's events from now on; see LiveService.
-func (s *Service) SubscribeLive(id string) (<-chan LiveEvent, func()) {
+// SubscribeLive delivers the session's events from now on, to at most
+// LiveMaxStreams streams of one subscriber at once; see LiveService.
+func (s *Service) SubscribeLive(id, subscriber string) (<-chan LiveEvent, func(), error) {
 	ls := &s.live
-	ch := make(chan LiveEvent, 64)
 	ls.mu.Lock()
 	if ls.subs == nil {
-		ls.subs = map[string]map[chan LiveEvent]struct{}{}
+		ls.subs = map[string]map[chan LiveEvent]string{}
 	}
+	n := 0
+	for _, who := range ls.subs[id] {
+		if who == subscriber {
+			n++
+		}
+	}
+	if n >= LiveMaxStreams {
+		ls.mu.Unlock()
+		e := Errorf(ERATELIMIT, "%d event streams of this session are open with this token, the most at once; close one (another tab) first", n)
+		e.RetryAfter = 5 * time.Second
+		return nil, nil, e
+	}
+	ch := make(chan LiveEvent, 64)
 	if ls.subs[id] == nil {
-		ls.subs[id] = map[chan LiveEvent]struct{}{}
+		ls.subs[id] = map[chan LiveEvent]string{}
 	}
-	ls.subs[id][ch] = struct{}{}
+	ls.subs[id][ch] = subscriber
 	ls.mu.Unlock()
 	return ch, func() {
 		ls.mu.Lock()
@@ -117,7 +135,7 @@ func (s *Service) SubscribeLive(id string) (<-chan LiveEvent, func()) {
 		if len(ls.subs[id]) == 0 {
 			delete(ls.subs, id)
 		}
-	}
+	}, nil
 }
 
 func (s *Service) liveEvent(id, typ string, fill func(*LiveEvent)) {
@@ -400,6 +418,8 @@ func checkLiveFiles(ex *Exercise, files []File) ([]File, error) {
 			return nil, err // an *archive.Error: EINVALID, its message safe to show
 		}
 		switch {
+		case strings.ContainsFunc(p, isFormatRune):
+			return nil, Errorf(EINVALID, "%q has an invisible or direction-changing character in its name", text.Printable(text.Cap(p, 200)))
 		case archive.IsNoise(p) || isReserved(p) || !ex.IsEditable(p):
 			return nil, Errorf(EINVALID, "%s is not a file you may change in this exercise (%s)", p, strings.Join(ex.Editable, ", "))
 		case seen[p]:
@@ -412,6 +432,12 @@ func checkLiveFiles(ex *Exercise, files []File) ([]File, error) {
 	}
 	return out, nil
 }
+
+// isFormatRune reports an invisible formatting character (Unicode's Cf:
+// bidirectional overrides and isolates, zero-width joiners and spaces): in
+// a file name shown to the interviewer it could make one path read as
+// another (u+202E turns "x‮yp.py" around).
+func isFormatRune(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // SaveLive stores files over the latest snapshot's as the next snapshot.
 func (s *Service) SaveLive(ctx context.Context, id string, files []File) (*LiveSnapshot, error) {
@@ -431,10 +457,15 @@ func (s *Service) save(ctx context.Context, id string, ex *Exercise, files []Fil
 	if err != nil {
 		return nil, err
 	}
-	// Reread under the lock: the count of snapshots decides the latest.
+	// Reread under the lock: the count of snapshots decides the latest,
+	// and a submit or an end may have come since the caller's check (the
+	// last snapshot of a submitted session stays the one submitted).
 	l, err := s.LiveStore.Live(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if l.Submission != "" || l.State(time.Now()) == LiveEnded {
+		return nil, Errorf(ECONFLICT, "the session has ended")
 	}
 	starter, err := StarterFiles(ex)
 	if err != nil {
@@ -448,17 +479,18 @@ func (s *Service) save(ctx context.Context, id string, ex *Exercise, files []Fil
 	for _, f := range current {
 		merged[f.Path] = f.Data
 	}
-	changed := l.Snapshots == 0
+	paths := []string{}
 	for _, f := range files {
 		if old, ok := merged[f.Path]; !ok || !bytes.Equal(old, f.Data) {
-			changed = true
+			paths = append(paths, f.Path)
 		}
 		merged[f.Path] = f.Data
 	}
-	if !changed {
+	if len(paths) == 0 && l.Snapshots > 0 {
 		return s.LiveStore.LiveSnapshot(ctx, id, l.Snapshots)
 	}
-	snap := &LiveSnapshot{At: time.Now().UTC()}
+	slices.Sort(paths)
+	snap := &LiveSnapshot{At: time.Now().UTC(), Changed: paths}
 	for _, p := range slices.Sorted(mapsKeys(merged)) {
 		snap.Files = append(snap.Files, File{Path: p, Data: merged[p]})
 		snap.Bytes += len(merged[p])
@@ -514,7 +546,7 @@ func (s *Service) RunLive(ctx context.Context, id string, files []File) (*LiveRu
 	started := *run
 	s.liveEvent(l.ID, LiveEventRunStart, func(e *LiveEvent) { e.Run = &started })
 	res, runErr := s.PublicRun(ctx, ex.ID, snap.Files)
-	run.Done, run.Result = time.Now().UTC(), res
+	run.Done, run.Result = time.Now().UTC(), storedRun(res)
 	if runErr != nil {
 		run.Error = ErrorMessage(runErr)
 	}
@@ -526,7 +558,31 @@ func (s *Service) RunLive(ctx context.Context, id string, files []File) (*LiveRu
 	if runErr != nil {
 		return nil, runErr
 	}
-	return run, nil
+	answer := *run
+	answer.Result = res
+	return &answer, nil
+}
+
+// storedRun is what a session keeps of a public run, and tells its
+// streams: the log cut to LiveRunLogBytes and the tests' messages to
+// LiveRunMessageBytes together, each message whole while they fit.
+func storedRun(res *PublicRun) *PublicRun {
+	if res == nil {
+		return nil
+	}
+	out := *res
+	out.Log = text.Cap(res.Log, LiveRunLogBytes)
+	out.Tests = slices.Clone(res.Tests)
+	left := LiveRunMessageBytes
+	for i := range out.Tests {
+		m := out.Tests[i].Message
+		if len(m) > left {
+			m = text.Cap(m, max(left, 64))
+		}
+		left = max(left-len(m), 0)
+		out.Tests[i].Message = m
+	}
+	return &out
 }
 
 // SubmitLive saves files, submits the snapshot to the hidden judge and
@@ -573,12 +629,93 @@ func (s *Service) SubmitLive(ctx context.Context, id string, files []File) (*Sub
 	return sub, nil
 }
 
-// LiveSnapshots returns the session's snapshots in order.
+// LiveSnapshots returns the session's snapshots in order, each with the
+// paths it changed (worked out and recorded once for snapshots stored
+// before they were recorded at save time).
 func (s *Service) LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*LiveSnapshot, error) {
 	if err := s.liveStores(); err != nil {
 		return nil, err
 	}
-	return s.LiveStore.LiveSnapshots(ctx, id, withFiles)
+	list, err := s.LiveStore.LiveSnapshots(ctx, id, withFiles)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(list, func(sn *LiveSnapshot) bool { return sn.Changed == nil }) {
+		return list, nil
+	}
+	if err := s.backfillChanged(ctx, id, list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// backfillChanged works out Changed for the snapshots of list stored
+// without it, from their files and those of the snapshot before each (the
+// starter's editable files before the first), one snapshot at a time, and
+// records it so that the next listing reads none of them.
+func (s *Service) backfillChanged(ctx context.Context, id string, list []*LiveSnapshot) error {
+	l, err := s.LiveStore.Live(ctx, id)
+	if err != nil {
+		return err
+	}
+	ex, err := s.Catalog.Exercise(l.Exercise)
+	if err != nil {
+		return Wrap(err, EINTERNAL, "the session's exercise is gone")
+	}
+	starter, err := StarterFiles(ex)
+	if err != nil {
+		return Wrap(err, EINTERNAL, "cannot read the exercise")
+	}
+	filesOf := func(i int) ([]File, error) {
+		if i < 0 {
+			return starterEditable(ex, starter), nil
+		}
+		if list[i].Files != nil {
+			return list[i].Files, nil
+		}
+		sn, err := s.LiveStore.LiveSnapshot(ctx, id, list[i].Seq)
+		if err != nil {
+			return nil, err
+		}
+		return sn.Files, nil
+	}
+	found := map[int][]string{}
+	var prev []File
+	prevAt := -2 // the index of the snapshot prev holds
+	for i, sn := range list {
+		if sn.Changed != nil {
+			continue
+		}
+		if prevAt != i-1 {
+			if prev, err = filesOf(i - 1); err != nil {
+				return err
+			}
+		}
+		cur, err := filesOf(i)
+		if err != nil {
+			return err
+		}
+		sn.Changed = changedPaths(prev, cur)
+		found[sn.Seq] = sn.Changed
+		prev, prevAt = cur, i
+	}
+	return s.LiveStore.SetLiveSnapshotChanged(ctx, id, found)
+}
+
+// changedPaths is the paths of cur whose text is not that of prev.
+func changedPaths(prev, cur []File) []string {
+	before := make(map[string][]byte, len(prev))
+	for _, f := range prev {
+		before[f.Path] = f.Data
+	}
+	out := []string{}
+	for _, f := range cur {
+		if old, ok := before[f.Path]; !ok || !bytes.Equal(old, f.Data) {
+			out = append(out, f.Path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // LiveSnapshot returns one snapshot with its files.
@@ -587,6 +724,22 @@ func (s *Service) LiveSnapshot(ctx context.Context, id string, seq int) (*LiveSn
 		return nil, err
 	}
 	return s.LiveStore.LiveSnapshot(ctx, id, seq)
+}
+
+// LiveRun returns one run of the session.
+func (s *Service) LiveRun(ctx context.Context, id string, seq int) (*LiveRun, error) {
+	if err := s.liveStores(); err != nil {
+		return nil, err
+	}
+	return s.LiveStore.LiveRun(ctx, id, seq)
+}
+
+// LiveRunSummaries returns the session's runs in order, summarized.
+func (s *Service) LiveRunSummaries(ctx context.Context, id string) ([]*LiveRun, error) {
+	if err := s.liveStores(); err != nil {
+		return nil, err
+	}
+	return s.LiveStore.LiveRunSummaries(ctx, id)
 }
 
 // LiveRuns returns the session's runs in order.

@@ -57,7 +57,10 @@ func TestLiveSessionLifecycle(t *testing.T) {
 	if err != nil || a.Live != l.ID || a.Token != tok.ID {
 		t.Fatalf("assignment %+v, %v", a, err)
 	}
-	events, stop := svc.SubscribeLive(l.ID)
+	events, stop, err := svc.SubscribeLive(l.ID, "tok_staff")
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer stop()
 
 	if l, err = svc.OpenLive(ctx, l.ID); err != nil || l.StartedAt.IsZero() || l.EndsAt.Sub(l.StartedAt) != grader.LiveDefaultLimit {

@@ -122,8 +122,14 @@ func (h *Handler) ownLive(r *http.Request) (grader.LiveService, *grader.LiveSess
 		}
 		return nil, nil, err
 	}
-	if s := sessionOf(r); s == nil || s.Token == nil || s.Token.ID != l.CandidateToken {
+	s := sessionOf(r)
+	if s == nil || s.Token == nil || s.Token.ID != l.CandidateToken {
 		return nil, nil, notFoundLive
+	}
+	// The token's rate, the API's (shared): the pages are no way around
+	// the API's limits.
+	if err := h.cfg.Limits.Allow(s.Token.ID); err != nil {
+		return nil, nil, err
 	}
 	return svc, l, nil
 }
@@ -235,8 +241,9 @@ type liveWatchData struct {
 	Diffs   []fileDiff
 	Changed int // files of Diffs that differ from the starter
 	Current []grader.File
-	Runs    []*grader.LiveRun // newest first
-	Feed    []feedItem        // newest first
+	Runs    []*grader.LiveRun // newest first, the latest MaxRuns
+	MaxRuns int
+	Feed    []feedItem // newest first
 	Notes   []*grader.LiveNote
 	Sub     *grader.Submission
 	MaxNote int
@@ -270,7 +277,8 @@ func (h *Handler) liveWatch(w http.ResponseWriter, r *http.Request) {
 			d.Changed++
 		}
 	}
-	runs, err := svc.LiveRuns(ctx, l.ID)
+	// Every run's summary for the activity; the latest in full below.
+	runs, err := svc.LiveRunSummaries(ctx, l.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -297,8 +305,17 @@ func (h *Handler) liveWatch(w http.ResponseWriter, r *http.Request) {
 		d.Feed = append(d.Feed, feedItem{At: l.EndedAt, Kind: "ended", Text: endedText(l)})
 	}
 	sort.SliceStable(d.Feed, func(i, j int) bool { return d.Feed[i].At.After(d.Feed[j].At) })
-	d.Runs = slices.Clone(runs)
-	slices.Reverse(d.Runs)
+	// The latest runs in full: the feed has a line for every one, and the
+	// page stays the same size however many there are.
+	for _, sum := range slices.Backward(runs[max(len(runs)-liveWatchRuns, 0):]) {
+		run, err := svc.LiveRun(ctx, l.ID, sum.Seq)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		d.Runs = append(d.Runs, run)
+	}
+	d.MaxRuns = liveWatchRuns
 	if l.Submission != "" {
 		if d.Sub, err = h.cfg.Grader.Submission(ctx, l.Submission); err != nil {
 			h.fail(w, r, err)
@@ -307,6 +324,10 @@ func (h *Handler) liveWatch(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, "livewatch", &page{Title: "Live: " + l.Candidate, Nav: "live", Script: true, Live: true, Data: d})
 }
+
+// liveWatchRuns is how many of the latest runs the watch page shows in
+// full (each up to 500 tests with their messages).
+const liveWatchRuns = 20
 
 // runSummary is a run's line in the activity feed.
 func runSummary(run *grader.LiveRun) string {
@@ -317,13 +338,11 @@ func runSummary(run *grader.LiveRun) string {
 	case run.Result == nil:
 		return s + ": running…"
 	}
-	passed := 0
-	for _, t := range run.Result.Tests {
-		if t.Outcome == grader.OutcomePassed {
-			passed++
-		}
+	sum := run.Summary
+	if sum == nil {
+		sum = run.Summarized().Summary
 	}
-	return s + ": " + string(run.Result.Verdict) + ", " + strconv.Itoa(passed) + " of " + strconv.Itoa(len(run.Result.Tests)) + " tests passed"
+	return s + ": " + string(run.Result.Verdict) + ", " + strconv.Itoa(sum.Passed) + " of " + strconv.Itoa(sum.Tests) + " tests passed"
 }
 
 func endedText(l *grader.LiveSession) string {
@@ -438,7 +457,11 @@ func (h *Handler) liveStaffEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	events, stop := svc.SubscribeLive(l.ID)
+	events, stop, err := svc.SubscribeLive(l.ID, sessionOf(r).Token.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	defer stop()
 	api.ServeLiveEvents(r.Context(), w, events, true)
 }
@@ -580,13 +603,12 @@ func (h *Handler) liveEditor(w http.ResponseWriter, r *http.Request) {
 			d.First = e.Path
 		}
 	}
-	runs, err := svc.LiveRuns(ctx, l.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if len(runs) > 0 {
-		d.LastRun = runs[len(runs)-1]
+	// The latest run only: a reload reads one run, however many there are.
+	if l.Runs > 0 {
+		if d.LastRun, err = svc.LiveRun(ctx, l.ID, l.Runs); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	if d.State == grader.LiveEnded {
 		d.Ended = endedText(l)
@@ -671,16 +693,23 @@ type liveFilesIn struct {
 	} `json:"files"`
 }
 
-// readLiveFiles decodes the body into files. The body cap (forms) turns a
-// body over liveBodyMax into errLiveTooLarge here too.
-func readLiveFiles(r *http.Request) ([]grader.File, error) {
+// readLiveFiles decodes the body into files, holding one of the token's
+// upload slots (the API's, shared) while it is read, as the API's live
+// routes and the candidate's upload do. The body cap (forms) turns a body
+// over liveBodyMax into errLiveTooLarge here too.
+func (h *Handler) readLiveFiles(r *http.Request) ([]grader.File, error) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return nil, grader.Errorf(grader.EINVALID, "send the files as application/json")
 	}
+	release, err := h.cfg.Limits.Upload(sessionOf(r).Token.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	var in liveFilesIn
-	err := dec.Decode(&in)
+	err = dec.Decode(&in)
 	if err == nil && dec.More() {
 		err = errors.New("trailing data")
 	}
@@ -713,7 +742,7 @@ func (h *Handler) liveSave(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := readLiveFiles(r)
+	files, err := h.readLiveFiles(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -738,7 +767,7 @@ func (h *Handler) liveRun(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := readLiveFiles(r)
+	files, err := h.readLiveFiles(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -761,7 +790,7 @@ func (h *Handler) liveSubmit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	files, err := readLiveFiles(r)
+	files, err := h.readLiveFiles(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -782,7 +811,11 @@ func (h *Handler) liveCandidateEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	events, stop := svc.SubscribeLive(l.ID)
+	events, stop, err := svc.SubscribeLive(l.ID, sessionOf(r).Token.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	defer stop()
 	api.ServeLiveEvents(r.Context(), w, events, false)
 }

@@ -109,7 +109,8 @@ func (h *Handler) livePlayback(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if d.Runs, err = svc.LiveRuns(ctx, l.ID); err != nil {
+	// The runs' summaries: the timeline and the figures need no tests.
+	if d.Runs, err = svc.LiveRunSummaries(ctx, l.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -153,10 +154,7 @@ func (h *Handler) livePlayback(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Figures, d.Segments = figures(l, d.Snaps, d.Runs)
 	d.Timeline, d.X = timelineSVG(d.Figures.start, d.Figures.end, d.Snaps, d.Runs, d.At)
-	if d.Files, err = h.fileTimes(r, svc, l, starter, d.Snaps); err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	d.Files = fileTimes(l, d.Snaps)
 
 	// Compare: ?a=&b= (0 is the starter); by default the starter against
 	// the snapshot shown.
@@ -302,14 +300,11 @@ func figures(l *grader.LiveSession, snaps []*grader.LiveSnapshot, runs []*grader
 }
 
 // fileTimes attributes each gap between snapshots to the files the later
-// snapshot changed, and sums them per file, most time first.
-func (h *Handler) fileTimes(r *http.Request, svc grader.LiveService, l *grader.LiveSession, starter []grader.File, snaps []*grader.LiveSnapshot) ([]fileTime, error) {
+// snapshot changed (grader.LiveSnapshot.Changed, recorded at save time:
+// no snapshot's files are read), and sums them per file, most time first.
+func fileTimes(l *grader.LiveSession, snaps []*grader.LiveSnapshot) []fileTime {
 	if len(snaps) == 0 {
-		return nil, nil
-	}
-	prev := map[string]string{}
-	for _, f := range starter {
-		prev[f.Path] = string(f.Data)
+		return nil
 	}
 	at := l.StartedAt
 	if at.IsZero() {
@@ -317,31 +312,19 @@ func (h *Handler) fileTimes(r *http.Request, svc grader.LiveService, l *grader.L
 	}
 	by := map[string]*fileTime{}
 	var total time.Duration
-	// One snapshot's files at a time: a session may hold many.
-	for _, meta := range snaps {
-		s, err := svc.LiveSnapshot(r.Context(), l.ID, meta.Seq)
-		if err != nil {
-			return nil, err
-		}
+	for _, s := range snaps {
 		gap := s.At.Sub(at)
 		at = s.At
-		var changed []string
-		for _, f := range s.Files {
-			if prev[f.Path] != string(f.Data) {
-				changed = append(changed, f.Path)
-			}
-			prev[f.Path] = string(f.Data)
-		}
-		for _, p := range changed {
+		for _, p := range s.Changed {
 			ft := by[p]
 			if ft == nil {
 				ft = &fileTime{Path: p}
 				by[p] = ft
 			}
 			ft.Saves++
-			ft.d += gap / time.Duration(len(changed))
+			ft.d += gap / time.Duration(len(s.Changed))
 		}
-		if len(changed) > 0 {
+		if len(s.Changed) > 0 {
 			total += gap
 		}
 	}
@@ -354,7 +337,7 @@ func (h *Handler) fileTimes(r *http.Request, svc grader.LiveService, l *grader.L
 		out = append(out, *ft)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].d > out[j].d || out[i].d == out[j].d && out[i].Path < out[j].Path })
-	return out, nil
+	return out
 }
 
 // timelineSVG draws the session along a time axis from start to end: the

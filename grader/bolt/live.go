@@ -10,12 +10,16 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/archive"
 )
 
 // Live sessions (grader.LiveStore). Buckets, created on first write:
 //
 //	live            session id -> liveRecord (JSON)
 //	live_snapshots  session id -> sub-bucket: seq (8 bytes, big endian) -> LiveSnapshot
+//	live_snapshot_index  session id -> sub-bucket: seq -> snapshotMeta
+//	                (the snapshot without its files: what a listing reads)
+//	live_run_index  session id -> sub-bucket: seq -> LiveRun.Summarized()
 //	live_runs       session id -> sub-bucket: seq -> LiveRun
 //	live_notes      session id -> sub-bucket: seq -> LiveNote
 //
@@ -25,7 +29,34 @@ var (
 	bucketLiveSnapshots = []byte("live_snapshots")
 	bucketLiveRuns      = []byte("live_runs")
 	bucketLiveNotes     = []byte("live_notes")
+	bucketLiveSnapIndex = []byte("live_snapshot_index")
+	bucketLiveRunIndex  = []byte("live_run_index")
 )
+
+// snapshotMeta is a snapshot without its files, kept beside it so that a
+// listing (the watch page, the playback, the API's) reads up to
+// LiveMaxSnapshots small records rather than as many snapshots of up to
+// LiveMaxSnapshotBytes. A snapshot stored before the index has no entry:
+// the listing reads it whole, and SetLiveSnapshotChanged adds its entry.
+type snapshotMeta struct {
+	Seq   int       `json:"seq"`
+	At    time.Time `json:"at"`
+	Bytes int       `json:"bytes"`
+	// Changed is null when not recorded, [] when nothing changed.
+	Changed []string `json:"changed"`
+}
+
+func putSnapshotMeta(tx *bbolt.Tx, id string, m snapshotMeta) error {
+	b, err := sub(tx, bucketLiveSnapIndex, id)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return b.Put(seqKey(m.Seq), data)
+}
 
 // liveRecord is a stored session: Limit is not in the session's JSON.
 type liveRecord struct {
@@ -184,7 +215,8 @@ func subView(tx *bbolt.Tx, top []byte, id string) *bbolt.Bucket {
 	return b.Bucket([]byte(id))
 }
 
-// AddLiveSnapshot stores snap as the next snapshot, ETOOLARGE past LiveMaxSnapshots.
+// AddLiveSnapshot stores snap as the next snapshot, ETOOLARGE past
+// LiveMaxSnapshots or LiveMaxSessionBytes.
 func (s *Store) AddLiveSnapshot(ctx context.Context, id string, snap *grader.LiveSnapshot) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -198,6 +230,15 @@ func (s *Store) AddLiveSnapshot(ctx context.Context, id string, snap *grader.Liv
 		if l.Snapshots >= grader.LiveMaxSnapshots {
 			return grader.Errorf(grader.ETOOLARGE, "the session has %d snapshots, the most it may keep", l.Snapshots)
 		}
+		size := int64(0) // counted here, whatever Bytes says
+		for _, f := range rec.Files {
+			size += int64(len(f.Data))
+		}
+		if l.SnapshotBytes+size > grader.LiveMaxSessionBytes {
+			return grader.Errorf(grader.ETOOLARGE, "the session's snapshots come to %s, the most it may keep is %s",
+				archive.FormatBytes(l.SnapshotBytes), archive.FormatBytes(grader.LiveMaxSessionBytes))
+		}
+		l.SnapshotBytes += size
 		b, err := sub(tx, bucketLiveSnapshots, id)
 		if err != nil {
 			return err
@@ -211,6 +252,9 @@ func (s *Store) AddLiveSnapshot(ctx context.Context, id string, snap *grader.Liv
 		if err := b.Put(seqKey(rec.Seq), data); err != nil {
 			return err
 		}
+		if err := putSnapshotMeta(tx, id, snapshotMeta{Seq: rec.Seq, At: rec.At, Bytes: rec.Bytes, Changed: rec.Changed}); err != nil {
+			return err
+		}
 		return putLive(tx, l)
 	})
 	if err != nil {
@@ -220,21 +264,41 @@ func (s *Store) AddLiveSnapshot(ctx context.Context, id string, snap *grader.Liv
 	return nil
 }
 
-// LiveSnapshots returns the session's snapshots in order.
+// LiveSnapshots returns the session's snapshots in order. Without files
+// it reads the index only, but for snapshots stored before it.
 func (s *Store) LiveSnapshots(ctx context.Context, id string, withFiles bool) ([]*grader.LiveSnapshot, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	out := []*grader.LiveSnapshot{}
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		if _, err := getLive(tx, id); err != nil {
+		l, err := getLive(tx, id)
+		if err != nil {
 			return err
 		}
 		b := subView(tx, bucketLiveSnapshots, id)
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(_, v []byte) error {
+		index := subView(tx, bucketLiveSnapIndex, id)
+		for seq := 1; seq <= l.Snapshots; seq++ {
+			var meta *snapshotMeta
+			if index != nil {
+				if v := index.Get(seqKey(seq)); v != nil {
+					meta = &snapshotMeta{}
+					if err := json.Unmarshal(v, meta); err != nil {
+						return err
+					}
+				}
+			}
+			if meta != nil && !withFiles {
+				out = append(out, &grader.LiveSnapshot{Seq: meta.Seq, At: meta.At, Bytes: meta.Bytes, Changed: meta.Changed})
+				continue
+			}
+			v := b.Get(seqKey(seq))
+			if v == nil {
+				continue
+			}
 			var snap grader.LiveSnapshot
 			if err := json.Unmarshal(v, &snap); err != nil {
 				return err
@@ -242,14 +306,55 @@ func (s *Store) LiveSnapshots(ctx context.Context, id string, withFiles bool) ([
 			if !withFiles {
 				snap.Files = nil
 			}
+			if meta != nil && snap.Changed == nil {
+				snap.Changed = meta.Changed
+			}
 			out = append(out, &snap)
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, storeErr(err, "list live snapshots")
 	}
 	return out, nil
+}
+
+// SetLiveSnapshotChanged records the Changed paths of snapshots stored
+// without them, in the index (their stored records stay as they are).
+func (s *Store) SetLiveSnapshotChanged(ctx context.Context, id string, changed map[int][]string) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if _, err := getLive(tx, id); err != nil {
+			return err
+		}
+		b := subView(tx, bucketLiveSnapshots, id)
+		for seq, paths := range changed {
+			var v []byte
+			if b != nil && seq > 0 {
+				v = b.Get(seqKey(seq))
+			}
+			if v == nil {
+				return grader.Errorf(grader.ENOTFOUND, "no snapshot %d in live session %q", seq, id)
+			}
+			var snap grader.LiveSnapshot
+			if err := json.Unmarshal(v, &snap); err != nil {
+				return err
+			}
+			if paths == nil {
+				paths = []string{}
+			}
+			if err := putSnapshotMeta(tx, id, snapshotMeta{Seq: seq, At: snap.At, Bytes: snap.Bytes, Changed: paths}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return storeErr(err, "record live snapshot changes")
+	}
+	return nil
 }
 
 // LiveSnapshot returns one snapshot with its files, or ENOTFOUND.
@@ -271,7 +376,20 @@ func (s *Store) LiveSnapshot(ctx context.Context, id string, seq int) (*grader.L
 			return grader.Errorf(grader.ENOTFOUND, "no snapshot %d in live session %q", seq, id)
 		}
 		out = &grader.LiveSnapshot{}
-		return json.Unmarshal(v, out)
+		if err := json.Unmarshal(v, out); err != nil {
+			return err
+		}
+		// A snapshot stored before Changed was: its index entry, if any.
+		if index := subView(tx, bucketLiveSnapIndex, id); out.Changed == nil && index != nil {
+			if m := index.Get(seqKey(seq)); m != nil {
+				var meta snapshotMeta
+				if err := json.Unmarshal(m, &meta); err != nil {
+					return err
+				}
+				out.Changed = meta.Changed
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, storeErr(err, "read live snapshot")
@@ -295,6 +413,9 @@ func (s *Store) PutLiveRun(ctx context.Context, id string, r *grader.LiveRun) er
 			return err
 		}
 		if rec.Seq == 0 {
+			if l.Runs >= grader.LiveMaxRuns {
+				return grader.Errorf(grader.ETOOLARGE, "the session has run its tests %d times, the most it may keep", l.Runs)
+			}
 			l.Runs++
 			rec.Seq = l.Runs
 			if err := putLive(tx, l); err != nil {
@@ -307,7 +428,17 @@ func (s *Store) PutLiveRun(ctx context.Context, id string, r *grader.LiveRun) er
 		if err != nil {
 			return err
 		}
-		return b.Put(seqKey(rec.Seq), data)
+		if err := b.Put(seqKey(rec.Seq), data); err != nil {
+			return err
+		}
+		index, err := sub(tx, bucketLiveRunIndex, id)
+		if err != nil {
+			return err
+		}
+		if data, err = json.Marshal(rec.Summarized()); err != nil {
+			return err
+		}
+		return index.Put(seqKey(rec.Seq), data)
 	})
 	if err != nil {
 		return storeErr(err, "store live run")
@@ -328,6 +459,76 @@ func (s *Store) LiveRuns(ctx context.Context, id string) ([]*grader.LiveRun, err
 		return nil
 	})
 	return out, err
+}
+
+// LiveRun returns one run, or ENOTFOUND.
+func (s *Store) LiveRun(ctx context.Context, id string, seq int) (*grader.LiveRun, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	var out *grader.LiveRun
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if _, err := getLive(tx, id); err != nil {
+			return err
+		}
+		b := subView(tx, bucketLiveRuns, id)
+		var v []byte
+		if b != nil && seq > 0 {
+			v = b.Get(seqKey(seq))
+		}
+		if v == nil {
+			return grader.Errorf(grader.ENOTFOUND, "no run %d in live session %q", seq, id)
+		}
+		out = &grader.LiveRun{}
+		return json.Unmarshal(v, out)
+	})
+	if err != nil {
+		return nil, storeErr(err, "read live run")
+	}
+	return out, nil
+}
+
+// LiveRunSummaries returns the session's runs in order, summarized, from
+// the index (a run stored before it is read whole and summarized).
+func (s *Store) LiveRunSummaries(ctx context.Context, id string) ([]*grader.LiveRun, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	out := []*grader.LiveRun{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		l, err := getLive(tx, id)
+		if err != nil {
+			return err
+		}
+		runs, index := subView(tx, bucketLiveRuns, id), subView(tx, bucketLiveRunIndex, id)
+		for seq := 1; seq <= l.Runs; seq++ {
+			var v []byte
+			if index != nil {
+				v = index.Get(seqKey(seq))
+			}
+			whole := v == nil
+			if whole && runs != nil {
+				v = runs.Get(seqKey(seq))
+			}
+			if v == nil {
+				continue
+			}
+			var r grader.LiveRun
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			if whole {
+				out = append(out, r.Summarized())
+			} else {
+				out = append(out, &r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, "list live run summaries")
+	}
+	return out, nil
 }
 
 // AddLiveNote stores n as the session's next note.

@@ -1,10 +1,14 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/djgrade/djgrade/grader"
 )
@@ -93,5 +97,107 @@ func TestLiveStore(t *testing.T) {
 	notes, err := s2.LiveNotes(ctx, a.ID)
 	if err != nil || len(notes) != 1 || notes[0].Text != "good" {
 		t.Fatalf("notes after reopen: %+v %v", notes, err)
+	}
+}
+
+// A listing without files reads the snapshots' index, not the snapshots:
+// it holds even when a snapshot's stored record (its files) cannot be read.
+func TestLiveSnapshotIndex(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenPath(t, filepath.Join(t.TempDir(), "live.db"))
+	l := &grader.LiveSession{Exercise: "demo", Candidate: "Ada", CandidateToken: "tok_c"}
+	if err := s.CreateLive(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range []string{"app/views.py", "app/models.py"} {
+		snap := &grader.LiveSnapshot{At: time.Now().UTC(), Files: []grader.File{{Path: p, Data: []byte("x")}}, Bytes: 1, Changed: []string{p}}
+		if err := s.AddLiveSnapshot(ctx, l.ID, snap); err != nil || snap.Seq != i+1 {
+			t.Fatalf("add: %+v, %v", snap, err)
+		}
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketLiveSnapshots).Bucket([]byte(l.ID)).Put(seqKey(1), []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.LiveSnapshots(ctx, l.ID, false)
+	if err != nil || len(list) != 2 || list[0].Seq != 1 || list[0].Bytes != 1 || !slices.Equal(list[1].Changed, []string{"app/models.py"}) {
+		t.Fatalf("listing read the snapshots themselves: %+v, %v", list, err)
+	}
+	if _, err := s.LiveSnapshots(ctx, l.ID, true); err == nil {
+		t.Fatal("a listing with files read no file")
+	}
+	if err := s.SetLiveSnapshotChanged(ctx, l.ID, map[int][]string{9: {"x"}}); grader.ErrorCode(err) != grader.ENOTFOUND {
+		t.Fatalf("changes of a snapshot that does not exist: %v", err)
+	}
+}
+
+// A session's snapshots together are capped (LiveMaxSessionBytes), not
+// only their number: a save past it is ETOOLARGE and stores nothing.
+func TestLiveSessionBytesCapped(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenPath(t, filepath.Join(t.TempDir(), "live.db"))
+	s.SetNoSync(true)
+	l := &grader.LiveSession{Exercise: "demo", Candidate: "Ada", CandidateToken: "tok_c"}
+	if err := s.CreateLive(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("x"), grader.LiveMaxSnapshotBytes)
+	add := func() error {
+		return s.AddLiveSnapshot(ctx, l.ID, &grader.LiveSnapshot{At: time.Now(), Files: []grader.File{{Path: "app/views.py", Data: big}}, Bytes: len(big)})
+	}
+	n := int(grader.LiveMaxSessionBytes / grader.LiveMaxSnapshotBytes)
+	for i := range n {
+		if err := add(); err != nil {
+			t.Fatalf("snapshot %d of %d: %v", i+1, n, err)
+		}
+	}
+	if err := add(); grader.ErrorCode(err) != grader.ETOOLARGE {
+		t.Fatalf("a snapshot past %d bytes in all: %v, want ETOOLARGE", grader.LiveMaxSessionBytes, err)
+	}
+	got, _ := s.Live(ctx, l.ID)
+	if got.Snapshots != n || got.SnapshotBytes != grader.LiveMaxSessionBytes {
+		t.Errorf("after the refusal: %d snapshots, %d bytes; want %d and %d", got.Snapshots, got.SnapshotBytes, n, grader.LiveMaxSessionBytes)
+	}
+	if n >= grader.LiveMaxSnapshots {
+		t.Errorf("the byte cap (%d snapshots at the largest) is no lower than the count cap (%d)", n, grader.LiveMaxSnapshots)
+	}
+}
+
+// The runs' summaries come from their index, not the runs (whose stored
+// record may be unreadable here); a run stored before the index is read
+// whole and summarized.
+func TestLiveRunIndex(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenPath(t, filepath.Join(t.TempDir(), "live.db"))
+	l := &grader.LiveSession{Exercise: "demo", Candidate: "Ada", CandidateToken: "tok_c"}
+	if err := s.CreateLive(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		run := &grader.LiveRun{Snapshot: 1, Result: &grader.PublicRun{Verdict: grader.VerdictFailed, Reason: "1 of 2 public tests failed",
+			Tests: []grader.TestJSON{{Name: "a", Outcome: grader.OutcomePassed}, {Name: "b", Outcome: grader.OutcomeFailed}}}}
+		if err := s.PutLiveRun(ctx, l.ID, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bucketLiveRuns).Bucket([]byte(l.ID)).Put(seqKey(1), []byte("{not json")); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketLiveRunIndex).Bucket([]byte(l.ID)).Delete(seqKey(2)) // as if stored before the index
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.LiveRunSummaries(ctx, l.ID)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("summaries %v, %v", list, err)
+	}
+	for _, r := range list {
+		if r.Result == nil || r.Result.Verdict != grader.VerdictFailed || r.Result.Tests != nil || r.Summary == nil || *r.Summary != (grader.LiveRunSummary{Passed: 1, Tests: 2}) {
+			t.Errorf("run %d summarized as %+v (%+v)", r.Seq, r, r.Summary)
+		}
 	}
 }

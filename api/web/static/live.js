@@ -474,7 +474,11 @@
       var e = JSON.parse(ev.data);
       addFeed("run", e.run.done || e.at, runSummary(e.run));
       putRun(runs, e.run);
-      $("[data-run-count]", root).textContent = runs.querySelectorAll(".run").length;
+      // Runs are numbered 1, 2, …: the latest's is the count. The page
+      // keeps the latest maxRuns in full, as the server renders it.
+      $("[data-run-count]", root).textContent = e.run.seq;
+      var shown = runs.querySelectorAll(".run"), maxRuns = Number(runs.dataset.max || 20);
+      for (var i = maxRuns; i < shown.length; i++) shown[i].remove();
     });
     es.addEventListener("submitted", function (ev) {
       var e = JSON.parse(ev.data);
