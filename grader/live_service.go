@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/djgrade/djgrade/grader/archive"
@@ -418,8 +417,6 @@ func checkLiveFiles(ex *Exercise, files []File) ([]File, error) {
 			return nil, err // an *archive.Error: EINVALID, its message safe to show
 		}
 		switch {
-		case strings.ContainsFunc(p, isFormatRune):
-			return nil, Errorf(EINVALID, "%q has an invisible or direction-changing character in its name", text.Printable(text.Cap(p, 200)))
 		case archive.IsNoise(p) || isReserved(p) || !ex.IsEditable(p):
 			return nil, Errorf(EINVALID, "%s is not a file you may change in this exercise (%s)", p, strings.Join(ex.Editable, ", "))
 		case seen[p]:
@@ -432,12 +429,6 @@ func checkLiveFiles(ex *Exercise, files []File) ([]File, error) {
 	}
 	return out, nil
 }
-
-// isFormatRune reports an invisible formatting character (Unicode's Cf:
-// bidirectional overrides and isolates, zero-width joiners and spaces): in
-// a file name shown to the interviewer it could make one path read as
-// another (u+202E turns "x‮yp.py" around).
-func isFormatRune(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // SaveLive stores files over the latest snapshot's as the next snapshot.
 func (s *Service) SaveLive(ctx context.Context, id string, files []File) (*LiveSnapshot, error) {

@@ -352,6 +352,13 @@ func CleanPath(name string) (string, error) {
 		if unicode.IsControl(r) || r == '\\' || r == utf8.RuneError {
 			return "", Errorf(Invalid, "%q has a character not allowed in a file name", shown)
 		}
+		// Invisible formatting characters (Unicode's Cf: bidirectional
+		// overrides and isolates, zero-width joiners and spaces) could
+		// make one path read as another where staff see it (u+202E turns
+		// "x\u202eyp.py" around).
+		if unicode.Is(unicode.Cf, r) {
+			return "", Errorf(Invalid, "%q has an invisible or direction-changing character in its name", shown)
+		}
 	}
 	if strings.HasPrefix(name, "/") || (len(name) >= 2 && name[1] == ':') {
 		return "", Errorf(Invalid, "%q is an absolute path", shown)

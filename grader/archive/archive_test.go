@@ -143,6 +143,8 @@ func TestReadArchiveRefusals(t *testing.T) {
 		{"backslash", makeZip(t, entry{name: "..\\evil.py", body: "x"}), grader.EINVALID, "character"},
 		{"control char", makeTar(t, false, entry{name: "a\x01b.py", body: "x"}), grader.EINVALID, "character"},
 		{"bad utf8", makeTar(t, false, entry{name: "a\xff.py", body: "x"}), grader.EINVALID, "UTF-8"},
+		{"right-to-left override", makeZip(t, entry{name: "library/x\u202eyp.py", body: "x"}), grader.EINVALID, "invisible"},
+		{"zero-width space", makeTar(t, true, entry{name: "library/vi\u200bews.py", body: "x"}), grader.EINVALID, "invisible"},
 		{"symlink out", makeTar(t, true, entry{name: "l", typeflag: tar.TypeSymlink, link: "/etc/passwd"}), grader.EINVALID, "outside"},
 		{"symlink climbs", makeTar(t, true, entry{name: "a/l", typeflag: tar.TypeSymlink, link: "../../x"}), grader.EINVALID, "outside"},
 		{"zip symlink out", makeZip(t, entry{name: "l", link: "/etc/shadow"}), grader.EINVALID, "outside"},
