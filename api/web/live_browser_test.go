@@ -31,8 +31,9 @@ import (
 // puts in the reference solution's serializer and view, runs again and
 // sees every test pass, and submits; the interviewer's page shows the
 // edits and runs as they happen and the final grade; the playback scrubs
-// the snapshots in order. It also measures "Run tests" to results on the
-// page, 20 times. Each page is saved as a screenshot.
+// the snapshots in order. It also times "Run tests" to results on the
+// page (DJGRADE_LIVE_RUNS times, default 3; 20 for the measurement). Each
+// page is saved as a screenshot.
 func TestLiveBrowser(t *testing.T) {
 	chrome := chromium()
 	if chrome == "" {
@@ -302,9 +303,15 @@ func TestLiveBrowser(t *testing.T) {
 	waitJS(staff, "the watch page shows the fix", `document.querySelector("[data-diffs]").textContent.includes("annotate(review_count=Count")`, time.Minute)
 	shot(staff, "live-07-watch-runs")
 
-	// "Run tests" to results on the page, 20 times, measured in the page.
+	// "Run tests" to results on the page, timed in the page: a few runs
+	// here; DJGRADE_LIVE_RUNS=20 makes it the measurement (its figures in
+	// the test's log), as README's "Live-coding sessions" says.
+	timed := 3
+	if n, err := strconv.Atoi(os.Getenv("DJGRADE_LIVE_RUNS")); err == nil && n > 0 {
+		timed = n
+	}
 	var ms []float64
-	for i := range 20 {
+	for i := range timed {
 		time.Sleep(grader.LiveRunEvery + 100*time.Millisecond)
 		v, err := chromedp.Run(cand, chromedp.Evaluate[float64](`new Promise((resolve, reject) => {
 			const box = document.querySelector("[data-results]"), before = box.querySelector(".run")?.dataset.run;
@@ -324,15 +331,16 @@ func TestLiveBrowser(t *testing.T) {
 		ms = append(ms, v)
 	}
 	sort.Float64s(ms)
-	t.Logf("Run tests -> results on the page, 20 runs: p50 %.0f ms, p90 %.0f ms (min %.0f, max %.0f)", ms[9], ms[17], ms[0], ms[19])
+	pct := func(v []float64, p int) float64 { return v[(len(v)-1)*p/100] }
+	t.Logf("Run tests -> results on the page, %d runs: p50 %.0f ms, p90 %.0f ms (min %.0f, max %.0f)", timed, pct(ms, 50), pct(ms, 90), ms[0], ms[len(ms)-1])
 	// The same runs as the service saw them (press to result stored) and
 	// as the sandbox timed them, to tell the page's part from the run's.
 	runs, err := svc.LiveRuns(ctx, id)
-	if err != nil || len(runs) < 20 {
+	if err != nil || len(runs) < timed {
 		t.Fatalf("runs %d (%v)", len(runs), err)
 	}
 	var took, total []float64
-	for _, r := range runs[len(runs)-20:] {
+	for _, r := range runs[len(runs)-timed:] {
 		took = append(took, float64(r.Done.Sub(r.At).Milliseconds()))
 		if r.Result != nil {
 			total = append(total, float64(r.Result.Timings["total"]))
@@ -340,8 +348,8 @@ func TestLiveBrowser(t *testing.T) {
 	}
 	sort.Float64s(took)
 	sort.Float64s(total)
-	if len(total) == 20 {
-		t.Logf("the service: press to stored result p50 %.0f ms, p90 %.0f ms; the sandbox's own total p50 %.0f ms, p90 %.0f ms", took[9], took[17], total[9], total[17])
+	if len(total) == timed {
+		t.Logf("the service: press to stored result p50 %.0f ms, p90 %.0f ms; the sandbox's own total p50 %.0f ms, p90 %.0f ms", pct(took, 50), pct(took, 90), pct(total, 50), pct(total, 90))
 	}
 
 	// Submit, with the confirmation; the page turns read-only and shows the
@@ -394,8 +402,8 @@ func TestLiveBrowser(t *testing.T) {
 		t.Errorf("the last snapshot lacks the fix")
 	}
 	figs := eval(staff, `document.querySelector(".figures").innerText`)
-	if !strings.Contains(figs, "22") || !strings.Contains(figs, "run #2") {
-		t.Errorf("figures: %q (want 22 runs and the first passing one, run #2)", figs)
+	if want := strconv.Itoa(2 + timed); !strings.Contains(figs, want) || !strings.Contains(figs, "run #2") {
+		t.Errorf("figures: %q (want %s runs and the first passing one, run #2)", figs, want)
 	}
 	t.Logf("screenshots in %s", dir)
 }
