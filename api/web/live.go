@@ -552,6 +552,10 @@ type liveEditorData struct {
 	Ended    string
 	MaxBytes string
 	ResultAt string
+	// Preview is staff's read-only view of the page (livePreview); Base
+	// is where the page's script reads the files.
+	Preview bool
+	Base    string
 }
 
 // liveEditor is the candidate's page: it opens the session (the countdown
@@ -565,13 +569,32 @@ func (h *Handler) liveEditor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	ctx := r.Context()
 	if l.State(h.cfg.Now()) == grader.LiveActive {
-		if l, err = svc.OpenLive(ctx, l.ID); err != nil {
+		if l, err = svc.OpenLive(r.Context(), l.ID); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
+	h.renderEditor(w, r, svc, l, false)
+}
+
+// livePreview is the candidate's page as staff see it: the same editor
+// over the session's files as they are now, read-only, with nothing to
+// run or submit. It does not open the session (the countdown starts at
+// the candidate's first open) and holds no stream.
+func (h *Handler) livePreview(w http.ResponseWriter, r *http.Request) {
+	svc, l, err := h.staffLive(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.renderEditor(w, r, svc, l, true)
+}
+
+// renderEditor renders the editor page of the session: the candidate's
+// own, or staff's preview of it.
+func (h *Handler) renderEditor(w http.ResponseWriter, r *http.Request, svc grader.LiveService, l *grader.LiveSession, preview bool) {
+	ctx := r.Context()
 	ex, err := h.cfg.Catalog.Exercise(l.Exercise)
 	if err != nil {
 		h.fail(w, r, err)
@@ -582,7 +605,11 @@ func (h *Handler) liveEditor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	d := liveEditorData{L: l, Ex: ex, State: l.State(h.cfg.Now()), Now: h.cfg.Now(), MaxBytes: archive.FormatBytes(grader.LiveMaxSnapshotBytes)}
+	d := liveEditorData{L: l, Ex: ex, State: l.State(h.cfg.Now()), Now: h.cfg.Now(), MaxBytes: archive.FormatBytes(grader.LiveMaxSnapshotBytes),
+		Preview: preview, Base: Prefix + "/l/" + l.ID}
+	if preview {
+		d.Base = Prefix + "/live/" + l.ID + "/preview"
+	}
 	isEditable := map[string]bool{}
 	for _, p := range editable {
 		isEditable[p] = true
@@ -610,7 +637,7 @@ func (h *Handler) liveEditor(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if d.State == grader.LiveEnded {
+	if d.State == grader.LiveEnded && !preview {
 		d.Ended = endedText(l)
 		if l.Submission != "" {
 			sub, err := h.cfg.Grader.Submission(ctx, l.Submission)
@@ -622,7 +649,11 @@ func (h *Handler) liveEditor(w http.ResponseWriter, r *http.Request) {
 			d.Result, d.Graded = &v, sub.Status.Final()
 		}
 	}
-	h.render(w, r, http.StatusOK, "liveeditor", &page{Title: ex.Title + " · live", Nav: "mine", Script: true, Live: true, Data: d})
+	title, nav := ex.Title+" · live", "mine"
+	if preview {
+		title, nav = ex.Title+" · preview of the candidate's page", "live"
+	}
+	h.render(w, r, http.StatusOK, "liveeditor", &page{Title: title, Nav: nav, Script: true, Live: true, Data: d})
 }
 
 // liveFileJSON is one file as the editor's script gets it.
@@ -657,6 +688,21 @@ func (h *Handler) liveFiles(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.writeLiveFiles(w, r, svc, l)
+}
+
+// livePreviewFiles answers staff's preview the files the candidate's page
+// would get.
+func (h *Handler) livePreviewFiles(w http.ResponseWriter, r *http.Request) {
+	svc, l, err := h.staffLive(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeLiveFiles(w, r, svc, l)
+}
+
+func (h *Handler) writeLiveFiles(w http.ResponseWriter, r *http.Request, svc grader.LiveService, l *grader.LiveSession) {
 	starter, editable, current, err := svc.LiveFiles(r.Context(), l.ID)
 	if err != nil {
 		h.fail(w, r, err)

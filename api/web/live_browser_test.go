@@ -405,6 +405,13 @@ func TestLiveBrowser(t *testing.T) {
 	if want := strconv.Itoa(2 + timed); !strings.Contains(figs, want) || !strings.Contains(figs, "run #2") {
 		t.Errorf("figures: %q (want %s runs and the first passing one, run #2)", figs, want)
 	}
+	// Staff's preview of the candidate's page: the same editor, read-only.
+	do(staff, "preview", chromedp.Navigate(base+"/ui/live/"+id+"/preview"), chromedp.WaitVisible(chromedp.CSS("[data-preview-note]")))
+	waitJS(staff, "the preview's files", `document.querySelector("[data-live-editor]").dataset.ready === "true"`, time.Minute)
+	if eval(staff, `String(document.querySelector(".ed-input").readOnly)`) != "true" || eval(staff, `String(!!document.querySelector("[data-run]"))`) != "false" {
+		t.Errorf("the preview can be edited or run")
+	}
+	shot(staff, "live-13-preview")
 	t.Logf("screenshots in %s", dir)
 }
 

@@ -379,7 +379,7 @@ func TestLiveRoles(t *testing.T) {
 	}
 	// No interviewer page for a candidate.
 	staffPages := []string{"/ui/live", "/ui/live/" + id, "/ui/live/" + id + "/events", "/ui/live/" + id + "/diff",
-		"/ui/live/" + id + "/playback", "/ui/live/" + id + "/snapshots/1"}
+		"/ui/live/" + id + "/playback", "/ui/live/" + id + "/snapshots/1", "/ui/live/" + id + "/preview", "/ui/live/" + id + "/preview/files"}
 	for _, p := range staffPages {
 		res, body = ada.get(p)
 		wantStatus(t, "ada GET "+p, res, body, http.StatusNotFound)
@@ -500,6 +500,75 @@ func TestLiveRoles(t *testing.T) {
 }
 
 // Without a LiveService every live page says so.
+// Staff preview the candidate's page: the same editor over the session's
+// files as they are now, read-only (no run or submit, no stream, no save),
+// and the preview does not open the session: the countdown waits for the
+// candidate.
+func TestLivePreview(t *testing.T) {
+	e, _ := newLiveEnv(t)
+	ctx := context.Background()
+	staffSecret, _ := e.token(grader.RoleInterviewer, "Iris Interviewer")
+	staff := e.browser()
+	staff.login(staffSecret)
+	id, secret := startLive(t, staff, "Ada Lovelace", grader.ModePractice)
+
+	res, body := staff.get("/ui/live/" + id + "/preview")
+	wantStatus(t, "the preview", res, body, http.StatusOK)
+	for _, want := range []string{`data-live-editor="/ui/live/` + id + `/preview"`, `data-preview="true"`, "data-preview-note", "library/serializers.py"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the preview lacks %q", want)
+		}
+	}
+	for _, not := range []string{"data-run", "data-submit", `"/ui/l/` + id} {
+		if strings.Contains(body, not) {
+			t.Errorf("the preview holds %q", not)
+		}
+	}
+	if l, _ := e.svc.Live(ctx, id); !l.StartedAt.IsZero() {
+		t.Errorf("the preview opened the session: started at %v", l.StartedAt)
+	}
+	if res, body = staff.get("/ui/live/" + id); !strings.Contains(body, `href="/ui/live/`+id+`/preview"`) {
+		t.Errorf("the watch page does not link the preview")
+	}
+
+	// The candidate's saved work shows in the preview's files.
+	ada := e.browser()
+	ada.login(secret)
+	ada.get("/ui/l/" + id)
+	res, body = ada.sendJSON("/ui/l/"+id+"/save", ada.csrf, filesBody(fileIn{"library/serializers.py", "# ADA-WORK\n"}))
+	wantStatus(t, "ada saves", res, body, http.StatusOK)
+	res, body = staff.get("/ui/live/" + id + "/preview/files")
+	wantStatus(t, "the preview's files", res, body, http.StatusOK)
+	var files struct {
+		Files []struct {
+			Path, Content string
+			Editable      bool
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &files); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range files.Files {
+		if f.Path == "library/serializers.py" {
+			found = f.Content == "# ADA-WORK\n" && f.Editable
+		}
+	}
+	if !found {
+		t.Errorf("the preview's files lack the candidate's save: %.400s", body)
+	}
+	// Nothing to write through the preview.
+	for _, p := range []string{"save", "run", "submit"} {
+		res, body = staff.sendJSON("/ui/live/"+id+"/preview/"+p, staff.csrf, filesBody(fileIn{"library/serializers.py", "# STAFF\n"}))
+		if res.StatusCode < 400 {
+			t.Errorf("POST preview/%s answered %d", p, res.StatusCode)
+		}
+	}
+	if l, _ := e.svc.Live(ctx, id); l.Snapshots != 1 || l.Runs != 0 {
+		t.Errorf("the preview wrote to the session: %+v", l)
+	}
+}
+
 func TestLiveNotConfigured(t *testing.T) {
 	e := newEnv(t)
 	staffSecret, _ := e.token(grader.RoleInterviewer, "Iris")

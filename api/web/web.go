@@ -207,6 +207,8 @@ func (h *Handler) routes() []route {
 		{http.MethodGet, "/live/:id/events", h.staff(h.liveStaffEvents)},
 		{http.MethodGet, "/live/:id/diff", h.staff(h.liveDiff)},
 		{http.MethodGet, "/live/:id/playback", h.staff(h.livePlayback)},
+		{http.MethodGet, "/live/:id/preview", h.staff(h.livePreview)},
+		{http.MethodGet, "/live/:id/preview/files", h.staff(h.livePreviewFiles)},
 		{http.MethodGet, "/live/:id/snapshots/:seq", h.staff(h.liveSnapshot)},
 
 		{http.MethodGet, "/webhooks", h.admin(h.webhookList)},

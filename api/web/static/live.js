@@ -162,7 +162,9 @@
   // ---- The candidate's editor.
   function editorPage(root) {
     var base = root.dataset.liveEditor, csrf = root.dataset.csrf;
-    var ended = root.dataset.state === "ended";
+    // Staff's preview: the page read-only, no saves, no stream.
+    var preview = root.dataset.preview === "true";
+    var ended = root.dataset.state === "ended" || preview;
     var files = {}, order = [], current = null;
     var state = $("[data-save-state]", root), errBox = $("[data-error]", root);
     var runBtn = $("[data-run]", root), submitBtn = $("[data-submit]", root), confirmBox = $("[data-confirm]", root);
@@ -340,12 +342,17 @@
       var want = "";
       try { want = sessionStorage.getItem(base + ":file") || ""; } catch (e) { want = ""; }
       open(files[want] ? want : files[root.dataset.first] ? root.dataset.first : order[0]);
-      if (!ended) setState("saved", d.snapshots ? "All changes saved" : "Nothing changed yet");
+      if (preview) setState("saved", "Preview: read-only");
+      else if (!ended) setState("saved", d.snapshots ? "All changes saved" : "Nothing changed yet");
       root.dataset.ready = "true";
     }, function (err) {
       showError("Your files could not be loaded: " + err.message + ". Reload the page to try again.");
     });
 
+    if (preview) {
+      clock($("[data-clock]", root));
+      return;
+    }
     clock($("[data-clock]", root), function () {
       if (ended) return;
       lock("Time is up. Your work up to now is kept.");
