@@ -135,3 +135,28 @@ func (s *Server) extendAssignment(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, assignmentView(a, s.now()))
 }
+
+// openOnRead starts the clock of the assignment a candidate's submissions
+// to the exercise would go under (assignmentFor) when the candidate reads
+// the task through the API (the prompt, the starter): the same first-open
+// rule as the candidate's page and its starter download. Staff, a token
+// without such an assignment, and a live session's assignment (opened by
+// its session) start nothing.
+func (s *Server) openOnRead(c echo.Context, exercise string) error {
+	tok := caller(c)
+	if tok == nil || tok.Role != grader.RoleCandidate || s.cfg.Auth == nil {
+		return nil
+	}
+	a, err := s.assignmentFor(c, tok, exercise)
+	if err != nil {
+		if grader.ErrorCode(err) == grader.EFORBIDDEN {
+			return nil
+		}
+		return err
+	}
+	if a.Live != "" {
+		return nil
+	}
+	_, err = grader.OpenAssignment(c.Request().Context(), s.cfg.Auth, a, tok, s.now())
+	return err
+}
