@@ -1,11 +1,16 @@
 package api
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/djgrade/djgrade/exercises"
 	"github.com/djgrade/djgrade/grader"
+	"github.com/djgrade/djgrade/grader/bolt"
 )
 
 // A candidate who reads the task through the API (the exercise's prompt,
@@ -46,5 +51,62 @@ func TestTimedAssignmentOpensWhenTheCandidateReadsTheTaskThroughTheAPI(t *testin
 				t.Fatal("a refused submission was stored")
 			}
 		})
+	}
+}
+
+// revokeAfterRead is the store, where the service's k-th read of an
+// assignment is followed at once by a revocation that commits before the
+// submission does: what a staff member's revoke racing a candidate's submit
+// does, at every point the service reads the assignment.
+type revokeAfterRead struct {
+	*bolt.Store
+	reads, at int
+	fired     bool
+}
+
+func (r *revokeAfterRead) Assignment(ctx context.Context, id string) (*grader.Assignment, error) {
+	a, err := r.Store.Assignment(ctx, id)
+	if err == nil && r.at > 0 {
+		if r.reads++; r.reads == r.at {
+			r.fired = true
+			if _, err := r.Store.RevokeAssignment(ctx, id, "tok_staff", timedT0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return a, err
+}
+
+// A revocation that commits while a submission is on its way refuses it:
+// the admission is decided in the transaction that stores the submission,
+// not on an assignment read before it.
+func TestTimedRevokeRacingASubmissionRefusesIt(t *testing.T) {
+	for k := 1; ; k++ {
+		e := newTimedEnv(t)
+		cat, err := exercises.Embedded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		racing := &revokeAfterRead{Store: e.store}
+		clock := func() time.Time { return e.now }
+		svc := grader.NewService(grader.Config{Store: e.store, Auth: racing, Catalog: cat, Logger: slog.New(slog.DiscardHandler), Now: clock})
+		srv := httptest.NewServer(New(Config{Grader: svc, Catalog: cat, Auth: e.store, Now: clock, RatePerSecond: -1}).Handler())
+		e.srv = srv
+
+		a := e.create(t, map[string]any{"time_limit": "90m"})
+		e.ok(t, http.MethodGet, "/api/v1/assignments/"+a.ID, a.Secret, nil) // opened
+		n := e.count(t)
+		racing.at = k
+		res, body := e.submit(t, a.Secret)
+		srv.Close()
+		if !racing.fired {
+			if k == 1 {
+				t.Fatal("the service never read the assignment")
+			}
+			return
+		}
+		if res.StatusCode != http.StatusForbidden || e.count(t) != n {
+			t.Fatalf("revoked after the service's read %d of the assignment: %d %s, %d stored before, %d after", k, res.StatusCode, body, n, e.count(t))
+		}
 	}
 }
