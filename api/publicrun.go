@@ -36,7 +36,16 @@ func (s *Server) runPublicTests(c echo.Context) error {
 	}
 	tok := caller(c)
 	if tok.Role == grader.RoleCandidate {
-		if _, err := s.assignmentFor(c, tok, ex.ID); err != nil {
+		a, err := s.assignmentFor(c, tok, ex.ID)
+		if err != nil {
+			return err
+		}
+		// A revoked assignment runs nothing more; running the tests is
+		// working on the task, which opens the assignment.
+		if a.IsRevoked() {
+			return grader.Errorf(grader.EFORBIDDEN, "this assignment was revoked; its tests no longer run")
+		}
+		if err := s.openOnRead(c, ex.ID); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,22 @@ func TestTimedRevokeRacingASubmissionRefusesIt(t *testing.T) {
 		if res.StatusCode != http.StatusForbidden || e.count(t) != n {
 			t.Fatalf("revoked after the service's read %d of the assignment: %d %s, %d stored before, %d after", k, res.StatusCode, body, n, e.count(t))
 		}
+	}
+}
+
+// A revoked assignment gives its candidate nothing more: not even a run of
+// the public tests (a sandbox run on the server's workers).
+func TestTimedRevokedAssignmentRunsNoPublicTests(t *testing.T) {
+	e := newTimedEnv(t)
+	a := e.create(t, nil)
+	e.ok(t, http.MethodPost, "/api/v1/assignments/"+a.ID+"/revoke", e.staff, nil)
+	body, ctype := multipartBody(t, part{name: "archive", filename: "a.zip", data: zipArchive(t, map[string]string{"library/views.py": "# mine\n"})})
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/exercises/n-plus-one/public-run", body)
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Authorization", "Bearer "+a.Secret)
+	res, data := do(t, req)
+	ae := wantError(t, res, data, http.StatusForbidden, grader.EFORBIDDEN)
+	if !strings.Contains(ae.Error.Message, "revoked") {
+		t.Errorf("message %q", ae.Error.Message)
 	}
 }
