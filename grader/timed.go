@@ -295,6 +295,13 @@ func ParseCounts(s string) (string, error) {
 // or the best scored (the newest of equals). Submissions of other
 // assignments are ignored; nil when none is graded.
 func CountedSubmission(a *Assignment, subs []*Submission) *Submission {
+	return CountedSubmissionBy(a, subs, func(s *Submission) int { return s.Result.Score })
+}
+
+// CountedSubmissionBy is CountedSubmission with the scores that score
+// gives: staff's views pass the effective scores (EffectiveScorer), so that
+// an override moves "best"; a candidate's keep the automatic ones.
+func CountedSubmissionBy(a *Assignment, subs []*Submission, score func(*Submission) int) *Submission {
 	var out *Submission
 	for _, s := range subs {
 		if s.Assignment != a.ID || s.Status != StatusDone || s.Result == nil {
@@ -303,8 +310,8 @@ func CountedSubmission(a *Assignment, subs []*Submission) *Submission {
 		switch {
 		case out == nil:
 			out = s
-		case a.CountsRule() == CountsBest && s.Result.Score != out.Result.Score:
-			if s.Result.Score > out.Result.Score {
+		case a.CountsRule() == CountsBest && score(s) != score(out):
+			if score(s) > score(out) {
 				out = s
 			}
 		case s.CreatedAt.After(out.CreatedAt):
@@ -312,6 +319,17 @@ func CountedSubmission(a *Assignment, subs []*Submission) *Submission {
 		}
 	}
 	return out
+}
+
+// EffectiveScorer scores a graded submission by its effective score given
+// the review summaries (EffectiveScore), for CountedSubmissionBy.
+func EffectiveScorer(sums map[string]ReviewSummary) func(*Submission) int {
+	return func(s *Submission) int {
+		if eff, _ := EffectiveScore(s, sums[s.ID]); eff != nil {
+			return eff.Score
+		}
+		return s.Result.Score
+	}
 }
 
 // OpenAssignment records that tok opened a, when tok is a's candidate and a
