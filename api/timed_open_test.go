@@ -128,3 +128,28 @@ func TestTimedRevokedAssignmentRunsNoPublicTests(t *testing.T) {
 		t.Errorf("message %q", ae.Error.Message)
 	}
 }
+
+// A new deadline on an assignment whose time limit ended it changes
+// nothing the candidate sees (the earlier of the two ends it): it is
+// refused with what to do instead, rather than recorded as an extension
+// that leaves the candidate refused.
+func TestTimedNewDeadlineThatExtendsNothingIsRefused(t *testing.T) {
+	e := newTimedEnv(t)
+	a := e.create(t, map[string]any{"time_limit": "60m", "after_time": "refuse"})
+	path := "/api/v1/assignments/" + a.ID
+	e.ok(t, http.MethodGet, path, a.Secret, nil) // opened at T0
+	e.now = timedT0.Add(2 * time.Hour)
+	res, body := e.call(t, http.MethodPost, path+"/extend", e.staff, map[string]any{"deadline": timedT0.Add(5 * time.Hour).Format(time.RFC3339)})
+	if res.StatusCode == http.StatusOK {
+		got := e.ok(t, http.MethodGet, path, e.staff, nil)
+		sres, sbody := e.submit(t, a.Secret)
+		t.Fatalf("extension recorded (state %s, ends %v) yet the candidate's submission answers %d %s", got.State, got.EndsAt, sres.StatusCode, sbody)
+	}
+	ae := wantError(t, res, body, http.StatusBadRequest, grader.EINVALID)
+	if !strings.Contains(ae.Error.Message, "add_minutes") && !strings.Contains(ae.Error.Message, "minutes") {
+		t.Errorf("message %q does not say what to do", ae.Error.Message)
+	}
+	if got := e.ok(t, http.MethodGet, path, e.staff, nil); len(got.Extensions) != 0 {
+		t.Fatalf("a refused extension was stored: %+v", got.Extensions)
+	}
+}

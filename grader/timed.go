@@ -227,6 +227,13 @@ func (a *Assignment) Extend(e Extension) error {
 			return err
 		}
 		e.Deadline = e.Deadline.UTC()
+		// Opened with a time limit, the assignment ends at the earlier of
+		// the two: a deadline past the limit's end would be recorded as an
+		// extension and change nothing.
+		if l := a.EffectiveTimeLimit(); l > 0 && !a.OpenedAt.IsZero() && !e.Deadline.Before(a.OpenedAt.Add(l)) {
+			return Errorf(EINVALID, "assignment %s ends by its time limit at %s (%s from the first open); a later deadline changes nothing: give minutes to add (add_minutes) to lengthen the time limit",
+				a.ID, a.OpenedAt.Add(l).UTC().Format(time.RFC3339), FormatTimeLimit(l))
+		}
 	}
 	e.At = e.At.UTC()
 	a.Extensions = append(a.Extensions, e)
