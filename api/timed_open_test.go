@@ -153,3 +153,13 @@ func TestTimedNewDeadlineThatExtendsNothingIsRefused(t *testing.T) {
 		t.Fatalf("a refused extension was stored: %+v", got.Extensions)
 	}
 }
+
+// A bare number of minutes too large for a duration is out of bounds, not
+// wrapped around into one: 2^53+90 minutes is not 1h30m.
+func TestTimedTimeLimitMinutesDoNotOverflow(t *testing.T) {
+	e := newTimedEnv(t)
+	for _, v := range []string{"9007199254741082", "-9007199254740902", "153722867280912931"} {
+		res, body := e.call(t, http.MethodPost, "/api/v1/assignments", e.staff, map[string]any{"exercise": "n-plus-one", "candidate": "Ada", "time_limit": v})
+		wantError(t, res, body, http.StatusBadRequest, grader.EINVALID)
+	}
+}

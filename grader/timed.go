@@ -247,6 +247,10 @@ func ParseTimeLimit(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	var d time.Duration
 	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > int(MaxTimeLimit/time.Minute) {
+			// Checked before the multiplication, which would wrap around.
+			return 0, Errorf(EINVALID, "time limit %q is out of bounds: give between 1 and %d minutes (7 days)", text.Printable(clipDeadline(s)), int(MaxTimeLimit/time.Minute))
+		}
 		d = time.Duration(n) * time.Minute
 	} else if d, err = time.ParseDuration(s); err != nil {
 		return 0, Errorf(EINVALID, "time limit %q is not a duration; write it like 90m, 1h30m or 2h", text.Printable(clipDeadline(s)))
