@@ -38,6 +38,10 @@ func (s *Server) getExercise(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The prompt is the task: a candidate reading it opens the assignment.
+	if err := s.openOnRead(c, e.ID); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, exerciseDetailJSON{
 		ExerciseJSON: grader.ExerciseSummaryJSON(e),
 		Version:      e.Version,
@@ -69,6 +73,10 @@ func (s *Server) starterFiles(c echo.Context) (*grader.Exercise, []grader.File, 
 	files, err := grader.StarterDownload(e)
 	if err != nil {
 		return nil, nil, grader.Wrap(err, grader.EINTERNAL, "cannot read the starter")
+	}
+	// The task is in the starter too: downloading it opens the assignment.
+	if err := s.openOnRead(c, e.ID); err != nil {
+		return nil, nil, err
 	}
 	return e, files, nil
 }

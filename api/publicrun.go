@@ -39,6 +39,18 @@ func (s *Server) runPublicTests(c echo.Context) error {
 		if err := s.publicRunAssigned(c, tok, ex.ID); err != nil {
 			return err
 		}
+		a, err := s.assignmentFor(c, tok, ex.ID)
+		if err != nil {
+			return err
+		}
+		// A revoked assignment runs nothing more; running the tests is
+		// working on the task, which opens the assignment.
+		if a.IsRevoked() {
+			return grader.Errorf(grader.EFORBIDDEN, "this assignment was revoked; its tests no longer run")
+		}
+		if err := s.openOnRead(c, ex.ID); err != nil {
+			return err
+		}
 	}
 	runner, ok := s.cfg.Grader.(publicRunner)
 	if !ok {

@@ -67,7 +67,21 @@ func (s *Server) addCounted(c echo.Context, a *grader.Assignment, out *assignmen
 	if err != nil {
 		return err
 	}
-	if sub := grader.CountedSubmission(a, subs); sub != nil {
+	score := func(s *grader.Submission) int { return s.Result.Score }
+	if tok := caller(c); tok != nil && tok.Role.Staff() && s.cfg.Reviews != nil {
+		// Staff's choice follows the overrides; a candidate's does not
+		// (overrides are not the candidate's to see).
+		ids := make([]string, len(subs))
+		for i, sub := range subs {
+			ids[i] = sub.ID
+		}
+		sums, err := s.cfg.Reviews.ReviewSummaries(c.Request().Context(), ids)
+		if err != nil {
+			return err
+		}
+		score = grader.EffectiveScorer(sums)
+	}
+	if sub := grader.CountedSubmissionBy(a, subs, score); sub != nil {
 		out.CountedSubmission = sub.ID
 	}
 	return nil
@@ -134,4 +148,29 @@ func (s *Server) extendAssignment(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, assignmentView(a, s.now()))
+}
+
+// openOnRead starts the clock of the assignment a candidate's submissions
+// to the exercise would go under (assignmentFor) when the candidate reads
+// the task through the API (the prompt, the starter): the same first-open
+// rule as the candidate's page and its starter download. Staff, a token
+// without such an assignment, and a live session's assignment (opened by
+// its session) start nothing.
+func (s *Server) openOnRead(c echo.Context, exercise string) error {
+	tok := caller(c)
+	if tok == nil || tok.Role != grader.RoleCandidate || s.cfg.Auth == nil {
+		return nil
+	}
+	a, err := s.assignmentFor(c, tok, exercise)
+	if err != nil {
+		if grader.ErrorCode(err) == grader.EFORBIDDEN {
+			return nil
+		}
+		return err
+	}
+	if a.Live != "" {
+		return nil
+	}
+	_, err = grader.OpenAssignment(c.Request().Context(), s.cfg.Auth, a, tok, s.now())
+	return err
 }

@@ -348,6 +348,17 @@ func (s *Service) active(ctx context.Context, id string) (*LiveSession, *Exercis
 		}
 		return nil, nil, Errorf(ECONFLICT, "the session has ended")
 	}
+	// A revoked assignment refuses everything of its session: saves and
+	// runs too, not only the submit.
+	if l.Assignment != "" && s.Auth != nil {
+		a, err := s.Auth.Assignment(ctx, l.Assignment)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, nil, err
+		}
+		if err == nil && a.IsRevoked() {
+			return nil, nil, Errorf(EFORBIDDEN, "this session's assignment was revoked on %s; the session takes no more work", a.RevokedAt.UTC().Format(time.RFC3339))
+		}
+	}
 	ex, err := s.Catalog.Exercise(l.Exercise)
 	if err != nil {
 		return nil, nil, Wrap(err, EINTERNAL, "the session's exercise is gone")

@@ -177,7 +177,8 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 	// submission starts its clock). A refusal under an idempotency key is
 	// left to the store: a retry of a request stored in time still gets
 	// its submission, whenever the retry arrives.
-	refusal := s.admit(ctx, &req)
+	now := s.now()
+	refusal := s.admit(ctx, &req, now)
 	if refusal != nil && (req.IdempotencyKey == "" || ErrorCode(refusal) != EFORBIDDEN) {
 		return nil, refusal
 	}
@@ -185,7 +186,7 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 		Exercise:   ex.ID,
 		Candidate:  candidate,
 		Status:     StatusQueued,
-		CreatedAt:  s.now().UTC(),
+		CreatedAt:  now.UTC(),
 		Refused:    refused,
 		Source:     req.Source,
 		Owner:      req.Owner,
@@ -194,6 +195,11 @@ func (s *Service) Create(ctx context.Context, req SubmitRequest) (*Submission, e
 		Priority:   req.Priority,
 	}
 	opts := CreateOptions{IdempotencyKey: req.IdempotencyKey, MaxQueued: s.maxQueued(), MaxQueuedPerOwner: s.maxQueuedPerOwner(req), Refused: refusal}
+	if req.Assignment != "" && s.Auth != nil {
+		// Decided again where it is stored (a revocation may have
+		// committed since admit read the assignment).
+		opts.AdmitAt = now
+	}
 	if req.IdempotencyKey != "" {
 		opts.Fingerprint = RequestFingerprint(sub, files)
 	}

@@ -110,4 +110,11 @@ type CreateOptions struct {
 	// assignment no longer admits one), while a repeat of an earlier
 	// request under IdempotencyKey still returns the first submission.
 	Refused error
+	// AdmitAt, if set, has a store that also keeps the assignments decide
+	// the submission's admission again in the transaction that stores it:
+	// its assignment as stored then, Admit(AdmitAt), refuses it (with
+	// Admit's error, a repeat under IdempotencyKey still returning the
+	// first submission) or sets its Late. A revocation that commits after
+	// the service read the assignment is then not missed.
+	AdmitAt time.Time
 }

@@ -227,6 +227,13 @@ func (a *Assignment) Extend(e Extension) error {
 			return err
 		}
 		e.Deadline = e.Deadline.UTC()
+		// Opened with a time limit, the assignment ends at the earlier of
+		// the two: a deadline past the limit's end would be recorded as an
+		// extension and change nothing.
+		if l := a.EffectiveTimeLimit(); l > 0 && !a.OpenedAt.IsZero() && !e.Deadline.Before(a.OpenedAt.Add(l)) {
+			return Errorf(EINVALID, "assignment %s ends by its time limit at %s (%s from the first open); a later deadline changes nothing: give minutes to add (add_minutes) to lengthen the time limit",
+				a.ID, a.OpenedAt.Add(l).UTC().Format(time.RFC3339), FormatTimeLimit(l))
+		}
 	}
 	e.At = e.At.UTC()
 	a.Extensions = append(a.Extensions, e)
@@ -240,6 +247,10 @@ func ParseTimeLimit(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	var d time.Duration
 	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > int(MaxTimeLimit/time.Minute) {
+			// Checked before the multiplication, which would wrap around.
+			return 0, Errorf(EINVALID, "time limit %q is out of bounds: give between 1 and %d minutes (7 days)", text.Printable(clipDeadline(s)), int(MaxTimeLimit/time.Minute))
+		}
 		d = time.Duration(n) * time.Minute
 	} else if d, err = time.ParseDuration(s); err != nil {
 		return 0, Errorf(EINVALID, "time limit %q is not a duration; write it like 90m, 1h30m or 2h", text.Printable(clipDeadline(s)))
@@ -295,6 +306,13 @@ func ParseCounts(s string) (string, error) {
 // or the best scored (the newest of equals). Submissions of other
 // assignments are ignored; nil when none is graded.
 func CountedSubmission(a *Assignment, subs []*Submission) *Submission {
+	return CountedSubmissionBy(a, subs, func(s *Submission) int { return s.Result.Score })
+}
+
+// CountedSubmissionBy is CountedSubmission with the scores that score
+// gives: staff's views pass the effective scores (EffectiveScorer), so that
+// an override moves "best"; a candidate's keep the automatic ones.
+func CountedSubmissionBy(a *Assignment, subs []*Submission, score func(*Submission) int) *Submission {
 	var out *Submission
 	for _, s := range subs {
 		if s.Assignment != a.ID || s.Status != StatusDone || s.Result == nil {
@@ -303,8 +321,8 @@ func CountedSubmission(a *Assignment, subs []*Submission) *Submission {
 		switch {
 		case out == nil:
 			out = s
-		case a.CountsRule() == CountsBest && s.Result.Score != out.Result.Score:
-			if s.Result.Score > out.Result.Score {
+		case a.CountsRule() == CountsBest && score(s) != score(out):
+			if score(s) > score(out) {
 				out = s
 			}
 		case s.CreatedAt.After(out.CreatedAt):
@@ -312,6 +330,17 @@ func CountedSubmission(a *Assignment, subs []*Submission) *Submission {
 		}
 	}
 	return out
+}
+
+// EffectiveScorer scores a graded submission by its effective score given
+// the review summaries (EffectiveScore), for CountedSubmissionBy.
+func EffectiveScorer(sums map[string]ReviewSummary) func(*Submission) int {
+	return func(s *Submission) int {
+		if eff, _ := EffectiveScore(s, sums[s.ID]); eff != nil {
+			return eff.Score
+		}
+		return s.Result.Score
+	}
 }
 
 // OpenAssignment records that tok opened a, when tok is a's candidate and a
@@ -335,7 +364,7 @@ func (s *Service) now() time.Time {
 // admit applies the assignment's Admit to a submission request: a refused
 // one is the error (and nothing is stored), an accepted one sets req.Late
 // and, for an assignment not yet opened, opens it (its first submission).
-func (s *Service) admit(ctx context.Context, req *SubmitRequest) error {
+func (s *Service) admit(ctx context.Context, req *SubmitRequest, now time.Time) error {
 	if req.Assignment == "" || s.Auth == nil {
 		return nil
 	}
@@ -346,7 +375,6 @@ func (s *Service) admit(ctx context.Context, req *SubmitRequest) error {
 		}
 		return err
 	}
-	now := s.now()
 	if _, err := a.Admit(now); err != nil {
 		return err
 	}

@@ -129,7 +129,9 @@ func (h *Handler) renderStaffAssignment(w http.ResponseWriter, r *http.Request, 
 		h.fail(w, r, err)
 		return
 	}
-	if c := grader.CountedSubmission(a, d.Subs); c != nil {
+	// Staff's choice follows the overrides (the candidate's page keeps the
+	// automatic one).
+	if c := grader.CountedSubmissionBy(a, d.Subs, grader.EffectiveScorer(h.reviewSummaries(r.Context(), d.Subs))); c != nil {
 		d.Counted = c.ID
 	}
 	h.render(w, r, status, "assignmentstaff", &page{Title: a.Candidate + " · " + ex.Title, Nav: "assignments", Data: d})

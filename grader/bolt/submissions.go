@@ -91,6 +91,13 @@ func (s *Store) CreateSubmissionWith(ctx context.Context, sub *grader.Submission
 		if opts.Refused != nil {
 			return opts.Refused
 		}
+		if !opts.AdmitAt.IsZero() && rec.Assignment != "" {
+			late, err := admitIn(tx, rec.Assignment, opts.AdmitAt)
+			if err != nil {
+				return err
+			}
+			rec.Late = late
+		}
 		if opts.MaxQueued > 0 {
 			queue, err := b.index(grader.StatusQueued)
 			if err != nil {
@@ -731,4 +738,27 @@ func knownStatus(st grader.Status) bool {
 		}
 	}
 	return false
+}
+
+// admitIn decides, in tx, whether the assignment as stored admits a
+// submission made at t (grader's Assignment.Admit), and whether it is late.
+// An assignment the bucket does not hold decides nothing.
+func admitIn(tx *bbolt.Tx, id string, t time.Time) (late bool, err error) {
+	b := tx.Bucket(bucketAssignments)
+	if b == nil || len(id) > MaxFieldLen {
+		return false, nil
+	}
+	data := b.Get([]byte(id))
+	if data == nil {
+		return false, nil
+	}
+	var a grader.Assignment
+	if err := json.Unmarshal(data, &a); err != nil {
+		return false, err
+	}
+	adm, err := a.Admit(t)
+	if err != nil {
+		return false, err
+	}
+	return adm == grader.AdmitLate, nil
 }

@@ -34,6 +34,11 @@ type Policy struct {
 }
 
 var (
+	nat64         = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local    = netip.MustParsePrefix("64:ff9b:1::/48")
+	sixToFour     = netip.MustParsePrefix("2002::/16")
+	teredo        = netip.MustParsePrefix("2001::/32")
+	ipv4Compat    = netip.MustParsePrefix("::/96")
 	metadataAddrs = []netip.Addr{netip.MustParseAddr("fd00:ec2::254"), netip.MustParseAddr("100.100.100.200")}
 	cgnat         = netip.MustParsePrefix("100.64.0.0/10")
 	broadcast     = netip.MustParseAddr("255.255.255.255")
@@ -43,6 +48,12 @@ var (
 // EINVALID error that names the kind of address.
 func (p Policy) Allowed(addr netip.Addr) error {
 	addr = addr.Unmap()
+	if v4, how, ok := embeddedIPv4(addr); ok {
+		// The IPv4 address a gateway or tunnel delivers to is the target.
+		if err := p.Allowed(v4); err != nil {
+			return grader.Errorf(grader.EINVALID, "webhook target %s is %s of %s: %s", addr, how, v4, grader.ErrorMessage(err))
+		}
+	}
 	refuse := func(kind string) error {
 		return grader.Errorf(grader.EINVALID, "webhook target %s is a %s address, which deliveries may not reach", addr, kind)
 	}
@@ -134,4 +145,28 @@ func (p Policy) Client(timeout time.Duration) *http.Client {
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address stands for on its
+// way there, with the name of the form: NAT64 (64:ff9b::/96, RFC 6052; and
+// the local-use 64:ff9b:1::/48 of RFC 8215, read as a /96), 6to4
+// (2002::/16), Teredo's client (2001::/32, obfuscated) and the deprecated
+// IPv4-compatible ::/96 (:: and ::1 excepted, checked as themselves).
+func embeddedIPv4(a netip.Addr) (netip.Addr, string, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, "", false
+	}
+	b := a.As16()
+	last := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	switch {
+	case nat64.Contains(a) || nat64Local.Contains(a):
+		return last, "the NAT64 form", true
+	case sixToFour.Contains(a):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), "the 6to4 form", true
+	case teredo.Contains(a):
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), "the Teredo form", true
+	case ipv4Compat.Contains(a) && !a.IsUnspecified() && !a.IsLoopback():
+		return last, "the IPv4-compatible form", true
+	}
+	return netip.Addr{}, "", false
 }
