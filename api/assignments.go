@@ -176,5 +176,10 @@ func bodyJSONError(err error) error {
 	if errors.As(err, &merr) {
 		return tooLarge(merr.Limit)
 	}
+	// A field's own decoder (a time limit's) says what it wants.
+	var gerr *grader.Error
+	if errors.As(err, &gerr) {
+		return gerr
+	}
 	return grader.Wrap(err, grader.EINVALID, "malformed JSON body: %s", truncate(err.Error(), 200))
 }

@@ -268,6 +268,8 @@ func TestTimedAssignmentInputErrors(t *testing.T) {
 		{"time_limit": "169h"},
 		{"after_time": "never"},
 		{"counts": "worst"},
+		{"time_limit": 90.5},
+		{"time_limit": true},
 	}
 	for _, f := range bad {
 		body := map[string]any{"exercise": "n-plus-one", "candidate": "Ada"}
@@ -380,5 +382,22 @@ func TestTimedRetryAfterTheEndGetsTheFirstSubmission(t *testing.T) {
 	wantError(t, res, body, http.StatusForbidden, grader.EFORBIDDEN)
 	if e.count(t) != n {
 		t.Fatalf("the refused submission was stored")
+	}
+}
+
+// TestTimedAssignmentTimeLimitAsMinutes: README's "a bare number is
+// minutes" holds for a JSON number as for a string, and a number that is
+// not whole minutes is refused with a message naming the field.
+func TestTimedAssignmentTimeLimitAsMinutes(t *testing.T) {
+	e := newTimedEnv(t)
+	for _, v := range []any{90, "90", "1h30m"} {
+		if a := e.create(t, map[string]any{"time_limit": v}); a.TimeLimit != "1h30m" {
+			t.Errorf("time_limit %#v: %q, want 1h30m", v, a.TimeLimit)
+		}
+	}
+	res, b := e.call(t, http.MethodPost, "/api/v1/assignments", e.staff, map[string]any{"exercise": "n-plus-one", "candidate": "Ada", "time_limit": 1.5})
+	wantError(t, res, b, http.StatusBadRequest, grader.EINVALID)
+	if !strings.Contains(string(b), "time_limit") || strings.Contains(string(b), "Go struct") {
+		t.Errorf("the error does not say what to write: %s", b)
 	}
 }
