@@ -79,8 +79,8 @@ type timedRequest struct {
 	// TimeLimit is text ("90m", "1h30m"), read by grader.ParseTimeLimit,
 	// or a JSON number of minutes.
 	TimeLimit *timeLimitValue `json:"time_limit"`
-	AfterTime string  `json:"after_time"`
-	Counts    string  `json:"counts"`
+	AfterTime string          `json:"after_time"`
+	Counts    string          `json:"counts"`
 }
 
 // timeLimitValue is a time limit as a request gives it: a string
