@@ -49,16 +49,24 @@ type assignmentRequest struct {
 	timedRequest
 }
 
+// requestExercise is the exercise a request names: an unknown id is the
+// caller's mistake (400), said with where the ids are listed. Uploads,
+// assignments and take-homes share it.
+func (s *Server) requestExercise(id string) (*grader.Exercise, error) {
+	ex, err := s.cfg.Catalog.Exercise(strings.TrimSpace(id))
+	if grader.ErrorCode(err) == grader.ENOTFOUND {
+		return nil, grader.Errorf(grader.EINVALID, "unknown exercise %q; GET /api/v1/exercises lists the exercise ids", truncate(id, 64))
+	}
+	return ex, err
+}
+
 func (s *Server) createAssignment(c echo.Context) error {
 	var req assignmentRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	ex, err := s.cfg.Catalog.Exercise(strings.TrimSpace(req.Exercise))
+	ex, err := s.requestExercise(req.Exercise)
 	if err != nil {
-		if grader.ErrorCode(err) == grader.ENOTFOUND {
-			return grader.Errorf(grader.EINVALID, "unknown exercise %q", truncate(req.Exercise, 64))
-		}
 		return err
 	}
 	if req.Mode == "" {
