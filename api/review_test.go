@@ -79,7 +79,7 @@ func TestReviewRoutes(t *testing.T) {
 		{"unknown field", "/notes", "application/json", `{"text":"x","score":1}`, 400, "unknown field"},
 		{"not json", "/notes", "text/plain", `text`, 415, "application/json"},
 		{"huge body", "/notes", "application/json", `{"text":"` + strings.Repeat("n", 70<<10) + `"}`, 413, ""},
-		{"no reason", "/override", "application/json", `{"score":5}`, 400, "reason is empty"},
+		{"no reason", "/override", "application/json", `{"score":5}`, 400, "reason is empty: say why"},
 		{"no score", "/override", "application/json", `{"reason":"r"}`, 400, "needs a score"},
 		{"over max", "/override", "application/json", `{"score":11,"reason":"r"}`, 400, "0 to 10"},
 		{"negative", "/override", "application/json", `{"score":-1,"reason":"r"}`, 400, "0 to 10"},

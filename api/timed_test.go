@@ -298,6 +298,10 @@ func TestTimedAssignmentInputErrors(t *testing.T) {
 		res, b := e.call(t, http.MethodPost, path, e.staff, body)
 		wantError(t, res, b, http.StatusBadRequest, grader.EINVALID)
 	}
+	// Neither field: the message names both, so the caller knows what to send.
+	if res, b := e.call(t, http.MethodPost, path, e.staff, map[string]any{}); !strings.Contains(string(b), "deadline or add_minutes") {
+		t.Errorf("an empty extension: %d %s", res.StatusCode, b)
+	}
 	got := e.ok(t, http.MethodPost, path, e.staff, map[string]any{"deadline": timedT0.Add(48 * time.Hour).Format(time.RFC3339)})
 	if got.Deadline == nil || !got.Deadline.Equal(timedT0.Add(48*time.Hour)) || len(got.Extensions) != 1 {
 		t.Fatalf("new deadline: %+v", got)

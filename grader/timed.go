@@ -216,7 +216,7 @@ func (a *Assignment) Extend(e Extension) error {
 	case len(a.Extensions) >= MaxExtensions:
 		return Errorf(ECONFLICT, "assignment %s has been extended %d times, the most allowed", a.ID, MaxExtensions)
 	case e.Deadline.IsZero() == (e.Added == 0):
-		return Errorf(EINVALID, "give either a new deadline or minutes to add (exactly one of them)")
+		return Errorf(EINVALID, "give either a new deadline or minutes to add, exactly one of them (the API's deadline or add_minutes)")
 	case e.Added != 0 && (e.Added < MinTimeLimit || e.Added > MaxTimeLimit):
 		return Errorf(EINVALID, "the time added must be between 1 minute and 7 days (10080 minutes)")
 	case e.Added != 0 && a.TimeLimit <= 0 && a.EffectiveDeadline().IsZero():
