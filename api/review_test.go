@@ -217,7 +217,7 @@ func TestCandidateRoute(t *testing.T) {
 	if res, body := w.jsonDo(t, "interviewer", "GET", path, nil, &doc); res.StatusCode != 200 {
 		t.Fatalf("candidate: %d %s", res.StatusCode, body)
 	}
-	if doc.Name != "cand ASSESSMENT" || len(doc.Assignments) != 1 || doc.Assignments[0].ID != w.asg[grader.ModeAssessment] ||
+	if doc.Name != "Cand assessment" || len(doc.Assignments) != 1 || doc.Assignments[0].ID != w.asg[grader.ModeAssessment] ||
 		doc.Assignments[0].Submissions != 1 || doc.Assignments[0].Latest != id || len(doc.Submissions) != 1 || !doc.SimilarityKnown || doc.Live == nil {
 		t.Fatalf("candidate: %+v", doc)
 	}

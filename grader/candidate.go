@@ -85,6 +85,28 @@ func StartOf(a *Assignment) time.Time {
 	return a.CreatedAt
 }
 
+// candidateDisplayName is the candidate's name as djgrade holds it, not
+// as the caller spelled it (a link's lowercase): an assignment's, as staff
+// wrote it, else the newest submission's, else a live session's.
+func candidateDisplayName(ov *CandidateOverview) string {
+	for _, a := range ov.Assignments {
+		if n := strings.TrimSpace(a.Candidate); n != "" {
+			return n
+		}
+	}
+	for _, s := range ov.Submissions {
+		if n := strings.TrimSpace(s.Candidate); n != "" {
+			return n
+		}
+	}
+	for _, l := range ov.Live {
+		if n := strings.TrimSpace(l.Candidate); n != "" {
+			return n
+		}
+	}
+	return ov.Name
+}
+
 // liveTimeUsed is the session's time from its start to its end, or to now.
 func liveTimeUsed(l *LiveSession, now time.Time) time.Duration {
 	if l.StartedAt.IsZero() {
@@ -163,6 +185,7 @@ func (s *Service) Candidate(ctx context.Context, name string) (*CandidateOvervie
 	if len(out.Submissions) == 0 && len(out.Assignments) == 0 && len(out.Live) == 0 {
 		return nil, Errorf(ENOTFOUND, "no candidate named %q", name)
 	}
+	out.Name = candidateDisplayName(out)
 
 	ids := make([]string, len(out.Submissions))
 	for i, cs := range out.Submissions {
