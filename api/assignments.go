@@ -154,11 +154,7 @@ func (s *Server) getAssignment(c echo.Context) error {
 	if a, err = grader.OpenAssignment(ctx, s.cfg.Auth, a, tok, s.now()); err != nil {
 		return err
 	}
-	out := assignmentView(a, s.now())
-	if err := s.addCounted(c, a, &out); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return s.assignmentAnswer(c, a)
 }
 
 // bindJSON decodes a JSON body strictly: unknown fields and trailing data

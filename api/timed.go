@@ -74,6 +74,16 @@ func (s *Server) addCounted(c echo.Context, a *grader.Assignment, out *assignmen
 	return nil
 }
 
+// assignmentAnswer answers 200 with the assignment as GET shows it, the
+// attempt that counts included.
+func (s *Server) assignmentAnswer(c echo.Context, a *grader.Assignment) error {
+	out := assignmentView(a, s.now())
+	if err := s.addCounted(c, a, &out); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
 // timedRequest is the timed part of a new assignment.
 type timedRequest struct {
 	// TimeLimit is text ("90m", "1h30m"), read by grader.ParseTimeLimit,
@@ -126,7 +136,7 @@ func (s *Server) revokeAssignment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, assignmentView(a, s.now()))
+	return s.assignmentAnswer(c, a)
 }
 
 // extendRequest is one extension: a new deadline or minutes to add.
@@ -157,5 +167,5 @@ func (s *Server) extendAssignment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, assignmentView(a, s.now()))
+	return s.assignmentAnswer(c, a)
 }

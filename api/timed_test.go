@@ -347,6 +347,13 @@ func TestTimedAssignmentCounts(t *testing.T) {
 					t.Fatalf("counts %s: counted %s, want %s", counts, got.Counted, want)
 				}
 			}
+			// Extend and revoke answer the assignment in the GET's shape.
+			if got := e.ok(t, http.MethodPost, "/api/v1/assignments/"+a.ID+"/extend", e.staff, map[string]any{"deadline": e.now.Add(48 * time.Hour).Format(time.RFC3339)}); got.Counted != want {
+				t.Errorf("extend's answer: counted %q, want %q", got.Counted, want)
+			}
+			if got := e.ok(t, http.MethodPost, "/api/v1/assignments/"+a.ID+"/revoke", e.staff, nil); got.Counted != want {
+				t.Errorf("revoke's answer: counted %q, want %q", got.Counted, want)
+			}
 		})
 	}
 }
