@@ -199,6 +199,7 @@ func TestCandidateRoute(t *testing.T) {
 			ID          string  `json:"id"`
 			Submissions int     `json:"submissions"`
 			Latest      string  `json:"latest_submission"`
+			Counted     string  `json:"counted_submission"`
 			TimeUsed    float64 `json:"time_used_seconds"`
 		}
 		Submissions []struct {
@@ -218,7 +219,7 @@ func TestCandidateRoute(t *testing.T) {
 		t.Fatalf("candidate: %d %s", res.StatusCode, body)
 	}
 	if doc.Name != "Cand assessment" || len(doc.Assignments) != 1 || doc.Assignments[0].ID != w.asg[grader.ModeAssessment] ||
-		doc.Assignments[0].Submissions != 1 || doc.Assignments[0].Latest != id || len(doc.Submissions) != 1 || !doc.SimilarityKnown || doc.Live == nil {
+		doc.Assignments[0].Submissions != 1 || doc.Assignments[0].Latest != id || doc.Assignments[0].Counted != id || len(doc.Submissions) != 1 || !doc.SimilarityKnown || doc.Live == nil {
 		t.Fatalf("candidate: %+v", doc)
 	}
 	if s := doc.Submissions[0]; s.ID != id || s.Automatic.Score != 4 || s.Effective.Score != 9 || !s.Overridden || s.Notes != 1 || s.TimeUsed <= 0 {

@@ -40,6 +40,9 @@ type CandidateAssignment struct {
 	Submissions int `json:"submissions"`
 	// Latest is the id of the newest submission under it ("" for none).
 	Latest string `json:"latest_submission,omitempty"`
+	// Counted is the attempt that counts under the assignment's counts
+	// (CountedSubmission, as the assignment's API and pages mark it).
+	Counted string `json:"counted_submission,omitempty"`
 	// TimeUsed is from the assignment's start (StartOf) to its latest
 	// submission; zero without one.
 	TimeUsed time.Duration `json:"-"`
@@ -230,6 +233,9 @@ func (s *Service) Candidate(ctx context.Context, name string) (*CandidateOvervie
 		ca.Submissions = len(subs)
 		if len(subs) > 0 {
 			ca.Latest = subs[0].ID
+			if c := CountedSubmission(ca.Assignment, subs); c != nil {
+				ca.Counted = c.ID
+			}
 			if d := subs[0].CreatedAt.Sub(StartOf(ca.Assignment)); d > 0 {
 				ca.TimeUsed = d
 			}
