@@ -409,7 +409,7 @@ func TestCreateSubmissionInvalid(t *testing.T) {
 		{"truncated zip", validParts("a.zip", append([]byte("PK\x03\x04"), secret...)), 400, grader.EINVALID, "zip"},
 		{"truncated gzip", validParts("a.tgz", append([]byte{0x1f, 0x8b}, secret...)), 400, grader.EINVALID, "gzip"},
 		{"unknown exercise", []part{{name: "exercise", data: []byte("no-such-thing")}, {name: "candidate", data: []byte("Ada")}, {name: "archive", filename: "a.zip", data: zipped}},
-			400, grader.EINVALID, `unknown exercise "no-such-thing"`},
+			400, grader.EINVALID, `unknown exercise "no-such-thing"; GET /api/v1/exercises lists`},
 		{"blank candidate", []part{{name: "exercise", data: []byte("drf-n-plus-one")}, {name: "candidate", data: []byte(" \t ")}, {name: "archive", filename: "a.zip", data: zipped}},
 			400, grader.EINVALID, "candidate"},
 		{"candidate too long", []part{{name: "exercise", data: []byte("drf-n-plus-one")}, {name: "candidate", data: []byte(strings.Repeat("a", 201))}, {name: "archive", filename: "a.zip", data: zipped}},

@@ -49,16 +49,24 @@ type assignmentRequest struct {
 	timedRequest
 }
 
+// requestExercise is the exercise a request names: an unknown id is the
+// caller's mistake (400), said with where the ids are listed. Uploads,
+// assignments and take-homes share it.
+func (s *Server) requestExercise(id string) (*grader.Exercise, error) {
+	ex, err := s.cfg.Catalog.Exercise(strings.TrimSpace(id))
+	if grader.ErrorCode(err) == grader.ENOTFOUND {
+		return nil, grader.Errorf(grader.EINVALID, "unknown exercise %q; GET /api/v1/exercises lists the exercise ids", truncate(id, 64))
+	}
+	return ex, err
+}
+
 func (s *Server) createAssignment(c echo.Context) error {
 	var req assignmentRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	ex, err := s.cfg.Catalog.Exercise(strings.TrimSpace(req.Exercise))
+	ex, err := s.requestExercise(req.Exercise)
 	if err != nil {
-		if grader.ErrorCode(err) == grader.ENOTFOUND {
-			return grader.Errorf(grader.EINVALID, "unknown exercise %q", truncate(req.Exercise, 64))
-		}
 		return err
 	}
 	if req.Mode == "" {
@@ -146,11 +154,7 @@ func (s *Server) getAssignment(c echo.Context) error {
 	if a, err = grader.OpenAssignment(ctx, s.cfg.Auth, a, tok, s.now()); err != nil {
 		return err
 	}
-	out := assignmentView(a, s.now())
-	if err := s.addCounted(c, a, &out); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return s.assignmentAnswer(c, a)
 }
 
 // bindJSON decodes a JSON body strictly: unknown fields and trailing data
@@ -175,6 +179,11 @@ func bodyJSONError(err error) error {
 	var merr *http.MaxBytesError
 	if errors.As(err, &merr) {
 		return tooLarge(merr.Limit)
+	}
+	// A field's own decoder (a time limit's) says what it wants.
+	var gerr *grader.Error
+	if errors.As(err, &gerr) {
+		return gerr
 	}
 	return grader.Wrap(err, grader.EINVALID, "malformed JSON body: %s", truncate(err.Error(), 200))
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,9 +40,27 @@ func require(roles ...grader.Role) echo.MiddlewareFunc {
 					return next(c)
 				}
 			}
-			return grader.Errorf(grader.EFORBIDDEN, "this token's role may not do that")
+			return forbiddenRole(tok, roles)
 		}
 	}
+}
+
+// forbiddenRole says which roles the route is for and what the caller's
+// token is, so that the caller knows which token to use instead.
+func forbiddenRole(tok *grader.Token, roles []grader.Role) error {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	have := "no"
+	if tok != nil {
+		r := string(tok.Role)
+		have = "a " + r
+		if r != "" && strings.ContainsAny(r[:1], "aeiou") {
+			have = "an " + r
+		}
+	}
+	return grader.Errorf(grader.EFORBIDDEN, "this route is for %s tokens; this request has %s token", strings.Join(names, " or "), have)
 }
 
 // staff lets admins and interviewers through.

@@ -377,7 +377,10 @@ func TestCandidateViews(t *testing.T) {
 		for _, p := range []string{"", "/files", "/events", "/logs"} {
 			res, body := w.do(t, other, "GET", "/api/v1/submissions/"+id+p, "", nil, nil)
 			if p == "/logs" {
-				wantError(t, res, body, 403, grader.EFORBIDDEN)
+				// A staff route: the same 403 whatever the id, saying which token it wants.
+				if ae := wantError(t, res, body, 403, grader.EFORBIDDEN); ae.Error.Message != "this route is for admin or interviewer tokens; this request has a candidate token" {
+					t.Errorf("403 message %q", ae.Error.Message)
+				}
 			} else {
 				wantError(t, res, body, 404, grader.ENOTFOUND)
 			}

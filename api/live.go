@@ -144,8 +144,11 @@ type liveJSON struct {
 	LimitS     int    `json:"limit_s"`
 	State      string `json:"state"`
 	RemainingS int    `json:"remaining_s"`
-	Link       string `json:"link"`
-	Token      string `json:"token,omitempty"`
+	// RemainingSeconds is RemainingS under the name assignments use
+	// (remaining_seconds), so that a client reads one name for both.
+	RemainingSeconds int    `json:"remaining_seconds"`
+	Link             string `json:"link"`
+	Token            string `json:"token,omitempty"`
 }
 
 // liveView renders l at now. Before the candidate opens it the whole limit
@@ -160,6 +163,7 @@ func liveView(l *grader.LiveSession, now time.Time) liveJSON {
 	default:
 		out.RemainingS = int(math.Ceil(l.EndsAt.Sub(now).Seconds()))
 	}
+	out.RemainingSeconds = out.RemainingS
 	return out
 }
 

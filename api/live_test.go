@@ -34,6 +34,7 @@ type liveDoc struct {
 	LimitS         int       `json:"limit_s"`
 	State          string    `json:"state"`
 	RemainingS     int       `json:"remaining_s"`
+	RemainingSecs  int       `json:"remaining_seconds"`
 	Link           string    `json:"link"`
 	Token          string    `json:"token"`
 }
@@ -107,7 +108,7 @@ func TestLiveSessionFlow(t *testing.T) {
 	sb := &publicSandbox{}
 	w := newWorld(t, sb, false, nil)
 	l := w.startLive(t, "ada", map[string]any{"limit": "45m"})
-	if l.Link != "/ui/l/"+l.ID || l.State != grader.LiveActive || l.LimitS != 45*60 || l.RemainingS != 45*60 ||
+	if l.Link != "/ui/l/"+l.ID || l.State != grader.LiveActive || l.LimitS != 45*60 || l.RemainingS != 45*60 || l.RemainingSecs != l.RemainingS ||
 		!l.StartedAt.IsZero() || l.Mode != grader.ModePractice || l.Assignment == "" {
 		t.Errorf("created: %+v", l)
 	}

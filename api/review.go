@@ -142,6 +142,7 @@ type candidateAssignmentJSON struct {
 	// Submissions, Latest and TimeUsed: see grader.CandidateAssignment.
 	Submissions int     `json:"submissions"`
 	Latest      string  `json:"latest_submission,omitempty"`
+	Counted     string  `json:"counted_submission,omitempty"`
 	TimeUsed    float64 `json:"time_used_seconds"`
 }
 
@@ -195,7 +196,7 @@ func (s *Server) getCandidate(c echo.Context) error {
 		Assignments: []candidateAssignmentJSON{}, Live: []candidateLiveJSON{}, Submissions: []candidateSubmissionJSON{}}
 	for _, a := range ov.Assignments {
 		out.Assignments = append(out.Assignments, candidateAssignmentJSON{ID: a.ID, Exercise: a.Exercise, Mode: a.Mode,
-			Deadline: a.Deadline, CreatedAt: a.CreatedAt, Live: a.Assignment.Live, Submissions: a.Submissions, Latest: a.Latest, TimeUsed: a.TimeUsed.Seconds()})
+			Deadline: a.Deadline, CreatedAt: a.CreatedAt, Live: a.Assignment.Live, Submissions: a.Submissions, Latest: a.Latest, Counted: a.Counted, TimeUsed: a.TimeUsed.Seconds()})
 	}
 	for _, l := range ov.Live {
 		out.Live = append(out.Live, candidateLiveJSON{ID: l.ID, Exercise: l.Exercise, State: l.State, CreatedAt: l.CreatedAt,

@@ -79,7 +79,7 @@ func TestReviewRoutes(t *testing.T) {
 		{"unknown field", "/notes", "application/json", `{"text":"x","score":1}`, 400, "unknown field"},
 		{"not json", "/notes", "text/plain", `text`, 415, "application/json"},
 		{"huge body", "/notes", "application/json", `{"text":"` + strings.Repeat("n", 70<<10) + `"}`, 413, ""},
-		{"no reason", "/override", "application/json", `{"score":5}`, 400, "reason is empty"},
+		{"no reason", "/override", "application/json", `{"score":5}`, 400, "reason is empty: say why"},
 		{"no score", "/override", "application/json", `{"reason":"r"}`, 400, "needs a score"},
 		{"over max", "/override", "application/json", `{"score":11,"reason":"r"}`, 400, "0 to 10"},
 		{"negative", "/override", "application/json", `{"score":-1,"reason":"r"}`, 400, "0 to 10"},
@@ -199,6 +199,7 @@ func TestCandidateRoute(t *testing.T) {
 			ID          string  `json:"id"`
 			Submissions int     `json:"submissions"`
 			Latest      string  `json:"latest_submission"`
+			Counted     string  `json:"counted_submission"`
 			TimeUsed    float64 `json:"time_used_seconds"`
 		}
 		Submissions []struct {
@@ -217,8 +218,8 @@ func TestCandidateRoute(t *testing.T) {
 	if res, body := w.jsonDo(t, "interviewer", "GET", path, nil, &doc); res.StatusCode != 200 {
 		t.Fatalf("candidate: %d %s", res.StatusCode, body)
 	}
-	if doc.Name != "cand ASSESSMENT" || len(doc.Assignments) != 1 || doc.Assignments[0].ID != w.asg[grader.ModeAssessment] ||
-		doc.Assignments[0].Submissions != 1 || doc.Assignments[0].Latest != id || len(doc.Submissions) != 1 || !doc.SimilarityKnown || doc.Live == nil {
+	if doc.Name != "Cand assessment" || len(doc.Assignments) != 1 || doc.Assignments[0].ID != w.asg[grader.ModeAssessment] ||
+		doc.Assignments[0].Submissions != 1 || doc.Assignments[0].Latest != id || doc.Assignments[0].Counted != id || len(doc.Submissions) != 1 || !doc.SimilarityKnown || doc.Live == nil {
 		t.Fatalf("candidate: %+v", doc)
 	}
 	if s := doc.Submissions[0]; s.ID != id || s.Automatic.Score != 4 || s.Effective.Score != 9 || !s.Overridden || s.Notes != 1 || s.TimeUsed <= 0 {

@@ -52,10 +52,7 @@ func (s *Server) createSubmission(c echo.Context) error {
 	}
 	tok := caller(c)
 	exercise := strings.TrimSpace(form.Text[fieldExercise])
-	if _, err := s.cfg.Catalog.Exercise(exercise); err != nil {
-		if grader.ErrorCode(err) == grader.ENOTFOUND {
-			return grader.Errorf(grader.EINVALID, "unknown exercise %q", truncate(exercise, 64))
-		}
+	if _, err := s.requestExercise(exercise); err != nil {
 		return err
 	}
 	sreq := grader.SubmitRequest{Exercise: exercise, Source: &grader.Source{Kind: grader.SourceUpload}, Owner: tok.ID, IdempotencyKey: idemKey}

@@ -83,11 +83,8 @@ func (s *Server) createTakeHome(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	ex, err := s.cfg.Catalog.Exercise(strings.TrimSpace(req.Exercise))
+	ex, err := s.requestExercise(req.Exercise)
 	if err != nil {
-		if grader.ErrorCode(err) == grader.ENOTFOUND {
-			return grader.Errorf(grader.EINVALID, "unknown exercise %q", truncate(req.Exercise, 64))
-		}
 		return err
 	}
 	login := strings.TrimSpace(req.GitHubLogin)

@@ -4,6 +4,7 @@ package api
 // happens after it, which attempt counts, and the staff's revoke and extend.
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -87,18 +88,51 @@ func (s *Server) addCounted(c echo.Context, a *grader.Assignment, out *assignmen
 	return nil
 }
 
+// assignmentAnswer answers 200 with the assignment as GET shows it, the
+// attempt that counts included.
+func (s *Server) assignmentAnswer(c echo.Context, a *grader.Assignment) error {
+	out := assignmentView(a, s.now())
+	if err := s.addCounted(c, a, &out); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
 // timedRequest is the timed part of a new assignment.
 type timedRequest struct {
-	// TimeLimit is text ("90m", "1h30m"), read by grader.ParseTimeLimit.
-	TimeLimit *string `json:"time_limit"`
-	AfterTime string  `json:"after_time"`
-	Counts    string  `json:"counts"`
+	// TimeLimit is text ("90m", "1h30m"), read by grader.ParseTimeLimit,
+	// or a JSON number of minutes.
+	TimeLimit *timeLimitValue `json:"time_limit"`
+	AfterTime string          `json:"after_time"`
+	Counts    string          `json:"counts"`
+}
+
+// timeLimitValue is a time limit as a request gives it: a string
+// ("90m", "1h30m", "90": minutes) or a JSON number of whole minutes (90),
+// as README says "a bare number is minutes".
+type timeLimitValue string
+
+func (v *timeLimitValue) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*v = timeLimitValue(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return grader.Errorf(grader.EINVALID, "time_limit must be a duration such as \"90m\" or \"1h30m\", or a whole number of minutes")
+	}
+	if _, err := n.Int64(); err != nil {
+		return grader.Errorf(grader.EINVALID, "time_limit %s is not a whole number of minutes; write it like 90 or \"1h30m\"", n)
+	}
+	*v = timeLimitValue(n.String())
+	return nil
 }
 
 func (r timedRequest) apply(a *grader.Assignment) error {
 	var err error
 	if r.TimeLimit != nil {
-		if a.TimeLimit, err = grader.ParseTimeLimit(*r.TimeLimit); err != nil {
+		if a.TimeLimit, err = grader.ParseTimeLimit(string(*r.TimeLimit)); err != nil {
 			return err
 		}
 	}
@@ -116,7 +150,7 @@ func (s *Server) revokeAssignment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, assignmentView(a, s.now()))
+	return s.assignmentAnswer(c, a)
 }
 
 // extendRequest is one extension: a new deadline or minutes to add.
@@ -147,7 +181,7 @@ func (s *Server) extendAssignment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, assignmentView(a, s.now()))
+	return s.assignmentAnswer(c, a)
 }
 
 // openOnRead starts the clock of the assignment a candidate's submissions

@@ -268,6 +268,8 @@ func TestTimedAssignmentInputErrors(t *testing.T) {
 		{"time_limit": "169h"},
 		{"after_time": "never"},
 		{"counts": "worst"},
+		{"time_limit": 90.5},
+		{"time_limit": true},
 	}
 	for _, f := range bad {
 		body := map[string]any{"exercise": "n-plus-one", "candidate": "Ada"}
@@ -295,6 +297,10 @@ func TestTimedAssignmentInputErrors(t *testing.T) {
 	} {
 		res, b := e.call(t, http.MethodPost, path, e.staff, body)
 		wantError(t, res, b, http.StatusBadRequest, grader.EINVALID)
+	}
+	// Neither field: the message names both, so the caller knows what to send.
+	if res, b := e.call(t, http.MethodPost, path, e.staff, map[string]any{}); !strings.Contains(string(b), "deadline or add_minutes") {
+		t.Errorf("an empty extension: %d %s", res.StatusCode, b)
 	}
 	got := e.ok(t, http.MethodPost, path, e.staff, map[string]any{"deadline": timedT0.Add(48 * time.Hour).Format(time.RFC3339)})
 	if got.Deadline == nil || !got.Deadline.Equal(timedT0.Add(48*time.Hour)) || len(got.Extensions) != 1 {
@@ -341,6 +347,13 @@ func TestTimedAssignmentCounts(t *testing.T) {
 					t.Fatalf("counts %s: counted %s, want %s", counts, got.Counted, want)
 				}
 			}
+			// Extend and revoke answer the assignment in the GET's shape.
+			if got := e.ok(t, http.MethodPost, "/api/v1/assignments/"+a.ID+"/extend", e.staff, map[string]any{"deadline": e.now.Add(48 * time.Hour).Format(time.RFC3339)}); got.Counted != want {
+				t.Errorf("extend's answer: counted %q, want %q", got.Counted, want)
+			}
+			if got := e.ok(t, http.MethodPost, "/api/v1/assignments/"+a.ID+"/revoke", e.staff, nil); got.Counted != want {
+				t.Errorf("revoke's answer: counted %q, want %q", got.Counted, want)
+			}
 		})
 	}
 }
@@ -380,5 +393,22 @@ func TestTimedRetryAfterTheEndGetsTheFirstSubmission(t *testing.T) {
 	wantError(t, res, body, http.StatusForbidden, grader.EFORBIDDEN)
 	if e.count(t) != n {
 		t.Fatalf("the refused submission was stored")
+	}
+}
+
+// TestTimedAssignmentTimeLimitAsMinutes: README's "a bare number is
+// minutes" holds for a JSON number as for a string, and a number that is
+// not whole minutes is refused with a message naming the field.
+func TestTimedAssignmentTimeLimitAsMinutes(t *testing.T) {
+	e := newTimedEnv(t)
+	for _, v := range []any{90, "90", "1h30m"} {
+		if a := e.create(t, map[string]any{"time_limit": v}); a.TimeLimit != "1h30m" {
+			t.Errorf("time_limit %#v: %q, want 1h30m", v, a.TimeLimit)
+		}
+	}
+	res, b := e.call(t, http.MethodPost, "/api/v1/assignments", e.staff, map[string]any{"exercise": "n-plus-one", "candidate": "Ada", "time_limit": 1.5})
+	wantError(t, res, b, http.StatusBadRequest, grader.EINVALID)
+	if !strings.Contains(string(b), "time_limit") || strings.Contains(string(b), "Go struct") {
+		t.Errorf("the error does not say what to write: %s", b)
 	}
 }

@@ -40,6 +40,9 @@ type CandidateAssignment struct {
 	Submissions int `json:"submissions"`
 	// Latest is the id of the newest submission under it ("" for none).
 	Latest string `json:"latest_submission,omitempty"`
+	// Counted is the attempt that counts under the assignment's counts
+	// (CountedSubmission, as the assignment's API and pages mark it).
+	Counted string `json:"counted_submission,omitempty"`
 	// TimeUsed is from the assignment's start (StartOf) to its latest
 	// submission; zero without one.
 	TimeUsed time.Duration `json:"-"`
@@ -83,6 +86,28 @@ func StartOf(a *Assignment) time.Time {
 		return a.OpenedAt
 	}
 	return a.CreatedAt
+}
+
+// candidateDisplayName is the candidate's name as djgrade holds it, not
+// as the caller spelled it (a link's lowercase): an assignment's, as staff
+// wrote it, else the newest submission's, else a live session's.
+func candidateDisplayName(ov *CandidateOverview) string {
+	for _, a := range ov.Assignments {
+		if n := strings.TrimSpace(a.Candidate); n != "" {
+			return n
+		}
+	}
+	for _, s := range ov.Submissions {
+		if n := strings.TrimSpace(s.Candidate); n != "" {
+			return n
+		}
+	}
+	for _, l := range ov.Live {
+		if n := strings.TrimSpace(l.Candidate); n != "" {
+			return n
+		}
+	}
+	return ov.Name
 }
 
 // liveTimeUsed is the session's time from its start to its end, or to now.
@@ -163,6 +188,7 @@ func (s *Service) Candidate(ctx context.Context, name string) (*CandidateOvervie
 	if len(out.Submissions) == 0 && len(out.Assignments) == 0 && len(out.Live) == 0 {
 		return nil, Errorf(ENOTFOUND, "no candidate named %q", name)
 	}
+	out.Name = candidateDisplayName(out)
 
 	ids := make([]string, len(out.Submissions))
 	for i, cs := range out.Submissions {
@@ -207,6 +233,9 @@ func (s *Service) Candidate(ctx context.Context, name string) (*CandidateOvervie
 		ca.Submissions = len(subs)
 		if len(subs) > 0 {
 			ca.Latest = subs[0].ID
+			if c := CountedSubmission(ca.Assignment, subs); c != nil {
+				ca.Counted = c.ID
+			}
 			if d := subs[0].CreatedAt.Sub(StartOf(ca.Assignment)); d > 0 {
 				ca.TimeUsed = d
 			}

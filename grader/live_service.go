@@ -786,14 +786,11 @@ func (s *Service) LiveNotes(ctx context.Context, id string) ([]*LiveNote, error)
 // liveAssignment refuses a submission made under a live session's
 // assignment other than by the session's submit.
 func (s *Service) liveAssignment(ctx context.Context, req SubmitRequest) error {
-	if req.Assignment == "" || s.Auth == nil || (req.Source != nil && req.Source.Kind == SourceLive) {
+	if req.Source != nil && req.Source.Kind == SourceLive {
 		return nil
 	}
-	a, err := s.Auth.Assignment(ctx, req.Assignment)
-	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
-			return nil
-		}
+	a, err := s.requestAssignment(ctx, req.Assignment)
+	if a == nil || err != nil {
 		return err
 	}
 	if a.Live != "" {

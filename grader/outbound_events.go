@@ -59,8 +59,9 @@ type OutboundLinks struct {
 // SubmissionFinishedData is the payload of OutboundSubmissionFinished.
 type SubmissionFinishedData struct {
 	Submission OutboundSubmission `json:"submission"`
-	// Result is what leaves the server of a result (AudienceExport).
-	Result *ResultView   `json:"result,omitempty"`
+	// Result is what leaves the server of a result (AudienceExport), in
+	// the one schema of a result (ResultJSON), as exports render it.
+	Result *ResultJSON   `json:"result,omitempty"`
 	Links  OutboundLinks `json:"links"`
 }
 
@@ -103,7 +104,11 @@ func (s *Service) publishFinished(ctx context.Context, sub *Submission) error {
 	if s.Outbox == nil || (sub.Status != StatusDone && sub.Status != StatusError) {
 		return nil
 	}
-	d := SubmissionFinishedData{Submission: outboundSubmission(sub), Result: sub.Result.View(AudienceExport), Links: s.submissionLinks(sub.ID)}
+	d := SubmissionFinishedData{Submission: outboundSubmission(sub), Links: s.submissionLinks(sub.ID)}
+	if v := sub.Result.View(AudienceExport); v != nil {
+		j := v.JSON()
+		d.Result = &j
+	}
 	data, err := json.Marshal(d)
 	if err != nil {
 		return Wrap(err, EINTERNAL, "encode the event of submission %s", sub.ID)

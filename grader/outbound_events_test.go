@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,10 +158,30 @@ func TestWebhookServicePublishesFinishedAndCompleted(t *testing.T) {
 	if ev.Data.Result["score"] != float64(10) || ev.Data.Result["verdict"] != string(grader.VerdictPassed) {
 		t.Errorf("result %v", ev.Data.Result)
 	}
-	for _, staffOnly := range []string{"seed", "log", "judge_log", "findings", "timings"} {
+	for _, staffOnly := range []string{"seed", "log", "judge_log", "findings", "timings_ms", "exit_code"} {
 		if _, ok := ev.Data.Result[staffOnly]; ok {
 			t.Errorf("the event's result holds %s: %s", staffOnly, body)
 		}
+	}
+	// The result is in the one schema (grader.ResultJSON), as an export
+	// renders the same view: not the stored shape (duration_s, exit_code).
+	staff, err := svc.Submission(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(staff.Result.View(grader.AudienceExport).JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantMap map[string]any
+	if err := json.Unmarshal(want, &wantMap); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ev.Data.Result, wantMap) {
+		t.Errorf("the event's result is not the export's ResultJSON:\n got %v\nwant %v", ev.Data.Result, wantMap)
+	}
+	if tests, _ := ev.Data.Result["tests"].([]any); len(tests) == 0 {
+		t.Errorf("the event's result has no tests: the schema check proves little: %s", body)
 	}
 	if ev.Data.Links.API != "https://djgrade.example/api/v1/submissions/"+ids[0] || ev.Data.Links.Dashboard != "https://djgrade.example/ui/submissions/"+ids[0] {
 		t.Errorf("links %+v", ev.Data.Links)

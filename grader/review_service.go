@@ -53,12 +53,13 @@ func (s *Service) ReviewSummaries(ctx context.Context, ids []string) (map[string
 	return s.Reviews.ReviewSummaries(ctx, ids)
 }
 
-// cleanReviewText trims and checks a note or a reason.
-func cleanReviewText(what, t string, max int) (string, error) {
+// cleanReviewText trims and checks a note or a reason; hint says what an
+// empty one should hold.
+func cleanReviewText(what, hint, t string, max int) (string, error) {
 	t = strings.TrimSpace(t)
 	switch {
 	case t == "":
-		return "", Errorf(EINVALID, "the %s is empty", what)
+		return "", Errorf(EINVALID, "the %s is empty: %s", what, hint)
 	case !utf8.ValidString(t):
 		return "", Errorf(EINVALID, "the %s is not UTF-8 text", what)
 	case len(t) > max:
@@ -93,7 +94,7 @@ func (s *Service) AddReviewNote(ctx context.Context, id string, tok *Token, note
 	if err := checkAuthor(tok); err != nil {
 		return nil, err
 	}
-	note, err := cleanReviewText("note", note, MaxReviewNoteBytes)
+	note, err := cleanReviewText("note", "write the note's text", note, MaxReviewNoteBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (s *Service) OverrideScore(ctx context.Context, id string, tok *Token, req 
 	if err := checkAuthor(tok); err != nil {
 		return nil, err
 	}
-	reason, err := cleanReviewText("reason", req.Reason, MaxReviewReasonBytes)
+	reason, err := cleanReviewText("reason", "say why the score is overridden or cleared (required; kept in the review's trail)", req.Reason, MaxReviewReasonBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -262,9 +262,12 @@ func TestCandidateOverview(t *testing.T) {
 	if _, err := svc.AddReviewNote(ctx, first.ID, ivy, "n"); err != nil {
 		t.Fatal(err)
 	}
-	ov, err := svc.Candidate(ctx, " Ada Lovelace ")
+	ov, err := svc.Candidate(ctx, " ada LOVELACE ")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ov.Name != "Ada Lovelace" {
+		t.Errorf("name %q: want the assignment's spelling, not the caller's", ov.Name)
 	}
 	if len(ov.Submissions) != 2 || ov.Submissions[0].ID != sub.ID || ov.Submissions[1].ID != first.ID {
 		t.Fatalf("submissions: %+v", ov.Submissions)

@@ -216,7 +216,7 @@ func (a *Assignment) Extend(e Extension) error {
 	case len(a.Extensions) >= MaxExtensions:
 		return Errorf(ECONFLICT, "assignment %s has been extended %d times, the most allowed", a.ID, MaxExtensions)
 	case e.Deadline.IsZero() == (e.Added == 0):
-		return Errorf(EINVALID, "give either a new deadline or minutes to add (exactly one of them)")
+		return Errorf(EINVALID, "give either a new deadline or minutes to add, exactly one of them (the API's deadline or add_minutes)")
 	case e.Added != 0 && (e.Added < MinTimeLimit || e.Added > MaxTimeLimit):
 		return Errorf(EINVALID, "the time added must be between 1 minute and 7 days (10080 minutes)")
 	case e.Added != 0 && a.TimeLimit <= 0 && a.EffectiveDeadline().IsZero():
@@ -361,18 +361,27 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// requestAssignment is the assignment a submission request names: nil
+// without one, without an Auth store, or when it is not found (the API
+// checked the token's assignment; a submission under none is the staff's).
+// The live-session check and the timed admission share it.
+func (s *Service) requestAssignment(ctx context.Context, id string) (*Assignment, error) {
+	if id == "" || s.Auth == nil {
+		return nil, nil
+	}
+	a, err := s.Auth.Assignment(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	return a, err
+}
+
 // admit applies the assignment's Admit to a submission request: a refused
 // one is the error (and nothing is stored), an accepted one sets req.Late
 // and, for an assignment not yet opened, opens it (its first submission).
 func (s *Service) admit(ctx context.Context, req *SubmitRequest, now time.Time) error {
-	if req.Assignment == "" || s.Auth == nil {
-		return nil
-	}
-	a, err := s.Auth.Assignment(ctx, req.Assignment)
-	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
-			return nil
-		}
+	a, err := s.requestAssignment(ctx, req.Assignment)
+	if a == nil || err != nil {
 		return err
 	}
 	if _, err := a.Admit(now); err != nil {

@@ -126,7 +126,7 @@ func TestReviewPages(t *testing.T) {
 	// The candidate page.
 	res, body = sb.get("/ui/candidates/" + url.PathEscape("alice smith"))
 	wantStatus(t, "candidate page", res, body, 200)
-	for _, want := range []string{"alice smith", "n-plus-one", `href="/ui/submissions/` + sub.ID + `#review">1</a>`, "<strong>7 / 10</strong>", "3 / 10", "overridden", "No live sessions", "assessment"} {
+	for _, want := range []string{"<h1>Alice Smith", "n-plus-one", `href="/ui/submissions/` + sub.ID + `#review">1</a>`, "<strong>7 / 10</strong>", "3 / 10", "overridden", "No live sessions", "assessment"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("candidate page lacks %q", want)
 		}

@@ -91,6 +91,12 @@ func TestTimedAssignmentPages(t *testing.T) {
 	if !strings.Contains(body, "not opened") || !strings.Contains(body, `data-copy-from="s-message"`) || !strings.Contains(body, "sign in with the token you were sent") {
 		t.Errorf("staff page before the open: %.3000s", body)
 	}
+	// It links its exports (README: "Exports") and the candidate's page.
+	for _, want := range []string{`href="/ui/assignments/` + id + `/results.csv"`, `href="/ui/assignments/` + id + `/results.json"`, `href="/ui/candidates/`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("staff page lacks %s", want)
+		}
+	}
 	res, body = staff.get("/ui/a/" + id)
 	wantStatus(t, "preview", res, body, http.StatusOK)
 	if !e.assignmentByID(id).OpenedAt.IsZero() {

@@ -268,3 +268,51 @@ func TestTokenListNoStore(t *testing.T) {
 		t.Fatalf("through the server:\n%s\n%s\nwant\n%s\n%s\n%s", viaTable, viaJSON, table, direct, stderr)
 	}
 }
+
+// TestREADMECommandTableListsEveryFlag: the command table of README.md
+// ("The command line") shows, for every leaf command, every flag its
+// --help lists (wantFlags, which TestHelpEveryCommand ties to --help), so
+// that a flag added to a command cannot be left out of the README.
+func TestREADMECommandTableListsEveryFlag(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("^\\| `djgrade ([^`]*)`")
+	shown := map[string]map[string]bool{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		m := row.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		words := strings.Fields(m[1])
+		// The command is the longest run of leading words that names one.
+		name := ""
+		for i := len(words); i > 0; i-- {
+			if _, ok := wantFlags[strings.Join(words[:i], " ")]; ok {
+				name = strings.Join(words[:i], " ")
+				break
+			}
+		}
+		if name == "" {
+			continue
+		}
+		if shown[name] == nil {
+			shown[name] = map[string]bool{}
+		}
+		for _, f := range flagName.FindAllStringSubmatch(m[1], -1) {
+			shown[name][f[1]] = true
+		}
+	}
+	for name, flags := range wantFlags {
+		if shown[name] == nil {
+			t.Errorf("README's command table has no row for djgrade %s", name)
+			continue
+		}
+		for _, f := range flags {
+			if !shown[name][f] {
+				t.Errorf("README's row for djgrade %s does not show --%s", name, f)
+			}
+		}
+	}
+}

@@ -71,13 +71,13 @@ func TestTakeHomeUsage(t *testing.T) {
 	}{
 		{[]string{"takehome"}, "usage"},
 		{[]string{"takehome", "create", "--exercise", "n-plus-one"}, "usage"},
-		{[]string{"takehome", "create", "--exercise", "nope", "--candidate-login", "a", "--repo", "o/r"}, "unknown exercise"},
+		{[]string{"takehome", "create", "--exercise", "nope", "--candidate-login", "a", "--repo", "o/r"}, `unknown exercise "nope" (known: `},
 		{[]string{"takehome", "create", "--exercise", "n-plus-one", "--candidate-login", "a", "--repo", "o/r", "--deadline", "friday"}, "RFC 3339"},
 		{[]string{"takehome", "create", "--exercise", "n-plus-one", "--candidate-login", "a", "--repo", "o/r", "--data", t.TempDir()}, "DJGRADE_GITHUB_TOKEN"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(context.Background(), c.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) {
-			t.Errorf("%v: exit %d, stderr %q", c.args, code, stderr.String())
+		if code := run(context.Background(), c.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) || !strings.Contains(stderr.String(), "usage: djgrade takehome") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2, %q and the usage line", c.args, code, stderr.String(), c.want)
 		}
 	}
 }

@@ -86,6 +86,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Pool < -1 || cfg.PoolIdle < time.Second {
 		return &exitError{2, "--pool takes -1, 0 or a positive count; --pool-idle at least 1s"}
 	}
+	// Flags whose values need neither the store nor Docker are checked
+	// before either is touched: a wrong one is a usage error that makes no
+	// store (and shows no first admin token for a server that never ran).
+	if _, err := webhookLinkBase(cfg.Webhooks, cfg.Addr); err != nil {
+		return usageError(fs, describe(err))
+	}
+	if _, err := serveGitHubClient(cfg.GitHub, slog.New(slog.DiscardHandler)); err != nil {
+		return usageError(fs, describe(err))
+	}
 	srv, err := startServer(ctx, cfg, stderr)
 	if err != nil {
 		return err

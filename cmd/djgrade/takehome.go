@@ -34,7 +34,7 @@ func runTakeHomeCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if *deadline != "" {
 		t, err := time.Parse(time.RFC3339, *deadline)
 		if err != nil {
-			return &exitError{2, fmt.Sprintf("--deadline %q is not RFC 3339 (2030-05-01T17:00:00Z)", *deadline)}
+			return usageError(fs, fmt.Sprintf("--deadline %q is not RFC 3339 (2030-05-01T17:00:00Z)", *deadline))
 		}
 		due = t.UTC()
 	}
@@ -44,13 +44,13 @@ func runTakeHomeCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	ex, err := catalog.Exercise(*exercise)
 	if err != nil {
-		return &exitError{2, fmt.Sprintf("unknown exercise %q", *exercise)}
+		return usageError(fs, fmt.Sprintf("unknown exercise %q (known: %s)", *exercise, exerciseIDs(catalog)))
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	gh.AppKey = os.Getenv(envAppKey)
 	client, err := githubClient(gh, logger)
 	if err != nil {
-		return &exitError{2, describe(err)}
+		return usageError(fs, describe(err))
 	}
 	// The store file is locked by a running server: bbolt has one writer
 	// process. Open fails after a short wait, saying so.

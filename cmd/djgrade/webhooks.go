@@ -30,15 +30,26 @@ func addWebhookFlags(fs *pflag.FlagSet, cfg *webhookConfig) {
 	fs.BoolVar(&cfg.DenyLoopback, "webhook-deny-loopback", false, "refuse outbound webhooks to loopback addresses (allowed by default, for hiring-tool bridges beside djgrade)")
 }
 
+// webhookLinkBase is the base of the links in events: --webhook-link-url,
+// else http://ADDR.
+func webhookLinkBase(cfg webhookConfig, addr string) (string, error) {
+	base := strings.TrimSuffix(cfg.LinkURL, "/")
+	if base == "" {
+		return "http://" + addr, nil
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", grader.Errorf(grader.EINVALID, "--webhook-link-url %q is not an http(s) URL", cfg.LinkURL)
+	}
+	return base, nil
+}
+
 // newOutbox makes the outbound webhooks' outbox over the store and points
 // the service's events at it, with links based on addr unless the
 // configuration names a base URL. Its dispatcher is started by the caller.
 func newOutbox(cfg webhookConfig, addr string, svc *grader.Service, store *bolt.Store, logger *slog.Logger) (*webhook.Outbox, error) {
-	base := strings.TrimSuffix(cfg.LinkURL, "/")
-	if base == "" {
-		base = "http://" + addr
-	} else if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, grader.Errorf(grader.EINVALID, "--webhook-link-url %q is not an http(s) URL", cfg.LinkURL)
+	base, err := webhookLinkBase(cfg, addr)
+	if err != nil {
+		return nil, err
 	}
 	outbox := webhook.New(webhook.Config{
 		Store:  store,

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +67,31 @@ func TestServeDeliversWebhooks(t *testing.T) {
 	case <-srv.hooksDone:
 	default:
 		t.Error("the dispatcher still runs after Shutdown")
+	}
+}
+
+// TestServeBadFlagValuesMakeNoStore: a wrong --webhook-link-url or GitHub
+// App configuration is a usage error (exit 2, saying what is wrong) found
+// before the store is made: no store, no first admin token printed for a
+// server that never ran.
+func TestServeBadFlagValuesMakeNoStore(t *testing.T) {
+	for _, args := range [][]string{
+		{"--webhook-link-url", "ftp://x"},
+		{"--github-app-id", "12"},
+		{"--github-app-id", "12", "--github-app-key-file", filepath.Join(t.TempDir(), "missing.pem")},
+		{"--github-app-id", "12", "--github-token", "ghp_x"},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		var stderr strings.Builder
+		code := run(context.Background(), append([]string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, args...), &strings.Builder{}, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "usage: djgrade serve") || strings.Contains(stderr.String(), "code=") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 with the message and the usage line", args, code, stderr.String())
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Errorf("%q: the data folder was made (%v)", args, err)
+		}
+		if strings.Contains(stderr.String(), "djg_") {
+			t.Errorf("%q: an admin token was printed: %q", args, stderr.String())
+		}
 	}
 }

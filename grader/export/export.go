@@ -74,6 +74,10 @@ type Column struct {
 	Name string
 	// Value is the row's cell; "" for none.
 	Value func(Row) string
+	// JSON, if set, is the row's value in JSON's "extra" in its own type
+	// (a number, a boolean; nil for none, null), so that a score is a
+	// number there as on every other route; else JSON has Value's text.
+	JSON func(Row) any
 }
 
 // Table is the rows of an export and its columns.

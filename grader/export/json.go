@@ -40,7 +40,7 @@ type RowJSON struct {
 	CreatedAt  time.Time          `json:"created_at"`
 	FinishedAt *time.Time         `json:"finished_at"`
 	Result     *grader.ResultJSON `json:"result"`
-	Extra      map[string]string  `json:"extra,omitempty"`
+	Extra      map[string]any     `json:"extra,omitempty"`
 }
 
 // JSON renders the table as a Document; cursor, if not "", is its
@@ -69,9 +69,13 @@ func (t *Table) JSON(cursor string) Document {
 		}
 		for _, c := range t.Extra {
 			if j.Extra == nil {
-				j.Extra = map[string]string{}
+				j.Extra = map[string]any{}
 			}
-			j.Extra[c.Name] = c.Value(r)
+			if c.JSON != nil {
+				j.Extra[c.Name] = c.JSON(r)
+			} else {
+				j.Extra[c.Name] = c.Value(r)
+			}
 		}
 		d.Results = append(d.Results, j)
 	}

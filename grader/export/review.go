@@ -25,40 +25,41 @@ func ReviewColumns(summaries func(ctx context.Context, ids []string) (map[string
 		if err != nil {
 			return nil
 		}
-		current := func(r Row) *grader.ReviewEntry {
+		// The one rule of the effective score (grader.EffectiveScore, as
+		// the review routes and the candidate page apply it), on the row's
+		// export view; nil for a row not done.
+		effective := func(r Row) (*grader.Points, bool) {
 			if r.Result == nil {
+				return nil, false
+			}
+			return grader.EffectiveScore(&grader.Submission{ID: r.Submission, Status: grader.StatusDone, Result: &r.Result.Result}, sums[r.Submission])
+		}
+		text := func(f func(p *grader.Points, over bool) string) func(Row) string {
+			return func(r Row) string {
+				if p, over := effective(r); p != nil {
+					return f(p, over)
+				}
+				return ""
+			}
+		}
+		typed := func(f func(p *grader.Points, over bool) any) func(Row) any {
+			return func(r Row) any {
+				if p, over := effective(r); p != nil {
+					return f(p, over)
+				}
 				return nil
 			}
-			if o := sums[r.Submission].Current; o != nil && o.Score != nil {
-				return o
-			}
-			return nil
 		}
 		return []Column{
-			{Name: "effective_score", Value: func(r Row) string {
-				if r.Result == nil {
-					return ""
-				}
-				if o := current(r); o != nil {
-					return strconv.Itoa(min(*o.Score, r.Result.MaxScore))
-				}
-				return strconv.Itoa(r.Result.Score)
-			}},
-			{Name: "effective_verdict", Value: func(r Row) string {
-				if r.Result == nil {
-					return ""
-				}
-				if o := current(r); o != nil && o.Verdict != "" {
-					return string(o.Verdict)
-				}
-				return string(r.Result.Verdict)
-			}},
-			{Name: "overridden", Value: func(r Row) string {
-				if r.Result == nil {
-					return ""
-				}
-				return strconv.FormatBool(current(r) != nil)
-			}},
+			{Name: "effective_score",
+				Value: text(func(p *grader.Points, _ bool) string { return strconv.Itoa(p.Score) }),
+				JSON:  typed(func(p *grader.Points, _ bool) any { return p.Score })},
+			{Name: "effective_verdict",
+				Value: text(func(p *grader.Points, _ bool) string { return string(p.Verdict) }),
+				JSON:  typed(func(p *grader.Points, _ bool) any { return string(p.Verdict) })},
+			{Name: "overridden",
+				Value: text(func(_ *grader.Points, over bool) string { return strconv.FormatBool(over) }),
+				JSON:  typed(func(_ *grader.Points, over bool) any { return over })},
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -68,6 +69,34 @@ func TestReviewColumns(t *testing.T) {
 		}
 		if col(rec, "score") != map[string]string{"sub_queued": ""}[id] && col(rec, "score") != "6" {
 			t.Errorf("%s: the automatic score column is %q, want it kept at 6", id, col(rec, "score"))
+		}
+	}
+
+	// JSON's extra holds them in their own types: a score is a number, as
+	// the review route's effective.score, and overridden a boolean.
+	var jbuf bytes.Buffer
+	if err := WriteJSON(&jbuf, tab, ""); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Results []struct {
+			Submission string         `json:"submission"`
+			Extra      map[string]any `json:"extra"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(jbuf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	wantJSON := map[string][3]any{
+		"sub_over":   {float64(9), "passed", true},
+		"sub_capped": {float64(10), "failed", true},
+		"sub_plain":  {float64(6), "failed", false},
+		"sub_queued": {nil, nil, nil},
+	}
+	for _, r := range doc.Results {
+		got := [3]any{r.Extra["effective_score"], r.Extra["effective_verdict"], r.Extra["overridden"]}
+		if got != wantJSON[r.Submission] {
+			t.Errorf("%s: JSON extra %#v, want %#v", r.Submission, got, wantJSON[r.Submission])
 		}
 	}
 
