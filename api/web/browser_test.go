@@ -36,6 +36,26 @@ func chromium() string {
 	return ""
 }
 
+// headless starts headless Chromium at the window size for a browser
+// test: its allocator and a first tab; stop closes both (defer it before
+// the server's shutdown, which waits for the pages' streams).
+func headless(ctx context.Context, chrome string, width, height int) (alloc, tab context.Context, stop func()) {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(width, height))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	return alloc, tab, func() { cancelTab(); cancelAlloc() }
+}
+
+// screenshot saves the tab's whole page as dir/name.png.
+func screenshot(tab context.Context, dir, name string) error {
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+}
+
 // shots is where screenshots go: $DJGRADE_ARTIFACTS/screenshots, or the
 // test's temporary folder.
 func shots(t *testing.T) string {
@@ -139,21 +159,13 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	staff, cancelStaff := chromedp.NewContext(alloc)
-	defer cancelStaff()
+	_, staff, stopChrome := headless(ctx, chrome, 1280, 900)
+	defer stopChrome()
 	dir := shots(t)
 	shot := func(c context.Context, name string) {
 		t.Helper()
-		png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
+		if err := screenshot(c, dir, name); err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
 		}
 	}
 	do := func(c context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -375,21 +387,13 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	staff, cancelStaff := chromedp.NewContext(alloc)
-	defer cancelStaff()
+	_, staff, stopChrome := headless(ctx, chrome, 1280, 900)
+	defer stopChrome()
 	dir := shots(t)
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(staff, chromedp.FullScreenshot(100))
-		if err != nil {
+		if err := screenshot(staff, dir, name); err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
 		}
 	}
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,21 +78,13 @@ func TestReviewBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	staff, cancelStaff := chromedp.NewContext(alloc)
-	defer cancelStaff()
+	_, staff, stopChrome := headless(ctx, chrome, 1280, 900)
+	defer stopChrome()
 	dir := shots(t)
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(staff, chromedp.FullScreenshot(100))
-		if err != nil {
+		if err := screenshot(staff, dir, name); err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
 		}
 	}
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
