@@ -399,7 +399,7 @@ func TestLiveBrowser(t *testing.T) {
 	// Staff's preview of the candidate's page: the same editor, read-only.
 	do(staff, "preview", chromedp.Navigate(base+"/ui/live/"+id+"/preview"), chromedp.WaitVisible(chromedp.CSS("[data-preview-note]")))
 	waitJS(staff, "the preview's files", `document.querySelector("[data-live-editor]").dataset.ready === "true"`, time.Minute)
-	if eval(staff, `String(document.querySelector(".ed-input").readOnly)`) != "true" || eval(staff, `String(!!document.querySelector("[data-run]"))`) != "false" {
+	if eval(staff, `String(document.querySelector(".ed-input").readOnly)`) != "true" || eval(staff, `String(!!document.querySelector("button[data-run], button[data-submit]"))`) != "false" {
 		t.Errorf("the preview can be edited or run")
 	}
 	shot(staff, "live-13-preview")

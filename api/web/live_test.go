@@ -519,7 +519,7 @@ func TestLivePreview(t *testing.T) {
 			t.Errorf("the preview lacks %q", want)
 		}
 	}
-	for _, not := range []string{"data-run", "data-submit", `"/ui/l/` + id} {
+	for _, not := range []string{"data-run>", "data-submit>", `"/ui/l/` + id} {
 		if strings.Contains(body, not) {
 			t.Errorf("the preview holds %q", not)
 		}
