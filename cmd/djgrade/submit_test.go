@@ -80,7 +80,7 @@ func TestSubmit(t *testing.T) {
 	t.Setenv("DJGRADE_SERVER", base)
 	t.Setenv("DJGRADE_TOKEN", secret)
 	code, _, stderr = runArgs("submit", "--exercise", "n-plus-one", project)
-	if code != 1 || !strings.Contains(stderr, "400") || !strings.Contains(stderr, `unknown exercise "n-plus-one" (invalid)`) {
+	if code != 1 || !strings.Contains(stderr, "400") || !strings.Contains(stderr, `unknown exercise "n-plus-one"`) || !strings.Contains(stderr, "(invalid)") {
 		t.Errorf("unknown exercise: exit %d %q", code, stderr)
 	}
 	if list, err := srv.store.ListSubmissions(ctx, grader.SubmissionFilter{}); err != nil || len(list) != 0 {
