@@ -148,12 +148,19 @@ func webhookID(c echo.Context) (string, error) {
 	return id, nil
 }
 
-func (s *Server) getWebhook(c echo.Context) error {
+// webhookOf is the webhook store and the path's endpoint id of a route on
+// one endpoint.
+func (s *Server) webhookOf(c echo.Context) (Webhooks, string, error) {
 	w, err := s.webhooks()
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	id, err := webhookID(c)
+	return w, id, err
+}
+
+func (s *Server) getWebhook(c echo.Context) error {
+	w, id, err := s.webhookOf(c)
 	if err != nil {
 		return err
 	}
@@ -173,11 +180,7 @@ type webhookUpdate struct {
 // updateWebhook changes an endpoint's description, events or enabled flag
 // (its URL and secret are fixed: register a new endpoint to change them).
 func (s *Server) updateWebhook(c echo.Context) error {
-	w, err := s.webhooks()
-	if err != nil {
-		return err
-	}
-	id, err := webhookID(c)
+	w, id, err := s.webhookOf(c)
 	if err != nil {
 		return err
 	}
@@ -200,11 +203,7 @@ func (s *Server) updateWebhook(c echo.Context) error {
 }
 
 func (s *Server) deleteWebhook(c echo.Context) error {
-	w, err := s.webhooks()
-	if err != nil {
-		return err
-	}
-	id, err := webhookID(c)
+	w, id, err := s.webhookOf(c)
 	if err != nil {
 		return err
 	}
@@ -238,11 +237,7 @@ func deliveryView(d *webhook.Delivery, full bool) deliveryJSON {
 // listDeliveries is the endpoint's delivery log, newest first, a page at a
 // time (?limit=1..100, ?cursor= from the previous page).
 func (s *Server) listDeliveries(c echo.Context) error {
-	w, err := s.webhooks()
-	if err != nil {
-		return err
-	}
-	id, err := webhookID(c)
+	w, id, err := s.webhookOf(c)
 	if err != nil {
 		return err
 	}
@@ -280,11 +275,7 @@ func (s *Server) listDeliveries(c echo.Context) error {
 
 // getDelivery is one delivery with its log of attempts.
 func (s *Server) getDelivery(c echo.Context) error {
-	w, err := s.webhooks()
-	if err != nil {
-		return err
-	}
-	id, err := webhookID(c)
+	w, id, err := s.webhookOf(c)
 	if err != nil {
 		return err
 	}
@@ -298,11 +289,7 @@ func (s *Server) getDelivery(c echo.Context) error {
 // redeliver sends a delivered or failed delivery's event again, as a new
 // delivery (202: it is attempted by the dispatcher).
 func (s *Server) redeliver(c echo.Context) error {
-	w, err := s.webhooks()
-	if err != nil {
-		return err
-	}
-	id, err := webhookID(c)
+	w, id, err := s.webhookOf(c)
 	if err != nil {
 		return err
 	}
@@ -315,11 +302,7 @@ func (s *Server) redeliver(c echo.Context) error {
 
 // pingWebhook sends the endpoint a ping event (202).
 func (s *Server) pingWebhook(c echo.Context) error {
-	w, err := s.webhooks()
-	if err != nil {
-		return err
-	}
-	id, err := webhookID(c)
+	w, id, err := s.webhookOf(c)
 	if err != nil {
 		return err
 	}
