@@ -40,6 +40,7 @@ PREFIX = "djgrade-agent"
 AGENT_PORT = 8001
 APP_PORT = 8000
 PUBLIC_REPORT = "/tmp/djgrade-public.json"
+GUNICORN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "djgrade_gunicorn.py")
 PUBLIC_CAP = 1 << 20
 MANAGE_OUTPUT_CAP = 64 << 10
 REQUEST_CAP = 64 << 10
@@ -152,7 +153,9 @@ class Agent:
         with self.lock:
             running = self.server is not None and self.server.poll() is None
         if not running:
-            cmd = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % APP_PORT,
+            # gunicorn, with Django's own modules loaded before it forks
+            # its workers (see djgrade_gunicorn.py).
+            cmd = [sys.executable, GUNICORN, "--bind", "127.0.0.1:%d" % APP_PORT,
                    "--chdir", common.WORK, "--workers", str(workers), "--threads", str(threads),
                    "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "2",
                    "--worker-tmp-dir", "/tmp", "--error-logfile", "-", "djgrade_wsgi:application"]

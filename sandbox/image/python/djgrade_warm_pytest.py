@@ -32,9 +32,9 @@ PRELOAD = (
 )
 
 
-def preload():
+def preload(names=PRELOAD):
     import importlib
-    for name in PRELOAD:
+    for name in names:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001: a module that cannot load now loads (or fails) in the run
