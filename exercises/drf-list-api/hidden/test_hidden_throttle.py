@@ -74,7 +74,7 @@ def test_anon_not_forgeable(app, desk, addresses, rng):
     for i in range(ANON_RATE):
         r = client.get(URL, headers=forged())
         assert r.status == 200, "anonymous request %d from one address answered %d, expected 200" % (i + 1, r.status)
-    assert_throttled(client, "request %d from that address, after %d with a different X-Forwarded-For each"
+    assert_throttled(client, "request %d from one address (its %d before each with a different X-Forwarded-For)"
                      % (ANON_RATE + 1, ANON_RATE))
     assert_throttled(client, "a request from the throttled address with a new X-Forwarded-For", headers=forged())
     assert_throttled(client, "a request from the throttled address with X-Forwarded-For listing two addresses",
@@ -92,13 +92,14 @@ def test_failed_requests_count(app, desk, addresses):
         r = app.get(url, user=carol)
         assert r.status in (200, 400), "request %d (GET %s) answered %d, expected %s" % (
             i + 1, url, r.status, 400 if i % 2 else 200)
-    assert_throttled(app, "a user's request %d, after %d answered 200 and %d answered 400"
-                     % (USER_RATE + 1, USER_RATE // 2, USER_RATE // 2), user=carol)
+    assert_throttled(app, "a user's request %d (of the %d before, %d were answered 200 and %d 400)"
+                     % (USER_RATE + 1, USER_RATE, USER_RATE // 2, USER_RATE // 2), user=carol)
     anon = elsewhere(addresses())
     for i in range(ANON_RATE):
         r = anon.get(URL + ("?ordering=internal_rank" if i < 3 else ""))
         assert r.status in (200, 400), "anonymous request %d answered %d" % (i + 1, r.status)
-    assert_throttled(anon, "an anonymous address's request %d, after 3 answered 400 and 2 answered 200" % (ANON_RATE + 1))
+    assert_throttled(anon, "an anonymous address's request %d (of the %d before, 3 were answered 400 and 2 200)"
+                     % (ANON_RATE + 1, ANON_RATE))
 
 
 def assert_retry_after(r, what):
@@ -117,3 +118,22 @@ def test_retry_after(app, desk, addresses):
     anon = elsewhere(addresses())
     spend(anon, ANON_RATE, "an anonymous address's first %d requests" % ANON_RATE)
     assert_retry_after(assert_throttled(anon, "the address's request %d" % (ANON_RATE + 1)), "a throttled address")
+
+
+@pytest.mark.check("throttle-shared")
+def test_throttle_shared(app, desk, addresses, served):
+    """Budgets live in the shared cache: every worker sees them, and a restart of the server does not reset them.
+
+    Which of gunicorn's workers answers a request is the kernel's choice, so
+    a budget kept in a worker's memory cannot be caught reliably by counting
+    alone; a restart empties every worker's memory, deterministically.
+    """
+    desk.add(3)
+    erin = desk.user()
+    spend(app, USER_RATE, "a signed-in user's first %d requests" % USER_RATE, user=erin)
+    anon = elsewhere(addresses())
+    spend(anon, ANON_RATE, "an anonymous address's first %d requests" % ANON_RATE)
+    served.stop()
+    served.serve()
+    assert_throttled(app, "the user's request %d (sent after the server was restarted)" % (USER_RATE + 1), user=erin)
+    assert_throttled(anon, "the address's request %d (sent after the server was restarted)" % (ANON_RATE + 1))
