@@ -97,6 +97,13 @@ def test_filter_allowlist(app, desk):
                "foo=bar", "page_size=50", "limit=5", "search=vpn", "status=open&internal_rank=3",
                "priority=2&sort=title"]
     assert_refused(app, desk, [(q, (400,)) for q in queries], "a parameter outside the allowlist")
+    # Every parameter at most once: a filter, and every parameter of a real next link, given twice.
+    reader = desk.user()
+    link = fetch(app, list_url({"ordering": "id"}), reader)["next"]
+    assert link, "ordering=id over 14 tickets answered no next link, expected one"
+    query = urllib.parse.urlsplit(link).query
+    assert_refused(app, desk, [("status=open&status=closed", (400,)), ("%s&%s" % (query, query), (400,))],
+                   "a parameter given twice")
 
 
 @pytest.mark.check("ordering-allowlist")

@@ -17,7 +17,8 @@ class AllowlistFilter(BaseFilterBackend):
         unknown = sorted(set(params) - KNOWN)
         if unknown:
             raise ValidationError({name: "unknown parameter" for name in unknown})
-        errors = {}
+        # Each parameter at most once (query_params.get would take the last).
+        errors = {name: "give it once" for name in params if len(params.getlist(name)) > 1}
         for name, allowed in (("status", STATUSES), ("priority", PRIORITIES), ("ordering", ORDERINGS)):
             values = params.getlist(name)
             if len(values) > 1:
