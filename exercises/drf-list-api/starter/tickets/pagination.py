@@ -1,0 +1,5 @@
+from rest_framework.pagination import PageNumberPagination
+
+
+class TicketPagination(PageNumberPagination):
+    page_size = 10

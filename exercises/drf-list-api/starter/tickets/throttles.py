@@ -1,0 +1,1 @@
+"""Throttle classes of the API (none yet)."""
