@@ -12,7 +12,10 @@ import pytest
 from notes.models import Note
 
 
-FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+# What Firefox sends for a page (a form's or a link's navigation) and for an <img>.
+PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": PAGE_ACCEPT}
 
 
 # Correctness: the SPA works.
@@ -114,7 +117,7 @@ def _fetches(w):
     js = {"Content-Type": "application/json", "Accept": "application/json"}
     return [
         ("POST", "/api/notes/", js, json.dumps({"title": "CSRF", "body": "forged"})),
-        ("POST", "/api/notes/", {"Content-Type": "text/plain"}, json.dumps({"title": "CSRF", "body": "forged"})),
+        ("POST", "/api/notes/", {"Content-Type": "text/plain", "Accept": "*/*"}, json.dumps({"title": "CSRF", "body": "forged"})),
         ("PATCH", "/api/notes/%d/" % pk, js, json.dumps({"body": "forged"})),
         ("PUT", "/api/notes/%d/" % pk, js, json.dumps({"title": "forged", "body": "forged"})),
         ("POST", "/api/notes/%d/archive/" % pk, js, None),
@@ -157,6 +160,14 @@ def test_spa_origin_without_valid_token_refused(world, h):
         answer = w.browser.send("POST", "/api/auth/logout/", "spa", origin=h.SPA, referer=h.SPA + "/notes",
                                 headers={"X-CSRFToken": token} if token else {})
         w.still_signed_in("POST /api/auth/logout/ from the SPA's origin %s (answered %d)" % (label, answer.status))
+        creds = json.dumps({"username": w.attacker.username, "password": w.attacker.raw_password})
+        hdrs = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            hdrs["X-CSRFToken"] = token
+        answer = w.browser.send("POST", "/api/auth/login/", "spa", origin=h.SPA, referer=h.SPA + "/notes",
+                                headers=hdrs, body=creds)
+        w.still_signed_in("POST /api/auth/login/ (another user's credentials) from the SPA's origin %s (answered %d)"
+                          % (label, answer.status))
 
 
 @pytest.mark.check("untrusted-origin-refused")
@@ -244,7 +255,7 @@ def test_get_changes_nothing(world, h):
             for navigation in (True, False):
                 what = "a GET %s from a %s on %s" % (path, "link" if navigation else "image", origin)
                 w.browser.send("GET", path, who, referer=origin + "/", navigation=navigation,
-                               headers={"Accept": "text/html" if navigation else "image/*"})
+                               headers={"Accept": PAGE_ACCEPT if navigation else IMAGE_ACCEPT})
                 w.unchanged(before, what)
                 w.still_signed_in(what)
     # The SPA's own GETs change nothing either.
@@ -263,8 +274,8 @@ def test_no_forged_login(make_user, h, rng):
     creds = {"username": w.attacker.username, "password": w.attacker.raw_password}
     tries = [(who, origin, FORM, h.urlencode(creds)) for who, origin in w.hostile.pages()]
     tries.append(("legacy", None, FORM, h.urlencode(creds)))
-    tries.append(("sibling", w.hostile.sibling, {"Content-Type": "text/plain"}, json.dumps(creds)))
-    tries.append(("sibling", w.hostile.sibling, {"Content-Type": "application/json"}, json.dumps(creds)))
+    tries.append(("sibling", w.hostile.sibling, {"Content-Type": "text/plain", "Accept": "*/*"}, json.dumps(creds)))
+    tries.append(("sibling", w.hostile.sibling, {"Content-Type": "application/json", "Accept": "*/*"}, json.dumps(creds)))
     for who, origin, headers, body in tries:
         answer = w.browser.send("POST", "/api/auth/login/", who, origin=origin, referer=(origin or w.hostile.cross) + "/",
                                 navigation=headers is FORM, headers=headers, body=body)
