@@ -76,7 +76,11 @@ class Answer:
                            % (self.method, self.path, self.status, self.body[:200])) from None
 
     def short(self):
-        return "%d %r" % (self.status, self.body[:200])
+        text = " ".join(self.body[:300].decode("utf-8", "replace").split())
+        return "%d %s" % (self.status, ("with body %r" % text[:200]) if text else "with an empty body")
+
+    def __repr__(self):
+        return "<answer to %s %s: %d>" % (self.method, self.path, self.status)
 
 
 def raw(method, path, headers, body=None):

@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+SPA_ORIGIN = "https://app.example.test"
+
 from notes.models import Note
 
 
@@ -276,11 +278,14 @@ def test_no_forged_login(make_user, h, rng):
     tries.append(("legacy", None, FORM, h.urlencode(creds)))
     tries.append(("sibling", w.hostile.sibling, {"Content-Type": "text/plain", "Accept": "*/*"}, json.dumps(creds)))
     tries.append(("sibling", w.hostile.sibling, {"Content-Type": "application/json", "Accept": "*/*"}, json.dumps(creds)))
+    # The SPA's own origin does not make a token unnecessary either.
+    tries.append(("spa", SPA_ORIGIN, {"Content-Type": "application/json", "Accept": "application/json"}, json.dumps(creds)))
     for who, origin, headers, body in tries:
         answer = w.browser.send("POST", "/api/auth/login/", who, origin=origin, referer=(origin or w.hostile.cross) + "/",
                                 navigation=headers is FORM, headers=headers, body=body)
         now = w.spa.who()
+        sender = ("a fetch from %s" % origin if headers is not FORM else "a form on %s" % origin) if origin else (
+            "a form sent without Origin")
         assert now != w.attacker.username, (
-            "a %s (%s) posting the attacker's username and password to /api/auth/login/ without the token "
-            "answered %s and signed the victim's browser in as the attacker"
-            % ("form on %s" % origin if origin else "form sent without Origin", who, answer.short()))
+            "%s (%s) posting the attacker's username and password to /api/auth/login/ without the token "
+            "answered %s and signed the visitor's browser in as the attacker" % (sender, who, answer.short()))
