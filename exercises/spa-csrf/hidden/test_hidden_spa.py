@@ -101,8 +101,9 @@ def test_cross_site_form_posts_refused(world, h):
     for who, origin, referer in pages:
         for path, fields in _form_posts(w):
             before = h.state()
-            what = "a form on %s (%s) posting to %s" % (origin or "a page of %s sent without Origin" % w.hostile.cross,
-                                                        who, path)
+            where = {None: "a page of %s (sent without Origin)" % w.hostile.cross,
+                     "null": "a no-referrer page (Origin null)"}.get(origin, origin)
+            what = "a form on %s (%s) posting to %s" % (where, who, path)
             answer = w.browser.send("POST", path, who, origin=origin, referer=referer, navigation=True,
                                     headers=FORM, body=h.urlencode(fields))
             w.refused(answer, what)
@@ -134,7 +135,8 @@ def test_cross_origin_fetch_without_token_refused(world, h):
     for who, origin in pages:
         for method, path, headers, body in _fetches(w):
             before = h.state()
-            what = "a credentialed fetch %s %s from %s (%s) without the token" % (method, path, origin, who)
+            where = "a no-referrer page (Origin null)" if origin == "null" else origin
+            what = "a credentialed fetch %s %s from %s (%s) without the token" % (method, path, where, who)
             # Sent whatever CORS says: a simple request needs no preflight, and
             # the check is about the server's own refusal.
             answer = w.browser.send(method, path, who, origin=origin, referer=None if origin == "null" else origin + "/",
