@@ -14,6 +14,14 @@ class TicketPagination(CursorPagination):
         # Validated by AllowlistFilter, which runs before the paginator.
         return (ordering_of(request),)
 
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is None:
+            # Present but holding no position (empty, or an offset alone): DRF
+            # would quietly serve the first page; the prompt calls it malformed.
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
     def paginate_queryset(self, queryset, request, view=None):
         try:
             return super().paginate_queryset(queryset, request, view)
