@@ -187,6 +187,11 @@ def test_token_from_another_origin_refused(world, h):
                          dict(js, **{"X-CSRFToken": leaked}), json.dumps({"title": "CSRF", "body": "leaked"}), None))
         attempts.append(("a form on %s (%s) with the victim's leaked token" % (origin, who), who, origin, FORM,
                          h.urlencode({"title": "CSRF", "body": "leaked", "csrfmiddlewaretoken": leaked}), None))
+    # A sandboxed iframe or a no-referrer redirect on a hostile page: Origin null.
+    attempts.append(("a fetch with Origin null (a sandboxed page) with the victim's leaked token", "sibling", "null",
+                     dict(js, **{"X-CSRFToken": leaked}), json.dumps({"title": "CSRF", "body": "leaked"}), None))
+    attempts.append(("a form with Origin null (a sandboxed page) with the victim's leaked token", "legacy", "null", FORM,
+                     h.urlencode({"title": "CSRF", "body": "leaked", "csrfmiddlewaretoken": leaked}), None))
     # Cookie tossing: a page on a sibling subdomain sets a CSRF cookie of its
     # own choosing for .example.test and posts the matching token.
     planted = "".join(w.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(32))
@@ -200,11 +205,12 @@ def test_token_from_another_origin_refused(world, h):
                      dict(js, **{"X-CSRFToken": planted}), json.dumps({"title": "CSRF", "body": "planted"}), jar))
     for what, who, origin, headers, body, cookies in attempts:
         before = h.state()
-        answer = w.browser.send("POST", "/api/notes/", who, origin=origin, referer=origin + "/", navigation="form" in what, headers=headers, body=body,
-                                jar=cookies, keep_cookies=cookies is None)
+        referer = None if origin == "null" else origin + "/"
+        answer = w.browser.send("POST", "/api/notes/", who, origin=origin, referer=referer, navigation="form" in what,
+                                headers=headers, body=body, jar=cookies, keep_cookies=cookies is None)
         w.refused(answer, what)
         w.unchanged(before, what)
-        answer = w.browser.send("DELETE", "/api/notes/%d/" % w.note.pk, who, origin=origin, referer=origin + "/",
+        answer = w.browser.send("DELETE", "/api/notes/%d/" % w.note.pk, who, origin=origin, referer=referer,
                                 headers=dict(js, **{"X-CSRFToken": planted if cookies else leaked}),
                                 jar=cookies, keep_cookies=cookies is None)
         what = "a DELETE fetch from %s (%s) with %s token" % (origin, who, "a planted" if cookies else "the leaked")
@@ -282,12 +288,32 @@ def test_no_forged_login(make_user, h, rng):
     tries.append(("sibling", w.hostile.sibling, {"Content-Type": "application/json", "Accept": "*/*"}, json.dumps(creds)))
     # The SPA's own origin does not make a token unnecessary either.
     tries.append(("spa", SPA_ORIGIN, {"Content-Type": "application/json", "Accept": "application/json"}, json.dumps(creds)))
-    for who, origin, headers, body in tries:
+    # Cookie tossing: a sibling subdomain plants a CSRF cookie for .example.test
+    # and posts the matching token with the attacker's credentials.
+    planted = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(32))
+    jar = dict(w.browser.jar)
+    for n in [n for n in jar if "csrf" in n.lower()] or ["csrftoken"]:
+        jar[n] = (planted, "lax", "/")
+    tossed = [
+        ("sibling", w.hostile.sibling, FORM, h.urlencode(dict(creds, csrfmiddlewaretoken=planted)), jar),
+        ("sibling", w.hostile.sibling, {"Content-Type": "application/json", "Accept": "*/*", "X-CSRFToken": planted},
+         json.dumps(creds), jar),
+    ]
+    for who, origin, headers, body, cookies in [t + (None,) for t in tries] + tossed:
         answer = w.browser.send("POST", "/api/auth/login/", who, origin=origin, referer=(origin or w.hostile.cross) + "/",
-                                navigation=headers is FORM, headers=headers, body=body)
+                                navigation=headers is FORM, headers=headers, body=body, jar=cookies)
         now = w.spa.who()
         sender = ("a fetch from %s" % origin if headers is not FORM else "a form on %s" % origin) if origin else (
             "a form sent without Origin")
+        if cookies is not None:
+            sender += " with a CSRF cookie it planted for .example.test and the matching token"
         assert now != w.attacker.username, (
             "%s (%s) posting the attacker's username and password to /api/auth/login/ without the token "
             "answered %s and signed the visitor's browser in as the attacker" % (sender, who, answer.short()))
+    # A link to the login URL with credentials in the query string signs nobody in.
+    for who, origin in w.hostile.pages():
+        w.browser.send("GET", "/api/auth/login/?" + h.urlencode(creds), who, referer=origin + "/", navigation=True,
+                       headers={"Accept": PAGE_ACCEPT})
+        assert w.spa.who() != w.attacker.username, (
+            "a link on %s to GET /api/auth/login/ with the attacker's username and password in the query string "
+            "signed the visitor's browser in as the attacker" % origin)
