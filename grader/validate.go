@@ -3,6 +3,7 @@ package grader
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -36,6 +37,9 @@ type ValidationRow struct {
 	OK bool `json:"ok"`
 	// Problem says why the row is not OK.
 	Problem string `json:"problem,omitempty"`
+	// Lost lists, per repeat, the hidden checks that did not get full points
+	// with the points they got ("id 1/2"): what a miss's Problem is read from.
+	Lost [][]string `json:"lost,omitempty"`
 }
 
 // Checks lists what proves an exercise's grading: every solution must score
@@ -111,6 +115,7 @@ func (s *Service) validateOne(ctx context.Context, catalog Catalog, c Check, rep
 			return row, err
 		}
 		row.Scores = append(row.Scores, res.Score)
+		row.Lost = append(row.Lost, lostChecks(res))
 		row.Verdicts = append(row.Verdicts, res.Verdict)
 		row.Reason = res.Reason
 	}
@@ -118,12 +123,50 @@ func (s *Service) validateOne(ctx context.Context, catalog Catalog, c Check, rep
 	row.OK = true
 	for _, sc := range row.Scores {
 		if sc != row.Scores[0] {
-			row.OK, row.Problem = false, fmt.Sprintf("not deterministic: scores %v", row.Scores)
+			row.OK, row.Problem = false, fmt.Sprintf("not deterministic: scores %v; checks that varied: %s",
+				row.Scores, strings.Join(varied(row.Lost), ", "))
 			return row, nil
 		}
 	}
 	if !c.Want.Contains(row.Scores[0]) {
-		row.OK, row.Problem = false, fmt.Sprintf("scored %d, want %d..%d", row.Scores[0], c.Want.Min, c.Want.Max)
+		row.OK, row.Problem = false, fmt.Sprintf("scored %d, want %d..%d; lost: %s",
+			row.Scores[0], c.Want.Min, c.Want.Max, strings.Join(row.Lost[0], ", "))
 	}
 	return row, nil
+}
+
+// lostChecks names the hidden checks of a result that got less than their
+// points, with what they got.
+func lostChecks(res *Result) []string {
+	var lost []string
+	for _, t := range res.Tests {
+		if t.Hidden && t.Points < t.MaxPoints {
+			lost = append(lost, fmt.Sprintf("%s %d/%d", t.Name, t.Points, t.MaxPoints))
+		}
+	}
+	if len(lost) == 0 {
+		lost = []string{"none"}
+	}
+	return lost
+}
+
+// varied lists what is not the same in every repeat's lost checks.
+func varied(lost [][]string) []string {
+	count := map[string]int{}
+	var order []string
+	for _, run := range lost {
+		for _, l := range run {
+			if count[l] == 0 {
+				order = append(order, l)
+			}
+			count[l]++
+		}
+	}
+	var out []string
+	for _, l := range order {
+		if count[l] != len(lost) {
+			out = append(out, fmt.Sprintf("%s (in %d of %d runs)", l, count[l], len(lost)))
+		}
+	}
+	return out
 }

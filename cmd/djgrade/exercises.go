@@ -89,10 +89,11 @@ func runExercisesValidate(ctx context.Context, args []string, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	failed := 0
+	failed, misses := 0, ""
 	for _, r := range rows {
 		if !r.OK {
 			failed++
+			misses += fmt.Sprintf("\n  %s %s %s: %s", r.Exercise, r.Kind, r.Name, r.Problem)
 		}
 	}
 	if *asJSON {
@@ -120,7 +121,7 @@ func runExercisesValidate(ctx context.Context, args []string, stdout, stderr io.
 		fmt.Fprintf(stdout, "\n%d answers checked, %d missed\n", len(rows), failed)
 	}
 	if failed > 0 {
-		return &exitError{3, fmt.Sprintf("%d of %d answers landed outside their range", failed, len(rows))}
+		return &exitError{3, fmt.Sprintf("%d of %d answers landed outside their range:%s", failed, len(rows), misses)}
 	}
 	return nil
 }
