@@ -18,6 +18,10 @@ rules of today's browsers, by who starts the request:
   * a "legacy" browser ignores SameSite (and sends no Origin on a form
     post), as browsers before 2019-2020 did.
 
+Every request carries Firefox's User-Agent and keep-alive, and all but a
+legacy browser's carry Fetch Metadata (Sec-Fetch-Site, -Mode, -Dest), so an
+app cannot tell the judge from a browser by their absence.
+
 Hostile origins are drawn per run: a cross-site origin, a look-alike one
 that starts with the SPA's origin, a sibling subdomain of example.test,
 and ``null`` (a page with no-referrer or a sandboxed frame). The prompt
@@ -85,7 +89,7 @@ class Answer:
 
 def raw(method, path, headers, body=None):
     """One request to the candidate's server, every Set-Cookie kept."""
-    hdrs = {"Host": API_HOST, "X-Forwarded-Proto": "https", "User-Agent": FIREFOX, "Connection": "close"}
+    hdrs = {"Host": API_HOST, "X-Forwarded-Proto": "https", "User-Agent": FIREFOX, "Connection": "keep-alive"}
     hdrs.update(headers)
     if body is not None and not isinstance(body, bytes):
         body = body.encode()
@@ -157,7 +161,7 @@ class Browser:
     def send(self, method, path, who, origin=None, referer=None, navigation=False, headers=None, body=None,
              jar=None, keep_cookies=True):
         """A request the browser sends for a page of `who` (spa, sibling, cross, legacy)."""
-        hdrs = {}
+        hdrs = fetch_metadata(method, who, origin, navigation)
         if origin is not None:
             hdrs["Origin"] = origin
         if referer is not None:
@@ -170,6 +174,32 @@ class Browser:
         if keep_cookies:
             self.store(answer)
         return answer
+
+
+def fetch_metadata(method, who, origin, navigation):
+    """The Sec-Fetch-* headers Firefox sends with this request (none for a legacy browser).
+
+    The SPA and the sibling subdomains are same-site with the API (one
+    registrable domain, example.test), whatever Origin they send; the other
+    hostile pages are cross-site.
+    """
+    if who == "legacy":
+        return {}
+    if origin == "null":
+        same = False  # an opaque origin is same-site with nothing
+    elif who == "preflight":
+        host = (origin or "").partition("://")[2]
+        same = host == "example.test" or host.endswith(".example.test")
+    else:
+        same = who in ("spa", "sibling")
+    if navigation:
+        mode, dest = "navigate", "document"
+    elif method == "OPTIONS" or origin is not None:
+        mode, dest = "cors", "empty"
+    else:
+        mode, dest = "no-cors", "image"
+    return {"Sec-Fetch-Site": "same-site" if same else "cross-site", "Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": dest,
+            "Accept-Language": "en-US,en;q=0.5"}
 
 
 def _list_has(value, item):
